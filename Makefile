@@ -1,0 +1,69 @@
+# cagefs - build.  `make` builds bin/cagefs and bin/cage.
+# Quick start (Debian 12, root): `make demo`, `make check`.
+
+PREFIX ?= /usr/local
+CC ?= cc
+PKGS := fuse3 libseccomp jansson liburing libcap
+
+# Variant: `make` (normal) or `make asan` (ASan+UBSan) into build/asan.
+VARIANT ?= release
+BUILD := build/$(VARIANT)
+BIN := $(BUILD)/bin
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat -Wformat-security
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O2 $(WARN) -Icommon -Inix -Ifs -Ilauncher
+ifeq ($(VARIANT),asan)
+BASE_CFLAGS := $(filter-out -O2,$(BASE_CFLAGS)) -O1 -fno-omit-frame-pointer \
+	-fsanitize=address,undefined -fno-sanitize-recover=undefined
+SAN_LDFLAGS := -fsanitize=address,undefined
+endif
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+override CFLAGS := $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS := $(PKG_LIBS) -lpthread
+LDFLAGS += $(SAN_LDFLAGS)
+
+COMMON_SRC := $(wildcard common/*.c)
+NIX_SRC := $(wildcard nix/*.c)
+FS_SRC := $(wildcard fs/*.c)
+LAUNCHER_SRC := $(wildcard launcher/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+all: $(BIN)/cagefs $(BIN)/cage bin-links
+
+$(BIN)/cagefs: $(call obj,$(FS_SRC) $(COMMON_SRC) $(NIX_SRC))
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/cage: $(call obj,$(LAUNCHER_SRC) $(COMMON_SRC) $(NIX_SRC))
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# bin/ always points at the last variant built.
+bin-links: $(BIN)/cagefs $(BIN)/cage
+	@mkdir -p bin
+	@ln -sfn ../$(BIN)/cagefs bin/cagefs
+	@ln -sfn ../$(BIN)/cage bin/cage
+
+asan:
+	$(MAKE) VARIANT=asan all
+
+install: $(BIN)/cagefs $(BIN)/cage
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN)/cagefs $(BIN)/cage $(DESTDIR)$(PREFIX)/bin/
+
+clean:
+	rm -rf build bin
+
+.PHONY: all asan install clean bin-links
+
+include mk/check.mk
+include mk/unit.mk

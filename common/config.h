@@ -1,0 +1,72 @@
+/* config.h - the project's cage.json (jansson), overridable by flags.
+
+   Schema (for now):
+     {
+       "store":     { "mode": "readonly" | "shared",
+                      "packages": [ "/nix/store/<hash>-<name>", ... ] },
+       "blacklist": [ "<glob>", ... ],          extra globs, added to defaults
+       "network":   "off" | "host"
+     }
+   Every key is optional.  An unknown key, a wrong type or a bad value is an
+   error naming FILE:LINE:COLUMN and the valid choices.  */
+#ifndef CAGE_CONFIG_H
+#define CAGE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "error.h"
+
+enum store_mode
+{
+  STORE_READONLY = 0, /* default: read-only, only the closure visible */
+  STORE_SHARED,       /* whole host store visible, read-only */
+};
+
+enum network_mode
+{
+  NETWORK_OFF = 0, /* default: new net namespace with only lo */
+  NETWORK_HOST,
+};
+
+struct cage_config
+{
+  enum store_mode mode;
+  char **packages;      /* NULL-terminated; store paths */
+  size_t n_packages;
+  char **blacklist;     /* NULL-terminated; extra globs (defaults not included) */
+  size_t n_blacklist;
+  enum network_mode network;
+};
+
+/* Initialise CFG to defaults (readonly, no packages, no extra globs,
+   network off).  */
+void config_init (struct cage_config *cfg);
+
+/* Read PROJECT_DIR/cage.json if it exists and merge into CFG.  A missing
+   file is not an error.  */
+int config_load_project (struct cage_config *cfg, const char *project_dir,
+                         struct cage_error *err);
+
+/* Parse the JSON file at PATH into CFG (used by config_load_project). */
+int config_load_file (struct cage_config *cfg, const char *path,
+                      struct cage_error *err);
+
+/* Parse JSON text; NAME is the file name used in messages. */
+int config_load_string (struct cage_config *cfg, const char *text,
+                        const char *name, struct cage_error *err);
+
+/* Flag overrides. */
+int config_add_package (struct cage_config *cfg, const char *path);
+int config_add_blacklist (struct cage_config *cfg, const char *glob);
+int config_parse_mode (const char *s, enum store_mode *out,
+                       struct cage_error *err);
+int config_parse_network (const char *s, enum network_mode *out,
+                          struct cage_error *err);
+
+const char *config_mode_name (enum store_mode m);
+const char *config_network_name (enum network_mode m);
+
+void config_free (struct cage_config *cfg);
+
+#endif

@@ -1,0 +1,146 @@
+#include "paths.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+static char *
+xasprintf (const char *fmt, const char *a, const char *b)
+{
+  char *s = NULL;
+  if (asprintf (&s, fmt, a, b) < 0)
+    return NULL;
+  return s;
+}
+
+char *
+paths_state_root (struct cage_error *err)
+{
+  const char *xdg = getenv ("XDG_RUNTIME_DIR");
+  struct stat st;
+  if (xdg && xdg[0] == '/' && stat (xdg, &st) == 0 && S_ISDIR (st.st_mode)
+      && st.st_uid == geteuid ())
+    return xasprintf ("%s/%s", xdg, "cagefs");
+
+  const char *home = getenv ("HOME");
+  struct passwd *pw = getpwuid (geteuid ());
+  /* Trust $HOME only if it is ours; `su` without `-` keeps the caller's. */
+  if (!home || home[0] != '/' || stat (home, &st) != 0 || st.st_uid != geteuid ())
+    home = pw ? pw->pw_dir : NULL;
+  if (!home)
+    {
+      cage_error_set (err, 0, "cannot find a state directory: neither $XDG_RUNTIME_DIR "
+                      "nor $HOME is usable for uid %u; set XDG_RUNTIME_DIR", (unsigned) geteuid ());
+      return NULL;
+    }
+  return xasprintf ("%s/%s", home, ".local/state/cagefs");
+}
+
+int
+paths_mkdir_p (const char *path, unsigned mode, struct cage_error *err)
+{
+  autofree char *p = strdup (path);
+  if (!p)
+    return cage_error_set (err, ENOMEM, "mkdir `%s`", path);
+  for (char *s = p + 1;; s++)
+    {
+      if (*s == '/' || *s == '\0')
+        {
+          char c = *s;
+          *s = '\0';
+          if (mkdir (p, mode) < 0 && errno != EEXIST)
+            return cage_error_set (err, errno, "create directory `%s`", p);
+          *s = c;
+          if (c == '\0')
+            break;
+        }
+    }
+  struct stat st;
+  if (stat (path, &st) < 0)
+    return cage_error_set (err, errno, "stat `%s`", path);
+  if (!S_ISDIR (st.st_mode))
+    return cage_error_set (err, ENOTDIR, "`%s`", path);
+  return 0;
+}
+
+static uint64_t
+fnv1a (const char *s)
+{
+  uint64_t h = 14695981039346656037ULL;
+  for (; *s; s++)
+    {
+      h ^= (unsigned char) *s;
+      h *= 1099511628211ULL;
+    }
+  return h;
+}
+
+int
+paths_project (const char *project, bool create, struct project_paths *out,
+               struct cage_error *err)
+{
+  memset (out, 0, sizeof *out);
+  char real[PATH_MAX];
+  if (!realpath (project, real))
+    return cage_error_set (err, errno, "project `%s`", project);
+  struct stat st;
+  if (stat (real, &st) < 0)
+    return cage_error_set (err, errno, "project `%s`", real);
+  if (!S_ISDIR (st.st_mode))
+    return cage_error_set (err, ENOTDIR, "project `%s`", real);
+
+  autofree char *root = paths_state_root (err);
+  if (!root)
+    return -1;
+
+  const char *base = strrchr (real, '/');
+  base = (base && base[1]) ? base + 1 : "root";
+  char key[NAME_MAX];
+  snprintf (key, sizeof key, "%.200s-%016llx", base, (unsigned long long) fnv1a (real));
+
+  out->project = strdup (real);
+  out->state = xasprintf ("%s/%s", root, key);
+  if (!out->project || !out->state)
+    goto nomem;
+  out->mnt = xasprintf ("%s/%s", out->state, "mnt");
+  out->home = xasprintf ("%s/%s", out->state, "home");
+  out->state_json = xasprintf ("%s/%s", out->state, "state.json");
+  out->log = xasprintf ("%s/%s", out->state, "daemon.log");
+  if (!out->mnt || !out->home || !out->state_json || !out->log)
+    goto nomem;
+
+  if (create)
+    {
+      if (paths_mkdir_p (root, 0700, err) < 0 || paths_mkdir_p (out->state, 0700, err) < 0
+          || paths_mkdir_p (out->mnt, 0700, err) < 0 || paths_mkdir_p (out->home, 0700, err) < 0)
+        {
+          paths_free (out);
+          return -1;
+        }
+    }
+  return 0;
+
+nomem:
+  paths_free (out);
+  return cage_error_set (err, ENOMEM, "project `%s`", real);
+}
+
+void
+paths_free (struct project_paths *p)
+{
+  free (p->project);
+  free (p->state);
+  free (p->mnt);
+  free (p->home);
+  free (p->state_json);
+  free (p->log);
+  memset (p, 0, sizeof *p);
+}

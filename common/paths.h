@@ -1,0 +1,40 @@
+/* paths.h - where cagefs keeps per-user, per-project state.
+
+   state root:  $XDG_RUNTIME_DIR/cagefs (when set, a directory owned by us)
+                else $HOME/.local/state/cagefs (or the passwd home)
+   project dir: <state root>/<basename>-<16 hex of FNV-1a(realpath)>
+       mnt/          the FUSE mount point
+       home/         the cage's persistent home
+       state.json    written by the daemon once the mount is ready
+       daemon.log    the daemon's stderr
+   All directories are created 0700.  */
+#ifndef CAGE_PATHS_H
+#define CAGE_PATHS_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+struct project_paths
+{
+  char *project;   /* realpath of the project */
+  char *state;     /* the project's state directory */
+  char *mnt;
+  char *home;
+  char *state_json;
+  char *log;
+};
+
+/* Resolve PROJECT (must be an existing directory) and compute its paths.
+   With CREATE, make the state directories (0700). */
+int paths_project (const char *project, bool create, struct project_paths *out,
+                   struct cage_error *err);
+void paths_free (struct project_paths *p);
+
+/* The state root (not created). Caller frees. */
+char *paths_state_root (struct cage_error *err);
+
+/* mkdir -p with MODE for each missing component. */
+int paths_mkdir_p (const char *path, unsigned mode, struct cage_error *err);
+
+#endif

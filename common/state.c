@@ -1,0 +1,218 @@
+#include "state.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+
+/* jansson's json_auto_t: json_t with a json_decref cleanup. */
+
+static json_t *
+strv_to_json (char **v)
+{
+  json_t *a = json_array ();
+  for (char **p = v; a && p && *p; p++)
+    json_array_append_new (a, json_string (*p));
+  return a;
+}
+
+static char **
+json_to_strv (json_t *a)
+{
+  size_t n = json_is_array (a) ? json_array_size (a) : 0;
+  char **v = calloc (n + 1, sizeof *v);
+  if (!v)
+    return NULL;
+  for (size_t i = 0; i < n; i++)
+    {
+      const char *s = json_string_value (json_array_get (a, i));
+      v[i] = strdup (s ? s : "");
+      if (!v[i])
+        {
+          cage_strv_free (v);
+          return NULL;
+        }
+    }
+  return v;
+}
+
+int
+state_write (const char *path, const struct cage_state *st, struct cage_error *err)
+{
+  json_auto_t *o = json_pack (
+    "{s:i, s:s, s:s, s:I, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:o, s:o}",
+    "version", 1, "project", st->project, "mountpoint", st->mountpoint,
+    "pid", (json_int_t) st->pid, "mode", st->mode, "network", st->network,
+    "user", st->user, "home", st->home,
+    "host_uid", (json_int_t) st->host_uid, "host_gid", (json_int_t) st->host_gid,
+    "cage_uid", (json_int_t) st->cage_uid, "cage_gid", (json_int_t) st->cage_gid,
+    "packages", strv_to_json (st->packages), "closure", strv_to_json (st->closure));
+  if (!o)
+    return cage_error_set (err, ENOMEM, "state `%s`", path);
+  char tmp[4096];
+  snprintf (tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid ());
+  if (json_dump_file (o, tmp, JSON_INDENT (2)) < 0)
+    {
+      int e = errno ? errno : EIO;
+      unlink (tmp);
+      return cage_error_set (err, e, "write state file `%s`", tmp);
+    }
+  if (rename (tmp, path) < 0)
+    {
+      int e = errno;
+      unlink (tmp);
+      return cage_error_set (err, e, "rename `%s` to `%s`", tmp, path);
+    }
+  return 0;
+}
+
+static char *
+dup_str (json_t *o, const char *key)
+{
+  const char *s = json_string_value (json_object_get (o, key));
+  return strdup (s ? s : "");
+}
+
+int
+state_read (const char *path, struct cage_state *st, struct cage_error *err)
+{
+  memset (st, 0, sizeof *st);
+  json_error_t je;
+  json_auto_t *o = json_load_file (path, 0, &je);
+  if (!o)
+    {
+      if (access (path, F_OK) < 0)
+        return cage_error_set (err, errno, "state file `%s`", path);
+      return cage_error_set (err, EINVAL, "state file %s:%d:%d: %s", path, je.line,
+                             je.column, je.text);
+    }
+  st->project = dup_str (o, "project");
+  st->mountpoint = dup_str (o, "mountpoint");
+  st->pid = (pid_t) json_integer_value (json_object_get (o, "pid"));
+  st->mode = dup_str (o, "mode");
+  st->network = dup_str (o, "network");
+  st->user = dup_str (o, "user");
+  st->home = dup_str (o, "home");
+  st->host_uid = (uid_t) json_integer_value (json_object_get (o, "host_uid"));
+  st->host_gid = (gid_t) json_integer_value (json_object_get (o, "host_gid"));
+  st->cage_uid = (uid_t) json_integer_value (json_object_get (o, "cage_uid"));
+  st->cage_gid = (gid_t) json_integer_value (json_object_get (o, "cage_gid"));
+  st->packages = json_to_strv (json_object_get (o, "packages"));
+  st->closure = json_to_strv (json_object_get (o, "closure"));
+  if (!st->project || !st->mountpoint || !st->mode || !st->network || !st->user
+      || !st->home || !st->packages || !st->closure)
+    {
+      state_free (st);
+      return cage_error_set (err, ENOMEM, "state file `%s`", path);
+    }
+  return 0;
+}
+
+void
+state_free (struct cage_state *st)
+{
+  free (st->project);
+  free (st->mountpoint);
+  free (st->mode);
+  free (st->network);
+  free (st->user);
+  free (st->home);
+  cage_strv_free (st->packages);
+  cage_strv_free (st->closure);
+  memset (st, 0, sizeof *st);
+}
+
+void
+state_cage_identity (struct cage_state *st)
+{
+  st->host_uid = geteuid ();
+  st->host_gid = getegid ();
+  if (st->host_uid == 0)
+    {
+      st->cage_uid = CAGE_NOBODY_ID;
+      st->cage_gid = CAGE_NOBODY_ID;
+    }
+  else
+    {
+      st->cage_uid = st->host_uid;
+      st->cage_gid = st->host_gid;
+    }
+  const char *name = "agent";
+  struct passwd *pw = st->host_uid ? getpwuid (st->host_uid) : NULL;
+  if (pw && pw->pw_name && pw->pw_name[0])
+    name = pw->pw_name;
+  free (st->user);
+  st->user = strdup (name);
+  free (st->home);
+  st->home = NULL;
+  if (st->user && asprintf (&st->home, "/home/%s", st->user) < 0)
+    st->home = NULL;
+}
+
+bool
+state_is_fuse_mount (const char *mountpoint)
+{
+  autofclose FILE *f = fopen ("/proc/self/mountinfo", "re");
+  if (!f)
+    return false;
+  char *line = NULL;
+  size_t cap = 0;
+  bool found = false;
+  while (!found && getline (&line, &cap, f) > 0)
+    {
+      /* id parent maj:min root mountpoint opts ... - fstype source super */
+      char mp[4096], fstype[256];
+      if (sscanf (line, "%*s %*s %*s %*s %4095s", mp) != 1)
+        continue;
+      char *dash = strstr (line, " - ");
+      if (!dash || sscanf (dash + 3, "%255s", fstype) != 1)
+        continue;
+      /* mountinfo escapes space, tab, newline and backslash as \ooo */
+      char un[4096];
+      size_t j = 0;
+      for (size_t i = 0; mp[i] && j + 1 < sizeof un; i++)
+        {
+          if (mp[i] == '\\' && mp[i + 1] && mp[i + 2] && mp[i + 3])
+            {
+              un[j++] = (char) (((mp[i + 1] - '0') << 6) | ((mp[i + 2] - '0') << 3) | (mp[i + 3] - '0'));
+              i += 3;
+            }
+          else
+            un[j++] = mp[i];
+        }
+      un[j] = '\0';
+      if (strcmp (un, mountpoint) == 0 && strncmp (fstype, "fuse", 4) == 0)
+        found = true;
+    }
+  free (line);
+  return found;
+}
+
+bool
+state_daemon_alive (const struct cage_state *st)
+{
+  if (st->pid <= 0)
+    return false;
+  if (kill (st->pid, 0) < 0 && errno == ESRCH)
+    return false;
+  /* The pid may have been reused: check it is our program. */
+  char p[64], exe[4096];
+  snprintf (p, sizeof p, "/proc/%d/exe", (int) st->pid);
+  ssize_t n = readlink (p, exe, sizeof exe - 1);
+  if (n > 0)
+    {
+      exe[n] = '\0';
+      const char *base = strrchr (exe, '/');
+      base = base ? base + 1 : exe;
+      if (strncmp (base, "cagefs", 6) != 0)
+        return false;
+    }
+  return state_is_fuse_mount (st->mountpoint);
+}

@@ -1,0 +1,63 @@
+/* state.h - state.json: what a running mount is, shared by cagefs and cage.
+
+   Written atomically (tmp + rename) by the daemon once the mount is ready:
+   {
+     "version": 1,
+     "project": "/real/path/of/project",
+     "mountpoint": "<state>/mnt",
+     "pid": 1234,                daemon pid
+     "mode": "readonly",
+     "network": "off" | "host",
+     "user": "alice",            name inside the cage
+     "home": "/home/alice",      home inside the cage
+     "host_uid": 1000, "host_gid": 1000,   the daemon's (invoking user's) ids
+     "cage_uid": 1000, "cage_gid": 1000,   host ids the cage's user maps to
+     "packages": [...], "closure": [...]
+   }
+   Inside the cage the agent runs as uid/gid CAGE_INNER_UID/GID, mapped to
+   cage_uid/cage_gid on the host: the invoking user's own ids, or, when root
+   invokes, the unprivileged overflow ids (65534) so the agent never holds
+   host uid 0.  */
+#ifndef CAGE_STATE_H
+#define CAGE_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define CAGE_INNER_UID 1000
+#define CAGE_INNER_GID 1000
+#define CAGE_NOBODY_ID 65534
+
+struct cage_state
+{
+  char *project;
+  char *mountpoint;
+  pid_t pid;
+  char *mode;
+  char *network;
+  char *user;
+  char *home;
+  uid_t host_uid, cage_uid;
+  gid_t host_gid, cage_gid;
+  char **packages;  /* NULL-terminated */
+  char **closure;   /* NULL-terminated */
+};
+
+int state_write (const char *path, const struct cage_state *st,
+                 struct cage_error *err);
+/* Returns 0, or -1 with ERR set; errno-like ENOENT in err->errnum when the
+   file does not exist. */
+int state_read (const char *path, struct cage_state *st, struct cage_error *err);
+void state_free (struct cage_state *st);
+
+/* The user name and ids the cage uses for the calling user. */
+void state_cage_identity (struct cage_state *st);
+
+/* Is PID alive and is MOUNTPOINT a fuse mount (per /proc/self/mountinfo)? */
+bool state_daemon_alive (const struct cage_state *st);
+bool state_is_fuse_mount (const char *mountpoint);
+
+#endif

@@ -1,0 +1,1 @@
+# check, demo, deps targets: see tests/
