@@ -1,0 +1,15 @@
+/* closure.h - the closure of store paths, asked of the real Nix
+   (`nix-store --query --requisites`). */
+#ifndef CAGE_CLOSURE_H
+#define CAGE_CLOSURE_H
+
+#include "error.h"
+
+/* Validate every path in PACKAGES (NULL-terminated) and return the sorted,
+   de-duplicated closure as a NULL-terminated vector in *OUT.  A path that is
+   not a valid, existing store path is an error naming it, before Nix is
+   asked.  WHERE names the origin of the packages for messages
+   ("--package", "cage.json"). */
+int closure_resolve (char *const *packages, char ***out, struct cage_error *err);
+
+#endif
