@@ -1,0 +1,115 @@
+/* cmd_umount.c - `cagefs umount PROJECT`: stop the daemon, detach the
+   mount, remove the state.  Idempotent. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "daemon.h"
+#include "lock.h"
+#include "log.h"
+#include "paths.h"
+#include "state.h"
+
+static bool
+gone (pid_t pid)
+{
+  return kill (pid, 0) < 0 && errno == ESRCH;
+}
+
+static void
+wait_gone (pid_t pid, int ms)
+{
+  struct timespec ts = { 0, 20 * 1000 * 1000 };
+  for (int i = 0; i < ms / 20 && !gone (pid); i++)
+    nanosleep (&ts, NULL);
+}
+
+int
+cmd_umount (int argc, char **argv)
+{
+  static const struct option opts[] = {
+    { "json", no_argument, NULL, 'j' },
+    { "verbose", no_argument, NULL, 'v' },
+    { NULL, 0, NULL, 0 },
+  };
+  bool json = false;
+  int c;
+  optind = 1;
+  while ((c = getopt_long (argc, argv, "jv", opts, NULL)) != -1)
+    {
+      if (c == 'j')
+        json = true;
+      else if (c == 'v')
+        cage_log_verbose++;
+      else
+        return cli_usage_error ("umount", "bad option");
+    }
+  if (optind != argc - 1)
+    return cli_usage_error ("umount", "expected exactly one PROJECT directory");
+
+  struct cage_error err = { 0 };
+  struct project_paths pp;
+  if (paths_project (argv[optind], false, &pp, &err) < 0)
+    {
+      cage_error_print (&err, "cagefs", json);
+      return 1;
+    }
+  int rc = 1;
+  bool was_mounted = false;
+  autoclose int lock = -1;
+  if (access (pp.state, F_OK) == 0 && (lock = project_lock (&pp, &err)) < 0)
+    goto out;
+
+  struct cage_state st;
+  if (state_read (pp.state_json, &st, NULL) == 0)
+    {
+      if (state_daemon_alive (&st))
+        {
+          was_mounted = true;
+          if (kill (st.pid, SIGTERM) < 0 && errno != ESRCH)
+            {
+              cage_error_set (&err, errno, "stop daemon %d", (int) st.pid);
+              state_free (&st);
+              goto out;
+            }
+          /* SIGTERM ends the session loop, which unmounts; detach it
+             ourselves if the daemon is slow, then make sure it is gone. */
+          wait_gone (st.pid, 3000);
+          if (!gone (st.pid) && daemon_unmount (pp.mnt, &err) < 0)
+            {
+              state_free (&st);
+              goto out;
+            }
+          wait_gone (st.pid, 3000);
+          if (!gone (st.pid))
+            {
+              kill (st.pid, SIGKILL);
+              wait_gone (st.pid, 2000);
+            }
+        }
+      state_free (&st);
+    }
+  if (project_clean_stale (&pp, &err) < 0)
+    goto out;
+  if (state_is_fuse_mount (pp.mnt))
+    {
+      cage_error_set (&err, EBUSY, "`%s` is still mounted", pp.mnt);
+      goto out;
+    }
+  if (json)
+    cli_print_json (json_pack ("{s:s, s:s, s:b}", "project", pp.project, "mountpoint", pp.mnt,
+                               "was_mounted", was_mounted));
+  else if (!was_mounted)
+    printf ("%s: not mounted\n", pp.project);
+  rc = 0;
+out:
+  if (rc != 0)
+    cage_error_print (&err, "cagefs", json);
+  paths_free (&pp);
+  return rc;
+}

@@ -1,0 +1,43 @@
+/* daemon.h - the FUSE daemon: one root tree built from the views. */
+#ifndef CAGE_DAEMON_H
+#define CAGE_DAEMON_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "blacklist.h"
+#include "config.h"
+#include "error.h"
+#include "node.h"
+#include "paths.h"
+#include "state.h"
+
+struct cagefs
+{
+  struct node *root;
+  struct view workspace, store, home;
+  struct blacklist blacklist;
+  uid_t host_uid, cage_uid;  /* attributes: host_uid is shown as cage_uid */
+  gid_t host_gid, cage_gid;
+};
+
+extern struct cagefs cagefs;
+
+/* Build the synthetic tree and views (tree.c). */
+int tree_build (struct cagefs *fs, const struct cage_config *cfg,
+                const struct project_paths *pp, const struct cage_state *st,
+                char **closure, struct cage_error *err);
+
+/* The FUSE operations (ops.c). */
+struct fuse_lowlevel_ops;
+extern const struct fuse_lowlevel_ops cagefs_ops;
+
+/* Mount and serve (daemon.c).  Forks; the parent returns once the mount is
+   ready (0) or with ERR set.  The child never returns. */
+int daemon_start (const struct cage_config *cfg, const struct project_paths *pp,
+                  struct cage_state *st, bool foreground, struct cage_error *err);
+
+/* Detach a FUSE mount at MNT (umount2 as root, fusermount3 -u -z otherwise). */
+int daemon_unmount (const char *mnt, struct cage_error *err);
+
+#endif

@@ -1,0 +1,124 @@
+/* node.h - the daemon's inodes: synthetic nodes (the small root tree we
+   make up) and real nodes (entries beneath a view's root directory).
+
+   Real nodes are keyed by (view, st_dev, st_ino) and remember their parent
+   and name, so an O_PATH fd can be reopened beneath the view root on demand
+   with openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS).  Only a bounded
+   number of those fds is kept open (an LRU cache): a closure easily has
+   more entries than the open-file limit.  FORGET drops nodes the kernel no
+   longer remembers.  */
+#ifndef CAGE_NODE_H
+#define CAGE_NODE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "blacklist.h"
+
+struct strset;
+
+/* A view: a real directory tree shown at some place in the root tree. */
+struct view
+{
+  const char *name;          /* "workspace", "store", "home" */
+  int root_fd;               /* O_PATH | O_DIRECTORY of the real root */
+  bool writable;
+  const struct blacklist *blacklist; /* NULL: nothing hidden */
+  /* Only these top-level names are visible (readonly store); NULL: all. */
+  char **allowed_top;        /* sorted, NULL-terminated */
+  size_t n_allowed_top;
+  double entry_timeout, attr_timeout;
+  bool keep_cache;
+};
+
+enum node_kind
+{
+  NODE_DIR,    /* synthetic directory */
+  NODE_FILE,   /* synthetic regular file, contents in data */
+  NODE_LINK,   /* synthetic symlink, target in data */
+  NODE_REAL,   /* beneath a view */
+};
+
+struct node
+{
+  enum node_kind kind;
+  bool permanent;            /* synthetic nodes and view roots: never freed */
+  uint64_t nlookup;          /* kernel references */
+  uint64_t nchildren;        /* real children holding us as parent */
+
+  /* synthetic */
+  ino_t ino;
+  mode_t mode;
+  char *data;
+  size_t size;
+  struct node **children;    /* NODE_DIR: entries, names in child->name */
+  size_t n_children;
+
+  /* real (and the name of synthetic entries) */
+  struct view *view;
+  dev_t dev;
+  ino_t real_ino;
+  struct node *parent;       /* NULL for a view root */
+  char *name;
+
+  /* fd cache (real) */
+  int fd;                    /* O_PATH fd, or -1 */
+  unsigned pins;
+  struct node *lru_prev, *lru_next;
+  struct node *hnext;        /* hash chain */
+};
+
+/* Global table. */
+int node_table_init (unsigned max_fds);
+void node_table_destroy (void);
+/* Free the synthetic tree rooted at ROOT (after node_table_destroy). */
+void node_free_tree (struct node *root);
+
+/* Synthetic nodes. */
+struct node *node_new_dir (struct node *parent, const char *name, mode_t mode);
+struct node *node_new_file (struct node *parent, const char *name, mode_t mode,
+                            const char *data, size_t size);
+struct node *node_new_link (struct node *parent, const char *name, const char *target);
+/* A view root placed at PARENT/NAME. Takes a reference to ROOT_FD. */
+struct node *node_new_view_root (struct node *parent, const char *name, struct view *view);
+struct node *node_child (const struct node *dir, const char *name);
+
+/* Find or create the real node for (view, st) below PARENT/NAME.  FD is an
+   O_PATH fd for it; it is kept in the cache or closed.  nlookup is
+   incremented.  */
+struct node *node_get_real (struct node *parent, const char *name,
+                            const struct stat *st, int fd);
+
+/* Pin and return the node's O_PATH fd, reopening beneath the view root when
+   it is not cached.  Returns -errno on failure.  Every success must be
+   followed by node_fd_put. */
+int node_fd_get (struct node *n);
+void node_fd_put (struct node *n);
+
+/* Drop NLOOKUP kernel references. */
+void node_forget (struct node *n, uint64_t nlookup);
+void node_ref (struct node *n);   /* nlookup++ */
+
+/* A rename moved the real node (dev, ino) of VIEW to NEWPARENT/NEWNAME. */
+void node_moved (struct view *view, dev_t dev, ino_t ino, struct node *newparent,
+                 const char *newname);
+
+/* Path of N relative to its view root into BUF ("" for the root).
+   Returns length, or -ENAMETOOLONG. */
+int node_relpath (struct node *n, char *buf, size_t size);
+/* Same for PARENT/NAME. */
+int node_relpath_child (struct node *parent, const char *name, char *buf, size_t size);
+
+/* Counters for status/debugging. */
+struct node_stats
+{
+  uint64_t nodes, fds_cached, reopens;
+};
+void node_stats (struct node_stats *out);
+
+extern pthread_mutex_t node_lock;
+
+#endif

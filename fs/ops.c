@@ -1,0 +1,970 @@
+/* ops.c - the FUSE low-level operations over synthetic and real nodes.
+   Every real operation is an *at() call on an fd resolved beneath the
+   view's root; symlinks are returned as links and never followed here. */
+#define FUSE_USE_VERSION 35
+#include <fuse_lowlevel.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon.h"
+#include "visibility.h"
+
+#define SYNTH_TIMEOUT 86400.0
+
+static struct timespec start_time;
+
+static struct node *
+N (fuse_ino_t ino)
+{
+  return ino == FUSE_ROOT_ID ? cagefs.root : (struct node *) (uintptr_t) ino;
+}
+
+static fuse_ino_t
+ID (struct node *n)
+{
+  return n == cagefs.root ? FUSE_ROOT_ID : (fuse_ino_t) (uintptr_t) n;
+}
+
+static void
+procpath (char *buf, size_t size, int fd)
+{
+  snprintf (buf, size, "/proc/self/fd/%d", fd);
+}
+
+/* ---- attributes ---------------------------------------------------- */
+
+static void
+synth_attr (const struct node *n, struct stat *st)
+{
+  memset (st, 0, sizeof *st);
+  st->st_ino = n->ino;
+  st->st_mode = n->mode;
+  st->st_nlink = n->kind == NODE_DIR ? 2 : 1;
+  st->st_size = n->kind == NODE_DIR ? 4096 : (off_t) n->size;
+  st->st_blksize = 4096;
+  st->st_blocks = (st->st_size + 511) / 512;
+  st->st_atim = st->st_mtim = st->st_ctim = start_time;
+}
+
+/* The invoking user's files are shown as the cage user's. */
+static void
+map_owner (struct stat *st)
+{
+  if (st->st_uid == cagefs.host_uid)
+    st->st_uid = cagefs.cage_uid;
+  if (st->st_gid == cagefs.host_gid)
+    st->st_gid = cagefs.cage_gid;
+}
+
+static double
+attr_timeout (const struct node *n)
+{
+  return n->kind == NODE_REAL ? n->view->attr_timeout : SYNTH_TIMEOUT;
+}
+
+static int
+real_stat (struct node *n, struct stat *st)
+{
+  int fd = node_fd_get (n);
+  if (fd < 0)
+    return fd;
+  int r = fstatat (fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+  int e = errno;
+  node_fd_put (n);
+  if (r < 0)
+    return -e;
+  map_owner (st);
+  return 0;
+}
+
+static void
+reply_entry (fuse_req_t req, struct node *n, const struct stat *st)
+{
+  struct fuse_entry_param e;
+  memset (&e, 0, sizeof e);
+  e.ino = ID (n);
+  e.attr = *st;
+  if (n->kind == NODE_REAL)
+    {
+      e.attr_timeout = n->view->attr_timeout;
+      e.entry_timeout = n->view->entry_timeout;
+    }
+  else
+    e.attr_timeout = e.entry_timeout = SYNTH_TIMEOUT;
+  fuse_reply_entry (req, &e);
+}
+
+/* Look NAME up beneath the real directory PARENT (visibility already
+   checked) and reply with the entry. */
+static int
+real_lookup (struct node *parent, const char *name, struct node **out, struct stat *st)
+{
+  int pfd = node_fd_get (parent);
+  if (pfd < 0)
+    return pfd;
+  struct open_how how = {
+    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+  };
+  int fd = (int) syscall (SYS_openat2, pfd, name, &how, sizeof how);
+  int e = errno;
+  node_fd_put (parent);
+  if (fd < 0)
+    return -e;
+  if (fstatat (fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      e = errno;
+      close (fd);
+      return -e;
+    }
+  struct node *n = node_get_real (parent, name, st, fd);
+  if (!n)
+    return -ENOMEM;
+  map_owner (st);
+  *out = n;
+  return 0;
+}
+
+static void
+op_init (void *userdata, struct fuse_conn_info *conn)
+{
+  clock_gettime (CLOCK_REALTIME, &start_time);
+  /* Never cache writes in the kernel: the host must see them at once. */
+  conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+  if (conn->capable & FUSE_CAP_SPLICE_READ)
+    conn->want |= FUSE_CAP_SPLICE_READ;
+}
+
+static void
+op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+  struct node *p = N (parent);
+  struct stat st;
+  if (p->kind == NODE_DIR)
+    {
+      struct node *c = node_child (p, name);
+      if (!c)
+        {
+          fuse_reply_err (req, ENOENT);
+          return;
+        }
+      int r = c->kind == NODE_REAL ? real_stat (c, &st) : (synth_attr (c, &st), 0);
+      if (r < 0)
+        {
+          fuse_reply_err (req, -r);
+          return;
+        }
+      node_ref (c);
+      reply_entry (req, c, &st);
+      return;
+    }
+  if (p->kind != NODE_REAL)
+    {
+      fuse_reply_err (req, ENOTDIR);
+      return;
+    }
+  int r = visibility_check (p, name);
+  struct node *n = NULL;
+  if (r == 0)
+    r = real_lookup (p, name, &n, &st);
+  if (r < 0)
+    {
+      fuse_reply_err (req, -r);
+      return;
+    }
+  reply_entry (req, n, &st);
+}
+
+static void
+op_forget (fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+  node_forget (N (ino), nlookup);
+  fuse_reply_none (req);
+}
+
+static void
+op_forget_multi (fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+  for (size_t i = 0; i < count; i++)
+    node_forget (N (forgets[i].ino), forgets[i].nlookup);
+  fuse_reply_none (req);
+}
+
+static void
+op_getattr (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  struct node *n = N (ino);
+  struct stat st;
+  int r = 0;
+  if (n->kind != NODE_REAL)
+    synth_attr (n, &st);
+  else if (fi && fi->fh && n->mode && S_ISREG (n->mode))
+    {
+      if (fstat ((int) fi->fh, &st) < 0)
+        r = -errno;
+      else
+        map_owner (&st);
+    }
+  else
+    r = real_stat (n, &st);
+  if (r < 0)
+    fuse_reply_err (req, -r);
+  else
+    fuse_reply_attr (req, &st, attr_timeout (n));
+}
+
+/* Is N somewhere the agent may change? 0, or -EROFS. */
+static int
+writable (struct node *n)
+{
+  if (n->kind != NODE_REAL || !n->view->writable)
+    return -EROFS;
+  return 0;
+}
+
+static uid_t
+unmap_uid (uid_t u)
+{
+  return u == cagefs.cage_uid ? cagefs.host_uid : u;
+}
+
+static gid_t
+unmap_gid (gid_t g)
+{
+  return g == cagefs.cage_gid ? cagefs.host_gid : g;
+}
+
+static int
+utimens_node (int fd, bool is_link, const struct timespec tv[2])
+{
+  if (is_link)
+    {
+      if (utimensat (fd, "", tv, AT_EMPTY_PATH) < 0)
+        return errno == EINVAL ? -EPERM : -errno;
+      return 0;
+    }
+  char p[64];
+  procpath (p, sizeof p, fd);
+  return utimensat (AT_FDCWD, p, tv, 0) < 0 ? -errno : 0;
+}
+
+static void
+op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+            struct fuse_file_info *fi)
+{
+  struct node *n = N (ino);
+  int r = writable (n);
+  if (r < 0)
+    {
+      fuse_reply_err (req, -r);
+      return;
+    }
+  int fd = node_fd_get (n);
+  if (fd < 0)
+    {
+      fuse_reply_err (req, -fd);
+      return;
+    }
+  struct stat cur;
+  char p[64];
+  procpath (p, sizeof p, fd);
+  if (fstatat (fd, "", &cur, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+    r = -errno;
+  bool is_link = r == 0 && S_ISLNK (cur.st_mode);
+  int ffd = fi ? (int) fi->fh : -1;
+
+  if (r == 0 && (to_set & FUSE_SET_ATTR_MODE))
+    {
+      /* No set-uid binaries made through the cage; keep setgid on dirs. */
+      mode_t mode = attr->st_mode & 07777 & ~S_ISUID;
+      if (!S_ISDIR (cur.st_mode))
+        mode &= ~S_ISGID;
+      if (is_link)
+        r = -EOPNOTSUPP;
+      else if ((ffd >= 0 ? fchmod (ffd, mode) : chmod (p, mode)) < 0)
+        r = -errno;
+    }
+  if (r == 0 && (to_set & (FUSE_SET_ATTR_UID | FUSE_SET_ATTR_GID)))
+    {
+      uid_t u = (to_set & FUSE_SET_ATTR_UID) ? unmap_uid (attr->st_uid) : (uid_t) -1;
+      gid_t g = (to_set & FUSE_SET_ATTR_GID) ? unmap_gid (attr->st_gid) : (gid_t) -1;
+      if (fchownat (fd, "", u, g, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+        r = -errno;
+    }
+  if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
+    {
+      if ((ffd >= 0 ? ftruncate (ffd, attr->st_size) : truncate (p, attr->st_size)) < 0)
+        r = -errno;
+    }
+  if (r == 0 && (to_set & (FUSE_SET_ATTR_ATIME | FUSE_SET_ATTR_MTIME)))
+    {
+      struct timespec tv[2];
+      tv[0].tv_sec = tv[1].tv_sec = 0;
+      tv[0].tv_nsec = tv[1].tv_nsec = UTIME_OMIT;
+      if (to_set & FUSE_SET_ATTR_ATIME_NOW)
+        tv[0].tv_nsec = UTIME_NOW;
+      else if (to_set & FUSE_SET_ATTR_ATIME)
+        tv[0] = attr->st_atim;
+      if (to_set & FUSE_SET_ATTR_MTIME_NOW)
+        tv[1].tv_nsec = UTIME_NOW;
+      else if (to_set & FUSE_SET_ATTR_MTIME)
+        tv[1] = attr->st_mtim;
+      if (ffd >= 0)
+        r = futimens (ffd, tv) < 0 ? -errno : 0;
+      else
+        r = utimens_node (fd, is_link, tv);
+    }
+  struct stat st;
+  if (r == 0 && fstatat (fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+    r = -errno;
+  node_fd_put (n);
+  if (r < 0)
+    {
+      fuse_reply_err (req, -r);
+      return;
+    }
+  map_owner (&st);
+  fuse_reply_attr (req, &st, attr_timeout (n));
+}
+
+static void
+op_readlink (fuse_req_t req, fuse_ino_t ino)
+{
+  struct node *n = N (ino);
+  if (n->kind == NODE_LINK)
+    {
+      fuse_reply_readlink (req, n->data);
+      return;
+    }
+  if (n->kind != NODE_REAL)
+    {
+      fuse_reply_err (req, EINVAL);
+      return;
+    }
+  int fd = node_fd_get (n);
+  if (fd < 0)
+    {
+      fuse_reply_err (req, -fd);
+      return;
+    }
+  char buf[PATH_MAX + 1];
+  ssize_t len = readlinkat (fd, "", buf, sizeof buf);
+  int e = errno;
+  node_fd_put (n);
+  if (len < 0)
+    fuse_reply_err (req, e);
+  else if (len == sizeof buf)
+    fuse_reply_err (req, ENAMETOOLONG);
+  else
+    {
+      buf[len] = '\0';
+      fuse_reply_readlink (req, buf);
+    }
+}
+
+/* A new entry NAME in PARENT: PARENT must be writable and NAME may not be
+   hidden (EACCES: a hidden file can be neither read nor clobbered). */
+static int
+check_new_name (struct node *parent, const char *name)
+{
+  int r = writable (parent);
+  if (r < 0)
+    return r;
+  if (visibility_check (parent, name) < 0)
+    return -EACCES;
+  return 0;
+}
+
+/* After creating PARENT/NAME, look it up and reply. */
+static void
+reply_new_entry (fuse_req_t req, struct node *parent, const char *name)
+{
+  struct node *n;
+  struct stat st;
+  int r = real_lookup (parent, name, &n, &st);
+  if (r < 0)
+    fuse_reply_err (req, -r);
+  else
+    reply_entry (req, n, &st);
+}
+
+static void
+make_entry (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev,
+            const char *link)
+{
+  struct node *p = N (parent);
+  int r = check_new_name (p, name);
+  if (r == 0 && !link && !S_ISDIR (mode) && !S_ISREG (mode) && !S_ISFIFO (mode)
+      && !S_ISSOCK (mode))
+    r = -EPERM; /* no device nodes */
+  if (r < 0)
+    {
+      fuse_reply_err (req, -r);
+      return;
+    }
+  int pfd = node_fd_get (p);
+  if (pfd < 0)
+    {
+      fuse_reply_err (req, -pfd);
+      return;
+    }
+  mode_t perm = mode & 07777 & ~S_ISUID;
+  if (!S_ISDIR (mode))
+    perm &= ~S_ISGID;
+  int res;
+  if (link)
+    res = symlinkat (link, pfd, name);
+  else if (S_ISDIR (mode))
+    res = mkdirat (pfd, name, perm);
+  else
+    res = mknodat (pfd, name, (mode & S_IFMT) | perm, rdev);
+  int e = errno;
+  node_fd_put (p);
+  if (res < 0)
+    {
+      fuse_reply_err (req, e);
+      return;
+    }
+  reply_new_entry (req, p, name);
+}
+
+static void
+op_mknod (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
+{
+  make_entry (req, parent, name, mode, rdev, NULL);
+}
+
+static void
+op_mkdir (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+  make_entry (req, parent, name, S_IFDIR | mode, 0, NULL);
+}
+
+static void
+op_symlink (fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
+{
+  make_entry (req, parent, name, S_IFLNK | 0777, 0, link);
+}
+
+static void
+op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+  struct node *n = N (ino), *p = N (newparent);
+  int r = check_new_name (p, newname);
+  if (r == 0 && (n->kind != NODE_REAL || n->view != p->view))
+    r = -EXDEV;
+  if (r < 0)
+    {
+      fuse_reply_err (req, -r);
+      return;
+    }
+  int fd = node_fd_get (n);
+  if (fd < 0)
+    {
+      fuse_reply_err (req, -fd);
+      return;
+    }
+  int pfd = node_fd_get (p);
+  if (pfd < 0)
+    {
+      node_fd_put (n);
+      fuse_reply_err (req, -pfd);
+      return;
+    }
+  char path[64];
+  procpath (path, sizeof path, fd);
+  int res = linkat (AT_FDCWD, path, pfd, newname, AT_SYMLINK_FOLLOW);
+  int e = errno;
+  node_fd_put (p);
+  node_fd_put (n);
+  if (res < 0)
+    {
+      fuse_reply_err (req, e);
+      return;
+    }
+  reply_new_entry (req, p, newname);
+}
+
+static void
+remove_entry (fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
+{
+  struct node *p = N (parent);
+  int r = writable (p);
+  if (r == 0)
+    r = visibility_check (p, name);
+  if (r < 0)
+    {
+      fuse_reply_err (req, -r);
+      return;
+    }
+  int pfd = node_fd_get (p);
+  if (pfd < 0)
+    {
+      fuse_reply_err (req, -pfd);
+      return;
+    }
+  int res = unlinkat (pfd, name, flags);
+  int e = errno;
+  node_fd_put (p);
+  fuse_reply_err (req, res < 0 ? e : 0);
+}
+
+static void
+op_unlink (fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+  remove_entry (req, parent, name, 0);
+}
+
+static void
+op_rmdir (fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+  remove_entry (req, parent, name, AT_REMOVEDIR);
+}
+
+static void
+op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+           const char *newname, unsigned int flags)
+{
+  struct node *p = N (parent), *np = N (newparent);
+  int r = writable (p);
+  if (r == 0)
+    r = writable (np);
+  if (r == 0 && p->view != np->view)
+    r = -EXDEV;
+  if (r == 0)
+    r = visibility_check (p, name);
+  if (r == 0 && check_new_name (np, newname) < 0)
+    r = -EACCES;
+  /* Moving a directory that a path pattern names would uncover what it
+     hides; with RENAME_EXCHANGE both sides move. */
+  if (r == 0 && (visibility_guards_rename (p, name)
+                 || ((flags & RENAME_EXCHANGE) && visibility_guards_rename (np, newname))))
+    r = -EACCES;
+  if (r < 0)
+    {
+      fuse_reply_err (req, -r);
+      return;
+    }
+  int pfd = node_fd_get (p);
+  if (pfd < 0)
+    {
+      fuse_reply_err (req, -pfd);
+      return;
+    }
+  int npfd = node_fd_get (np);
+  if (npfd < 0)
+    {
+      node_fd_put (p);
+      fuse_reply_err (req, -npfd);
+      return;
+    }
+  struct stat src_st, dst_st;
+  bool have_src = fstatat (pfd, name, &src_st, AT_SYMLINK_NOFOLLOW) == 0;
+  bool have_dst = fstatat (npfd, newname, &dst_st, AT_SYMLINK_NOFOLLOW) == 0;
+  int res = renameat2 (pfd, name, npfd, newname, flags);
+  int e = errno;
+  if (res == 0)
+    {
+      if (have_src)
+        node_moved (p->view, src_st.st_dev, src_st.st_ino, np, newname);
+      if ((flags & RENAME_EXCHANGE) && have_dst)
+        node_moved (p->view, dst_st.st_dev, dst_st.st_ino, p, name);
+    }
+  node_fd_put (np);
+  node_fd_put (p);
+  fuse_reply_err (req, res < 0 ? e : 0);
+}
+
+/* ---- files ----------------------------------------------------------- */
+
+static void
+op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  struct node *n = N (ino);
+  int acc = fi->flags & O_ACCMODE;
+  if (n->kind == NODE_FILE)
+    {
+      if (acc != O_RDONLY || (fi->flags & O_TRUNC))
+        fuse_reply_err (req, EROFS);
+      else
+        {
+          fi->fh = 0;
+          fi->keep_cache = 1;
+          fuse_reply_open (req, fi);
+        }
+      return;
+    }
+  if (n->kind != NODE_REAL)
+    {
+      fuse_reply_err (req, EISDIR);
+      return;
+    }
+  if ((acc != O_RDONLY || (fi->flags & O_TRUNC)) && !n->view->writable)
+    {
+      fuse_reply_err (req, EROFS);
+      return;
+    }
+  int fd = node_fd_get (n);
+  if (fd < 0)
+    {
+      fuse_reply_err (req, -fd);
+      return;
+    }
+  char p[64];
+  procpath (p, sizeof p, fd);
+  int ffd = open (p, (fi->flags & ~(O_NOFOLLOW | O_CREAT | O_EXCL | O_NOCTTY)) | O_CLOEXEC);
+  int e = errno;
+  node_fd_put (n);
+  if (ffd < 0)
+    {
+      fuse_reply_err (req, e);
+      return;
+    }
+  fi->fh = (uint64_t) ffd;
+  fi->keep_cache = n->view->keep_cache;
+  fuse_reply_open (req, fi);
+}
+
+static void
+op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+           struct fuse_file_info *fi)
+{
+  struct node *p = N (parent);
+  int r = check_new_name (p, name);
+  if (r < 0)
+    {
+      fuse_reply_err (req, -r);
+      return;
+    }
+  int pfd = node_fd_get (p);
+  if (pfd < 0)
+    {
+      fuse_reply_err (req, -pfd);
+      return;
+    }
+  mode_t perm = mode & 07777 & ~(S_ISUID | S_ISGID);
+  int fd = openat (pfd, name, (fi->flags | O_CREAT | O_NOFOLLOW | O_CLOEXEC) & ~O_NOCTTY, perm);
+  int e = errno;
+  node_fd_put (p);
+  if (fd < 0)
+    {
+      fuse_reply_err (req, e);
+      return;
+    }
+  struct node *n;
+  struct stat st;
+  r = real_lookup (p, name, &n, &st);
+  if (r < 0)
+    {
+      close (fd);
+      fuse_reply_err (req, -r);
+      return;
+    }
+  fi->fh = (uint64_t) fd;
+  fi->keep_cache = p->view->keep_cache;
+  struct fuse_entry_param ep;
+  memset (&ep, 0, sizeof ep);
+  ep.ino = ID (n);
+  ep.attr = st;
+  ep.attr_timeout = p->view->attr_timeout;
+  ep.entry_timeout = p->view->entry_timeout;
+  if (fuse_reply_create (req, &ep, fi) != 0)
+    close (fd);
+}
+
+static void
+op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+  struct node *n = N (ino);
+  if (n->kind == NODE_FILE)
+    {
+      if ((size_t) off >= n->size)
+        fuse_reply_buf (req, NULL, 0);
+      else
+        fuse_reply_buf (req, n->data + off,
+                        size < n->size - (size_t) off ? size : n->size - (size_t) off);
+      return;
+    }
+  struct fuse_bufvec buf = FUSE_BUFVEC_INIT (size);
+  buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+  buf.buf[0].fd = (int) fi->fh;
+  buf.buf[0].pos = off;
+  fuse_reply_data (req, &buf, FUSE_BUF_SPLICE_MOVE);
+}
+
+static void
+op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t off,
+              struct fuse_file_info *fi)
+{
+  struct node *n = N (ino);
+  if (writable (n) < 0)
+    {
+      fuse_reply_err (req, EROFS);
+      return;
+    }
+  struct fuse_bufvec out = FUSE_BUFVEC_INIT (fuse_buf_size (in_buf));
+  out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+  out.buf[0].fd = (int) fi->fh;
+  out.buf[0].pos = off;
+  ssize_t res = fuse_buf_copy (&out, in_buf, 0);
+  if (res < 0)
+    fuse_reply_err (req, (int) -res);
+  else
+    fuse_reply_write (req, (size_t) res);
+}
+
+static void
+op_flush (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  if (N (ino)->kind != NODE_REAL)
+    {
+      fuse_reply_err (req, 0);
+      return;
+    }
+  int fd = dup ((int) fi->fh);
+  int res = fd < 0 ? -1 : close (fd);
+  fuse_reply_err (req, res < 0 ? errno : 0);
+}
+
+static void
+op_release (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  if (N (ino)->kind == NODE_REAL)
+    close ((int) fi->fh);
+  fuse_reply_err (req, 0);
+}
+
+static void
+op_fsync (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+  if (N (ino)->kind != NODE_REAL)
+    {
+      fuse_reply_err (req, 0);
+      return;
+    }
+  int res = datasync ? fdatasync ((int) fi->fh) : fsync ((int) fi->fh);
+  fuse_reply_err (req, res < 0 ? errno : 0);
+}
+
+/* ---- directories ----------------------------------------------------- */
+
+struct dir_handle
+{
+  DIR *dp;
+  struct dirent *entry;
+  off_t offset;
+};
+
+static void
+op_opendir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  struct node *n = N (ino);
+  if (n->kind == NODE_DIR)
+    {
+      fi->fh = 0;
+      fi->cache_readdir = 1;
+      fi->keep_cache = 1;
+      fuse_reply_open (req, fi);
+      return;
+    }
+  if (n->kind != NODE_REAL)
+    {
+      fuse_reply_err (req, ENOTDIR);
+      return;
+    }
+  int fd = node_fd_get (n);
+  if (fd < 0)
+    {
+      fuse_reply_err (req, -fd);
+      return;
+    }
+  int dfd = openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  int e = errno;
+  node_fd_put (n);
+  if (dfd < 0)
+    {
+      fuse_reply_err (req, e);
+      return;
+    }
+  struct dir_handle *d = calloc (1, sizeof *d);
+  if (!d || !(d->dp = fdopendir (dfd)))
+    {
+      e = d ? errno : ENOMEM;
+      free (d);
+      close (dfd);
+      fuse_reply_err (req, e);
+      return;
+    }
+  fi->fh = (uint64_t) (uintptr_t) d;
+  if (n->view->keep_cache)
+    {
+      fi->cache_readdir = 1;
+      fi->keep_cache = 1;
+    }
+  fuse_reply_open (req, fi);
+}
+
+static bool
+add_dirent (char *buf, size_t size, size_t *pos, fuse_req_t req, const char *name,
+            ino_t ino, mode_t mode, off_t next)
+{
+  struct stat st;
+  memset (&st, 0, sizeof st);
+  st.st_ino = ino;
+  st.st_mode = mode;
+  size_t len = fuse_add_direntry (req, buf + *pos, size - *pos, name, &st, next);
+  if (len > size - *pos)
+    return false;
+  *pos += len;
+  return true;
+}
+
+static void
+op_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+  struct node *n = N (ino);
+  char *buf = calloc (1, size);
+  if (!buf)
+    {
+      fuse_reply_err (req, ENOMEM);
+      return;
+    }
+  size_t pos = 0;
+  if (n->kind == NODE_DIR)
+    {
+      /* offsets: 1 ".", 2 "..", 3.. children */
+      for (off_t i = off; i < (off_t) n->n_children + 2; i++)
+        {
+          bool ok;
+          if (i == 0)
+            ok = add_dirent (buf, size, &pos, req, ".", n->ino, S_IFDIR, 1);
+          else if (i == 1)
+            ok = add_dirent (buf, size, &pos, req, "..", 1, S_IFDIR, 2);
+          else
+            {
+              struct node *c = n->children[i - 2];
+              mode_t m = c->kind == NODE_REAL ? S_IFDIR : (c->mode & S_IFMT);
+              ok = add_dirent (buf, size, &pos, req, c->name,
+                               c->kind == NODE_REAL ? c->real_ino : c->ino, m, i + 1);
+            }
+          if (!ok)
+            break;
+        }
+      fuse_reply_buf (req, buf, pos);
+      free (buf);
+      return;
+    }
+
+  struct dir_handle *d = (struct dir_handle *) (uintptr_t) fi->fh;
+  if (off != d->offset)
+    {
+      seekdir (d->dp, off);
+      d->entry = NULL;
+      d->offset = off;
+    }
+  int err = 0;
+  for (;;)
+    {
+      if (!d->entry)
+        {
+          errno = 0;
+          d->entry = readdir (d->dp);
+          if (!d->entry)
+            {
+              err = errno;
+              break;
+            }
+        }
+      const char *name = d->entry->d_name;
+      off_t next = d->entry->d_off;
+      bool dot = strcmp (name, ".") == 0 || strcmp (name, "..") == 0;
+      if (dot || visibility_check (n, name) == 0)
+        {
+          if (!add_dirent (buf, size, &pos, req, name, d->entry->d_ino,
+                           (mode_t) DTTOIF (d->entry->d_type), next))
+            break;
+        }
+      d->entry = NULL;
+      d->offset = next;
+    }
+  if (err && pos == 0)
+    fuse_reply_err (req, err);
+  else
+    fuse_reply_buf (req, buf, pos);
+  free (buf);
+}
+
+static void
+op_releasedir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  struct dir_handle *d = (struct dir_handle *) (uintptr_t) fi->fh;
+  if (d)
+    {
+      closedir (d->dp);
+      free (d);
+    }
+  fuse_reply_err (req, 0);
+}
+
+static void
+op_fsyncdir (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+  struct dir_handle *d = (struct dir_handle *) (uintptr_t) fi->fh;
+  int res = 0;
+  if (d)
+    res = datasync ? fdatasync (dirfd (d->dp)) : fsync (dirfd (d->dp));
+  fuse_reply_err (req, res < 0 ? errno : 0);
+}
+
+static void
+op_statfs (fuse_req_t req, fuse_ino_t ino)
+{
+  struct node *n = N (ino);
+  int fd = n->kind == NODE_REAL ? n->view->root_fd : cagefs.workspace.root_fd;
+  struct statvfs sv;
+  if (fstatvfs (fd, &sv) < 0)
+    fuse_reply_err (req, errno);
+  else
+    fuse_reply_statfs (req, &sv);
+}
+
+const struct fuse_lowlevel_ops cagefs_ops = {
+  .init = op_init,
+  .lookup = op_lookup,
+  .forget = op_forget,
+  .forget_multi = op_forget_multi,
+  .getattr = op_getattr,
+  .setattr = op_setattr,
+  .readlink = op_readlink,
+  .mknod = op_mknod,
+  .mkdir = op_mkdir,
+  .symlink = op_symlink,
+  .link = op_link,
+  .unlink = op_unlink,
+  .rmdir = op_rmdir,
+  .rename = op_rename,
+  .open = op_open,
+  .create = op_create,
+  .read = op_read,
+  .write_buf = op_write_buf,
+  .flush = op_flush,
+  .release = op_release,
+  .fsync = op_fsync,
+  .opendir = op_opendir,
+  .readdir = op_readdir,
+  .releasedir = op_releasedir,
+  .fsyncdir = op_fsyncdir,
+  .statfs = op_statfs,
+};

@@ -1,0 +1,224 @@
+/* tree.c - the root tree the agent sees: synthetic directories and files
+   (/, /bin, /etc, /home, /nix, /usr/bin/env, mount points for the launcher)
+   with the views (workspace, store, home) hung into it. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "daemon.h"
+#include "storepath.h"
+
+struct cagefs cagefs;
+
+static int
+open_root (const char *path, struct cage_error *err)
+{
+  int fd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return cage_error_set (err, errno, "open view root `%s`", path);
+  return fd;
+}
+
+static int
+openat_beneath (int dirfd, const char *path, int flags)
+{
+  struct open_how how = {
+    .flags = (uint64_t) (flags | O_CLOEXEC | O_NOFOLLOW),
+    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+  };
+  return (int) syscall (SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+#define NEW(expr)                                                                  \
+  do                                                                               \
+    {                                                                              \
+      if (!(expr))                                                                 \
+        return cage_error_set (err, ENOMEM, "build the root tree");               \
+    }                                                                              \
+  while (0)
+
+/* /bin: one symlink per entry of each package's bin/, first package wins. */
+static int
+add_bin_links (struct node *bin, int store_fd, char *const *packages, const struct blacklist *bl,
+               struct cage_error *err)
+{
+  for (char *const *p = packages; p && *p; p++)
+    {
+      const char *name = storepath_name (*p);
+      char rel[512];
+      snprintf (rel, sizeof rel, "%s/bin", name);
+      int fd = openat_beneath (store_fd, rel, O_RDONLY | O_DIRECTORY);
+      if (fd < 0)
+        {
+          if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
+            continue; /* a package without bin/ */
+          return cage_error_set (err, errno, "read `%s/bin`", *p);
+        }
+      autoclosedir DIR *d = fdopendir (fd);
+      if (!d)
+        {
+          close (fd);
+          return cage_error_set (err, errno, "read `%s/bin`", *p);
+        }
+      struct dirent *e;
+      while ((e = readdir (d)))
+        {
+          if (e->d_name[0] == '.' && (!e->d_name[1] || (e->d_name[1] == '.' && !e->d_name[2])))
+            continue;
+          if (node_child (bin, e->d_name) || blacklist_match_name (bl, e->d_name))
+            continue;
+          char target[1024];
+          snprintf (target, sizeof target, "%s/bin/%s", *p, e->d_name);
+          NEW (node_new_link (bin, e->d_name, target));
+        }
+    }
+  return 0;
+}
+
+/* /etc/ssl/certs from the first package that has a CA bundle. */
+static int
+add_certs (struct node *etc, int store_fd, char *const *packages, struct cage_error *err)
+{
+  static const char *const bundles[] = { "etc/ssl/certs/ca-bundle.crt",
+                                         "etc/ssl/certs/ca-certificates.crt", NULL };
+  for (char *const *p = packages; p && *p; p++)
+    for (const char *const *b = bundles; *b; b++)
+      {
+        char rel[512];
+        snprintf (rel, sizeof rel, "%s/%s", storepath_name (*p), *b);
+        int fd = openat_beneath (store_fd, rel, O_PATH);
+        if (fd < 0)
+          continue;
+        close (fd);
+        char target[1024];
+        snprintf (target, sizeof target, "%s/%s", *p, *b);
+        struct node *ssl, *certs;
+        NEW (ssl = node_new_dir (etc, "ssl", 0755));
+        NEW (certs = node_new_dir (ssl, "certs", 0755));
+        NEW (node_new_link (certs, "ca-certificates.crt", target));
+        NEW (node_new_link (certs, "ca-bundle.crt", target));
+        return 0;
+      }
+  return 0;
+}
+
+static int
+add_text (struct node *dir, const char *name, const char *text, struct cage_error *err)
+{
+  NEW (node_new_file (dir, name, 0644, text, strlen (text)));
+  return 0;
+}
+
+static char *
+read_small_file (const char *path)
+{
+  autoclose int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return NULL;
+  char *buf = calloc (1, 65536);
+  if (!buf)
+    return NULL;
+  ssize_t n = read (fd, buf, 65535);
+  if (n < 0)
+    {
+      free (buf);
+      return NULL;
+    }
+  return buf;
+}
+
+static int
+cmp_str (const void *a, const void *b)
+{
+  return strcmp (*(char *const *) a, *(char *const *) b);
+}
+
+int
+tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct project_paths *pp,
+            const struct cage_state *st, char **closure, struct cage_error *err)
+{
+  fs->host_uid = st->host_uid;
+  fs->host_gid = st->host_gid;
+  fs->cage_uid = st->cage_uid;
+  fs->cage_gid = st->cage_gid;
+  if (blacklist_init (&fs->blacklist, cfg->blacklist, err) < 0)
+    return -1;
+
+  fs->workspace = (struct view){ .name = "workspace", .writable = true,
+                                 .blacklist = &fs->blacklist, .entry_timeout = 1.0,
+                                 .attr_timeout = 1.0, .keep_cache = false };
+  fs->store = (struct view){ .name = "store", .writable = false, .blacklist = &fs->blacklist,
+                             .entry_timeout = 86400.0, .attr_timeout = 86400.0,
+                             .keep_cache = true };
+  fs->home = (struct view){ .name = "home", .writable = true, .blacklist = NULL,
+                            .entry_timeout = 1.0, .attr_timeout = 1.0, .keep_cache = false };
+  if ((fs->workspace.root_fd = open_root (pp->project, err)) < 0
+      || (fs->store.root_fd = open_root (NIX_STORE_DIR, err)) < 0
+      || (fs->home.root_fd = open_root (pp->home, err)) < 0)
+    return -1;
+
+  if (cfg->mode == STORE_READONLY)
+    {
+      size_t n = 0;
+      while (closure && closure[n])
+        n++;
+      fs->store.allowed_top = calloc (n + 1, sizeof (char *));
+      NEW (fs->store.allowed_top);
+      for (size_t i = 0; i < n; i++)
+        fs->store.allowed_top[i] = (char *) storepath_name (closure[i]);
+      qsort (fs->store.allowed_top, n, sizeof (char *), cmp_str);
+      fs->store.n_allowed_top = n;
+    }
+
+  struct node *root, *nix, *etc, *bin, *home, *usr, *usrbin;
+  NEW (root = node_new_dir (NULL, "", 0755));
+  fs->root = root;
+  NEW (node_new_view_root (root, "workspace", &fs->workspace));
+  NEW (nix = node_new_dir (root, "nix", 0755));
+  NEW (node_new_view_root (nix, "store", &fs->store));
+  NEW (bin = node_new_dir (root, "bin", 0755));
+  NEW (usr = node_new_dir (root, "usr", 0755));
+  NEW (usrbin = node_new_dir (usr, "bin", 0755));
+  NEW (etc = node_new_dir (root, "etc", 0755));
+  NEW (home = node_new_dir (root, "home", 0755));
+  const char *user = st->user;
+  NEW (node_new_view_root (home, user, &fs->home));
+  NEW (node_new_dir (root, "tmp", 01777));
+  NEW (node_new_dir (root, "proc", 0555));
+  NEW (node_new_dir (root, "dev", 0755));
+
+  if (add_bin_links (bin, fs->store.root_fd, cfg->packages, &fs->blacklist, err) < 0)
+    return -1;
+  if (node_child (bin, "env"))
+    NEW (node_new_link (usrbin, "env", "/bin/env"));
+
+  char text[8192];
+  snprintf (text, sizeof text,
+            "root:x:0:0:root:/root:/bin/sh\n"
+            "%s:x:%d:%d:%s:%s:/bin/sh\n"
+            "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+            user, CAGE_INNER_UID, CAGE_INNER_GID, user, st->home);
+  if (add_text (etc, "passwd", text, err) < 0)
+    return -1;
+  snprintf (text, sizeof text, "root:x:0:\n%s:x:%d:\nnogroup:x:65534:\n", user, CAGE_INNER_GID);
+  if (add_text (etc, "group", text, err) < 0
+      || add_text (etc, "hosts", "127.0.0.1 localhost cage\n::1 localhost cage\n", err) < 0
+      || add_text (etc, "nsswitch.conf",
+                   "passwd: files\ngroup: files\nshadow: files\nhosts: files dns\n", err) < 0)
+    return -1;
+  if (cfg->network == NETWORK_HOST)
+    {
+      autofree char *resolv = read_small_file ("/etc/resolv.conf");
+      if (resolv && add_text (etc, "resolv.conf", resolv, err) < 0)
+        return -1;
+    }
+  return add_certs (etc, fs->store.root_fd, cfg->packages, err);
+}

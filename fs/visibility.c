@@ -1,0 +1,63 @@
+#include "visibility.h"
+
+#include <errno.h>
+#include <fnmatch.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int
+cmp_name (const void *key, const void *elem)
+{
+  return strcmp ((const char *) key, *(char *const *) elem);
+}
+
+int
+visibility_check (struct node *parent, const char *name)
+{
+  if (name[0] == '\0' || strchr (name, '/') || strcmp (name, ".") == 0
+      || strcmp (name, "..") == 0)
+    return -ENOENT;
+  struct view *v = parent->view;
+  if (!v)
+    return 0;
+  if (v->allowed_top && parent->parent == NULL
+      && !bsearch (name, v->allowed_top, v->n_allowed_top, sizeof (char *), cmp_name))
+    return -ENOENT;
+  const struct blacklist *bl = v->blacklist;
+  if (!bl)
+    return 0;
+  if (!bl->has_paths)
+    return blacklist_match_name (bl, name) ? -ENOENT : 0;
+  char rel[4096];
+  if (node_relpath_child (parent, name, rel, sizeof rel) < 0)
+    return -ENOENT;
+  return blacklist_match_path (bl, rel) ? -ENOENT : 0;
+}
+
+bool
+visibility_guards_rename (struct node *parent, const char *name)
+{
+  const struct blacklist *bl = parent->view ? parent->view->blacklist : NULL;
+  if (!bl || !bl->has_paths)
+    return false;
+  for (char **p = bl->patterns; p && *p; p++)
+    {
+      const char *pat = *p;
+      if (!strchr (pat, '/'))
+        continue;
+      /* Each component but the last. */
+      const char *s = pat;
+      for (const char *slash; (slash = strchr (s, '/')); s = slash + 1)
+        {
+          char comp[256];
+          size_t l = (size_t) (slash - s);
+          if (l == 0 || l >= sizeof comp)
+            continue;
+          memcpy (comp, s, l);
+          comp[l] = '\0';
+          if (fnmatch (comp, name, 0) == 0)
+            return true;
+        }
+    }
+  return false;
+}

@@ -1,0 +1,21 @@
+/* visibility.h - what the agent may see and name in a view: the closure
+   filter at the store's top level and the secret blacklist, decided at every
+   lookup from the parent node and the name. */
+#ifndef CAGE_VISIBILITY_H
+#define CAGE_VISIBILITY_H
+
+#include <stdbool.h>
+
+#include "node.h"
+
+/* 0 when PARENT/NAME may be looked up or listed; -ENOENT when it is hidden
+   or outside the closure, or NAME is not a single component. */
+int visibility_check (struct node *parent, const char *name);
+
+/* Would renaming the directory entry NAME (in PARENT) move a hidden entry
+   to a path where the blacklist no longer covers it?  True when NAME
+   matches a non-final component of a path pattern (".docker" for
+   ".docker/config.json"). */
+bool visibility_guards_rename (struct node *parent, const char *name);
+
+#endif
