@@ -202,8 +202,19 @@ state_daemon_alive (const struct cage_state *st)
     return false;
   if (kill (st->pid, 0) < 0 && errno == ESRCH)
     return false;
-  /* The pid may have been reused: check it is our program. */
+  /* A killed daemon may linger as a zombie until its parent reaps it. */
   char p[64], exe[4096];
+  snprintf (p, sizeof p, "/proc/%d/stat", (int) st->pid);
+  FILE *f = fopen (p, "re");
+  if (f)
+    {
+      char state = '?';
+      int ok = fscanf (f, "%*d (%*[^)]) %c", &state);
+      fclose (f);
+      if (ok == 1 && (state == 'Z' || state == 'X'))
+        return false;
+    }
+  /* The pid may have been reused: check it is our program. */
   snprintf (p, sizeof p, "/proc/%d/exe", (int) st->pid);
   ssize_t n = readlink (p, exe, sizeof exe - 1);
   if (n > 0)

@@ -130,8 +130,12 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
       last_log_line (pp->log, last, sizeof last);
       fuse_remove_signal_handlers (se);
       fuse_session_destroy (se);
-      return cage_error_set (err, 0, "mount FUSE at `%s`: %s (see %s)", pp->mnt,
-                             last[0] ? last : "failed", pp->log);
+      const char *hint = strstr (last, "/dev/fuse")
+                           ? "; /dev/fuse must be readable and writable by every user "
+                             "(mode 0666, as Debian's udev rule sets it): chmod 0666 /dev/fuse"
+                           : "";
+      return cage_error_set (err, 0, "mount FUSE at `%s`: %s%s (see %s)", pp->mnt,
+                             last[0] ? last : "failed", hint, pp->log);
     }
   st->pid = getpid ();
   if (state_write (pp->state_json, st, err) < 0)
@@ -206,6 +210,11 @@ daemon_start (const struct cage_config *cfg, const struct project_paths *pp,
   if (pid == 0)
     {
       close (pfd[0]);
+      /* Drop every inherited fd (the caller's project lock among them):
+         the daemon outlives this command. */
+      if (pfd[1] > 3)
+        close_range (3, (unsigned) pfd[1] - 1, 0);
+      close_range ((unsigned) pfd[1] + 1, ~0U, 0);
       struct cage_error cerr = { 0 };
       if (setsid () < 0 || redirect_stdio (pp->log) < 0)
         cage_error_set (&cerr, errno, "start the daemon (log `%s`)", pp->log);
