@@ -266,6 +266,8 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 {
   struct node *n = N (ino);
   int r = writable (n);
+  if (r == 0 && visibility_protected_node (n))
+    r = -EACCES;
   if (r < 0)
     {
       fuse_reply_err (req, -r);
@@ -382,7 +384,7 @@ check_new_name (struct node *parent, const char *name)
   int r = writable (parent);
   if (r < 0)
     return r;
-  if (visibility_check (parent, name) < 0)
+  if (visibility_check (parent, name) < 0 || visibility_protected (parent, name))
     return -EACCES;
   return 0;
 }
@@ -465,6 +467,8 @@ op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newna
   int r = check_new_name (p, newname);
   if (r == 0 && (n->kind != NODE_REAL || n->view != p->view))
     r = -EXDEV;
+  if (r == 0 && visibility_protected_node (n))
+    r = -EACCES;
   if (r < 0)
     {
       fuse_reply_err (req, -r);
@@ -504,6 +508,8 @@ remove_entry (fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
   int r = writable (p);
   if (r == 0)
     r = visibility_check (p, name);
+  if (r == 0 && visibility_protected (p, name))
+    r = -EACCES;
   if (r < 0)
     {
       fuse_reply_err (req, -r);
@@ -549,7 +555,7 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
     r = -EACCES;
   /* Moving a directory that a path pattern names would uncover what it
      hides; with RENAME_EXCHANGE both sides move. */
-  if (r == 0 && (visibility_guards_rename (p, name)
+  if (r == 0 && (visibility_protected (p, name) || visibility_guards_rename (p, name)
                  || ((flags & RENAME_EXCHANGE) && visibility_guards_rename (np, newname))))
     r = -EACCES;
   if (r < 0)
@@ -614,6 +620,11 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   if ((acc != O_RDONLY || (fi->flags & O_TRUNC)) && !n->view->writable)
     {
       fuse_reply_err (req, EROFS);
+      return;
+    }
+  if ((acc != O_RDONLY || (fi->flags & O_TRUNC)) && visibility_protected_node (n))
+    {
+      fuse_reply_err (req, EACCES);
       return;
     }
   int fd = node_fd_get (n);

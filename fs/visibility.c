@@ -1,5 +1,7 @@
 #include "visibility.h"
 
+#include "daemon.h"
+
 #include <errno.h>
 #include <fnmatch.h>
 #include <stdlib.h>
@@ -60,4 +62,22 @@ visibility_guards_rename (struct node *parent, const char *name)
         }
     }
   return false;
+}
+
+bool
+visibility_protected (struct node *parent, const char *name)
+{
+  return parent->kind == NODE_REAL && parent->view == &cagefs.workspace && parent->parent == NULL
+         && strcmp (name, "cage.json") == 0;
+}
+
+bool
+visibility_protected_node (struct node *n)
+{
+  if (n->kind != NODE_REAL || n->view != &cagefs.workspace || !n->parent)
+    return false;
+  pthread_mutex_lock (&node_lock);
+  bool r = n->parent->parent == NULL && strcmp (n->name, "cage.json") == 0;
+  pthread_mutex_unlock (&node_lock);
+  return r;
 }

@@ -18,4 +18,10 @@ int visibility_check (struct node *parent, const char *name);
    ".docker/config.json"). */
 bool visibility_guards_rename (struct node *parent, const char *name);
 
+/* The project's own cage.json is read-only to the agent: it must not be
+   able to loosen its next cage.  True for PARENT/NAME = workspace/cage.json. */
+bool visibility_protected (struct node *parent, const char *name);
+/* Same for an existing node. */
+bool visibility_protected_node (struct node *n);
+
 #endif
