@@ -1,0 +1,139 @@
+#!/usr/bin/env bats
+# /workspace (the project, read-write), /home/<user>, /tmp, and escapes.
+
+load helpers
+
+@test "host files are visible in /workspace, which is the cwd" {
+  put hello.txt "hello from the host"
+  put sub/dir/deep.txt "deep"
+  mount_tools
+  run --separate-stderr cage exec "$PROJECT" -- pwd
+  assert_success
+  assert_equal "$output" /workspace "cwd"
+  run --separate-stderr cage exec "$PROJECT" -- cat hello.txt sub/dir/deep.txt
+  assert_success
+  assert_equal "$output" "hello from the host"$'\n'"deep" "output"
+  # A change on the host shows up in the running mount.
+  put hello.txt "changed"
+  run --separate-stderr cage exec "$PROJECT" -- cat /workspace/hello.txt
+  assert_success
+  assert_equal "$output" changed "output after a host edit"
+}
+
+@test "a workspace write shows up on the host, owned by the invoking user" {
+  mount_tools
+  run --separate-stderr cage_sh 'echo made-in-cage > /workspace/new.txt && mkdir -p /workspace/d/e && echo x > /workspace/d/e/f'
+  assert_success
+  [ -f "$PROJECT/new.txt" ] || fail "$PROJECT/new.txt missing on the host"
+  assert_equal "$(cat "$PROJECT/new.txt")" made-in-cage "host content"
+  assert_equal "$(stat -c %u:%g "$PROJECT/new.txt")" "$(id -u):$(id -g)" "host owner of new.txt"
+  assert_equal "$(stat -c %u:%g "$PROJECT/d/e")" "$(id -u):$(id -g)" "host owner of d/e"
+  assert_equal "$(stat -c %u:%g "$PROJECT/d/e/f")" "$(id -u):$(id -g)" "host owner of d/e/f"
+  # Inside, the agent owns what it made.
+  run --separate-stderr cage exec "$PROJECT" -- stat -c %u /workspace/new.txt
+  assert_success
+  assert_equal "$output" 1000 "owner inside the cage"
+}
+
+@test "rm, mv, append and chmod in the workspace reach the host" {
+  put a.txt "a"
+  put b.txt "b"
+  put c.txt "c"
+  mount_tools
+  run --separate-stderr cage_sh 'rm /workspace/a.txt && mv /workspace/b.txt /workspace/b2.txt &&
+    echo more >> /workspace/c.txt && chmod 0700 /workspace/c.txt'
+  assert_success
+  [ ! -e "$PROJECT/a.txt" ] || fail "a.txt not removed"
+  [ ! -e "$PROJECT/b.txt" ] && [ -f "$PROJECT/b2.txt" ] || fail "b.txt not renamed"
+  assert_equal "$(cat "$PROJECT/c.txt")" "c"$'\n'"more" "c.txt"
+  assert_equal "$(stat -c %a "$PROJECT/c.txt")" 700 "mode of c.txt"
+}
+
+@test "a workspace symlink to /etc/shadow does not reach the host" {
+  ln -s /etc/shadow "$PROJECT/shadow"
+  ln -s /etc/passwd "$PROJECT/passwd"
+  mount_tools
+  run --separate-stderr cage exec "$PROJECT" -- cat /workspace/shadow
+  assert_failure
+  assert_contains "$stderr" "No such file or directory" "cat /workspace/shadow"
+  refute_contains "$output" "root:" "output"
+  # /etc/passwd resolves to the cage's own passwd, not the host's.
+  run --separate-stderr cage exec "$PROJECT" -- cat /workspace/passwd
+  if [ "$status" -eq 0 ]; then
+    refute_contains "$output" "$(head -n1 /etc/passwd)" "cat /workspace/passwd"
+  fi
+}
+
+@test "a workspace symlink to ../.. does not leave the cage" {
+  local parent grand
+  parent=$(dirname "$PROJECT")
+  grand=$(dirname "$parent")
+  local s1=$parent/HOST-SENTINEL-$$-${BATS_TEST_NUMBER}
+  echo sentinel > "$s1"
+  ln -s ../.. "$PROJECT/up"
+  ln -s .. "$PROJECT/up1"
+  ln -s "$parent" "$PROJECT/abs"
+  mount_tools
+  run --separate-stderr cage_sh 'ls -a /workspace/up/ /workspace/up1/ /workspace/up/.. /workspace/.. /workspace/../.. /workspace/abs 2>&1'
+  rm -f "$s1"
+  refute_contains "$output" HOST-SENTINEL "what the cage saw"
+  refute_contains "$output" "$(basename "$PROJECT")" "what the cage saw"
+  run --separate-stderr cage exec "$PROJECT" -- ls -1 /workspace/up/
+  assert_success
+  assert_equal "$(echo $output)" "bin dev etc home nix proc tmp usr workspace" "ls /workspace/up/"
+}
+
+@test "symlinks to a hidden secret do not reveal it" {
+  put .env "SECRET-env"
+  ln -s .env "$PROJECT/rel-link"
+  ln -s "$PROJECT/.env" "$PROJECT/abs-link"
+  mkdir "$PROJECT/sub"
+  ln -s ../.env "$PROJECT/sub/up-link"
+  mount_tools
+  local l
+  for l in rel-link abs-link sub/up-link; do
+    run --separate-stderr cage exec "$PROJECT" -- cat "/workspace/$l"
+    assert_failure
+    refute_contains "$output" SECRET "cat /workspace/$l"
+  done
+}
+
+@test "/home/<user> is HOME, writable and persistent across runs and mounts" {
+  mount_tools
+  run --separate-stderr cage_sh 'echo "$HOME"; id -un'
+  assert_success
+  local home user
+  home=$(sed -n 1p <<<"$output")
+  user=$(sed -n 2p <<<"$output")
+  assert_equal "$home" "/home/$user" "HOME"
+  run --separate-stderr cage_sh 'echo remembered > "$HOME/.note" && ls -ld "$HOME"'
+  assert_success
+  run --separate-stderr cage_sh 'cat "$HOME/.note"'
+  assert_success
+  assert_equal "$output" remembered "home file on the next run"
+  run --separate-stderr cagefs umount "$PROJECT"
+  assert_success
+  mount_tools
+  run --separate-stderr cage_sh 'cat "$HOME/.note"'
+  assert_success
+  assert_equal "$output" remembered "home file after umount and mount"
+  [ ! -e "$PROJECT/.note" ] || fail "the home leaked into the project"
+}
+
+@test "/tmp starts empty and is writable" {
+  mount_tools
+  run --separate-stderr cage exec "$PROJECT" -- ls -A /tmp
+  assert_success
+  assert_equal "$output" "" "ls -A /tmp"
+  run --separate-stderr cage_sh 'echo t > /tmp/t && cat /tmp/t'
+  assert_success
+  assert_equal "$output" t "file in /tmp"
+}
+
+@test "the environment: PATH=/bin, HOME=/home/<user>" {
+  mount_tools
+  run --separate-stderr cage exec "$PROJECT" -- env
+  assert_success
+  printf '%s\n' "$output" | grep -qx 'PATH=/bin' || fail "PATH is not /bin:" "$output"
+  printf '%s\n' "$output" | grep -qE '^HOME=/home/[^/]+$' || fail "HOME is not /home/<user>:" "$output"
+}
