@@ -1,1 +1,42 @@
-# check, demo, deps targets: see tests/
+# check, demo, deps: see tests/.
+#
+#   make deps    install what building and testing need (tests/setup/deps.sh;
+#                as root on Debian; apt is skipped when all is there)
+#   make check   deps, then the normal build + unit tests + tests/run (unit
+#                tests and the bats suites as root and as the user cagetest,
+#                through one prove), then the same on the ASan+UBSan build
+#                (build/asan).  bin/ points at the normal build afterwards.
+#   make demo    deps, build, then tests/demo/run.sh (a transcript)
+#
+# Sanitizers: every process of the asan pass, the forked FUSE daemon
+# included, runs with CHECK_ASAN_OPTIONS (leak detection on) and writes its
+# reports to a per-test folder; a report fails the test that caused it.
+
+CHECK_ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:strict_string_checks=1
+CHECK_UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
+CHECK_SANITIZE ?= 0
+
+deps:
+	tests/setup/deps.sh
+
+check: deps
+	@rc=0; start=$$(date +%s); \
+	echo "== check: normal build (build/release)"; \
+	$(MAKE) --no-print-directory VARIANT=release CHECK_SANITIZE=0 check-variant || rc=1; \
+	echo "== check: ASan+UBSan build (build/asan)"; \
+	$(MAKE) --no-print-directory VARIANT=asan CHECK_SANITIZE=1 check-variant || rc=1; \
+	$(MAKE) --no-print-directory VARIANT=release bin-links >/dev/null 2>&1 || true; \
+	echo "== check: $$(( $$(date +%s) - start )) s, $$([ $$rc = 0 ] && echo PASS || echo FAIL)"; \
+	exit $$rc
+
+# One variant: build it and its unit tests, then run everything on it.
+check-variant: all unit-tests
+	CAGEFS_BIN=$(BIN) CAGEFS_SANITIZE=$(CHECK_SANITIZE) \
+	CAGEFS_ASAN_OPTIONS='$(CHECK_ASAN_OPTIONS)' CAGEFS_UBSAN_OPTIONS='$(CHECK_UBSAN_OPTIONS)' \
+	tests/run $(UNIT_TESTS)
+
+demo: deps
+	$(MAKE) --no-print-directory all
+	CAGEFS_BIN=$(BIN) tests/demo/run.sh
+
+.PHONY: deps check check-variant demo

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# tests/demo/run.sh - the cagefs demo, printed like a terminal transcript.
+#
+# Builds a small closure in the real Nix store (tests/fixtures/build.sh:
+# busybox tools + busybox + a data path), copies tests/demo/project to a temp
+# folder (the repo is never touched), points its cage.json at the closure,
+# mounts it and runs a few commands in the cage.  Each command is echoed
+# before it runs.  Exits 1 if something did not behave as shown.
+#
+#   CAGEFS_BIN   folder with cagefs and cage (default: <repo>/bin)
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+CAGEFS_BIN=$(realpath "${CAGEFS_BIN:-$repo/bin}")
+export PATH="$CAGEFS_BIN:$PATH"
+for b in cagefs cage; do
+  [ -x "$CAGEFS_BIN/$b" ] || { echo "demo: error: $CAGEFS_BIN/$b not found; run: make" >&2; exit 1; }
+done
+
+FIXTURE_DIR=${FIXTURE_DIR:-$repo/build/fixtures} "$repo/tests/fixtures/build.sh" >/dev/null
+# shellcheck source=/dev/null
+. "${FIXTURE_DIR:-$repo/build/fixtures}/fixture.env"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/cagefs-demo.XXXXXX")
+cleanup () {
+  cagefs umount "$work/demo" >/dev/null 2>&1 || true
+  rm -rf --one-file-system "$work"
+}
+trap cleanup EXIT
+cp -a "$repo/tests/demo/project" "$work/demo"
+jq --arg p "$FIX_TOOLS" '.store.packages = [$p]' "$work/demo/cage.json" > "$work/cage.json"
+mv "$work/cage.json" "$work/demo/cage.json"
+cd "$work"
+
+problems=0
+# step EXPECT 'COMMAND': echo the command, run it, show a nonzero status.
+# EXPECT is ok (must succeed) or fail (must fail).
+step () {
+  local expect=$1 cmd=$2 rc=0
+  printf '\n$ %s\n' "$cmd"
+  eval "$cmd" 2>&1 || rc=$?
+  [ "$rc" = 0 ] || echo "[exit $rc]"
+  if { [ "$expect" = ok ] && [ "$rc" != 0 ]; } || { [ "$expect" = fail ] && [ "$rc" = 0 ]; }; then
+    echo "demo: UNEXPECTED: this should have $([ "$expect" = ok ] && echo succeeded || echo failed)" >&2
+    problems=$((problems + 1))
+  fi
+}
+note () { printf '\n# %s\n' "$*"; }
+
+note "A project with fake secrets, and its cage.json (packages: the demo closure)"
+step ok 'ls -A demo demo/.ssh'
+step ok 'cat demo/cage.json'
+
+note "Mount it: a FUSE daemon serves the agent's view of the machine"
+step ok 'cagefs mount demo'
+
+note "The store holds exactly the closure of the packages"
+step ok 'cage exec demo -- ls /nix/store'
+step fail "cage exec demo -- ls $FIX_OTHER"
+
+note "The workspace is the project, minus its secrets"
+step ok 'cage exec demo -- ls -a /workspace'
+step fail 'cage exec demo -- cat /workspace/.env'
+step fail 'cage exec demo -- cat /workspace/.ssh/id_rsa'
+step fail 'cage exec demo -- sh -c "echo stolen > /workspace/.env"'
+
+note "...and it is writable: what the agent writes lands in the project"
+step ok "cage exec demo -- sh -c 'echo \"written in the cage\" > /workspace/notes.txt'"
+step ok 'cat demo/notes.txt && ls -l demo/notes.txt'
+
+note "The store is read-only"
+step fail 'cage exec demo -- touch /nix/store/evil'
+
+note "No network: only the loopback interface"
+step ok 'cage exec demo -- ip link'
+
+note "An unprivileged user, in its own namespaces"
+step ok 'cage exec demo -- id'
+step ok 'cage exec demo -- ./hello.sh'
+step ok 'cage exec demo -- sh -c "exit 7"; echo "exit status: $?"'
+
+note "Status, then unmount"
+step ok 'cagefs status demo --json | jq .'
+step ok 'cagefs umount demo'
+step fail 'cagefs status demo'
+
+echo
+if [ "$problems" -ne 0 ]; then
+  echo "demo: $problems step(s) did not behave as expected" >&2
+  exit 1
+fi
+echo "# demo done"
