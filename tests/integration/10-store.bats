@@ -143,7 +143,7 @@ load helpers
 
 @test "/bin: the first package wins a name clash" {
   mount_tools --package "$FIX_EXTRA"
-  run --separate-stderr cage exec "$PROJECT" -- readlink /bin/cat /bin/extra-hello
+  run --separate-stderr cage_sh 'readlink /bin/cat && readlink /bin/extra-hello'
   assert_success
   assert_equal "$output" "$FIX_TOOLS/bin/cat"$'\n'"$FIX_EXTRA/bin/extra-hello" "readlink"
   run --separate-stderr cage exec "$PROJECT" -- extra-hello

@@ -28,7 +28,7 @@ host_ifaces () { ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'
 
 @test "a command killed from the host gives 137" {
   mount_tools
-  local tag=$((RANDOM % 9000 + 1000))
+  local tag=$$
   cage exec "$PROJECT" -- sleep "9$tag" >/dev/null 2>&1 &
   local c=$! p="" i
   for ((i = 0; i < 100; i++)); do
