@@ -214,15 +214,24 @@ state_daemon_alive (const struct cage_state *st)
       if (ok == 1 && (state == 'Z' || state == 'X'))
         return false;
     }
-  /* The pid may have been reused: check it is our program. */
-  snprintf (p, sizeof p, "/proc/%d/exe", (int) st->pid);
-  ssize_t n = readlink (p, exe, sizeof exe - 1);
-  if (n > 0)
+  /* The pid may have been reused: check it runs our program (an argv
+     word named cagefs*, so a daemon under valgrind counts too). */
+  snprintf (p, sizeof p, "/proc/%d/cmdline", (int) st->pid);
+  FILE *cf = fopen (p, "re");
+  if (cf)
     {
+      size_t n = fread (exe, 1, sizeof exe - 1, cf);
+      fclose (cf);
       exe[n] = '\0';
-      const char *base = strrchr (exe, '/');
-      base = base ? base + 1 : exe;
-      if (strncmp (base, "cagefs", 6) != 0)
+      bool ours = false;
+      for (size_t i = 0; i < n; i += strlen (exe + i) + 1)
+        {
+          const char *base = strrchr (exe + i, '/');
+          base = base ? base + 1 : exe + i;
+          if (strncmp (base, "cagefs", 6) == 0)
+            ours = true;
+        }
+      if (!ours)
         return false;
     }
   return state_is_fuse_mount (st->mountpoint);

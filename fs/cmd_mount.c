@@ -232,6 +232,8 @@ cmd_mount (int argc, char **argv)
         cage_error_set (&err, ENOMEM, "mount");
         goto out;
       }
+  if (foreground)
+    cage_closep (&lock); /* we are the daemon: don't hold the lock for its life */
   if (daemon_start (&cfg, &pp, &st, foreground, &err) < 0)
     goto out;
   if (!foreground)

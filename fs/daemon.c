@@ -117,6 +117,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   char *argv[] = { (char *) "cagefs", (char *) "-o", opts, NULL };
   struct fuse_args args = FUSE_ARGS_INIT (3, argv);
   struct fuse_session *se = fuse_session_new (&args, &cagefs_ops, sizeof cagefs_ops, NULL);
+  fuse_opt_free_args (&args);
   if (!se)
     return cage_error_set (err, 0, "create FUSE session (is fuse3 installed and /dev/fuse present?)");
   if (fuse_set_signal_handlers (se) != 0)

@@ -1,11 +1,11 @@
 #include "node.h"
 
+#include "safe_open.h"
+
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #define HASH_BITS 16
@@ -380,11 +380,7 @@ node_fd_get (struct node *n)
       return r;
     }
 
-  struct open_how how = {
-    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-  };
-  int fd = (int) syscall (SYS_openat2, root_fd, path, &how, sizeof how);
+  int fd = safe_openat (root_fd, path, O_PATH);
   if (fd < 0)
     {
       int e = errno;

@@ -7,18 +7,17 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "daemon.h"
+#include "safe_open.h"
 #include "visibility.h"
 
 #define SYNTH_TIMEOUT 86400.0
@@ -114,11 +113,7 @@ real_lookup (struct node *parent, const char *name, struct node **out, struct st
   int pfd = node_fd_get (parent);
   if (pfd < 0)
     return pfd;
-  struct open_how how = {
-    .flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-  };
-  int fd = (int) syscall (SYS_openat2, pfd, name, &how, sizeof how);
+  int fd = safe_openat (pfd, name, O_PATH);
   int e = errno;
   node_fd_put (parent);
   if (fd < 0)

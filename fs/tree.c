@@ -4,16 +4,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "daemon.h"
+#include "safe_open.h"
 #include "storepath.h"
 
 struct cagefs cagefs;
@@ -25,16 +24,6 @@ open_root (const char *path, struct cage_error *err)
   if (fd < 0)
     return cage_error_set (err, errno, "open view root `%s`", path);
   return fd;
-}
-
-static int
-openat_beneath (int dirfd, const char *path, int flags)
-{
-  struct open_how how = {
-    .flags = (uint64_t) (flags | O_CLOEXEC | O_NOFOLLOW),
-    .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-  };
-  return (int) syscall (SYS_openat2, dirfd, path, &how, sizeof how);
 }
 
 #define NEW(expr)                                                                  \
@@ -55,7 +44,7 @@ add_bin_links (struct node *bin, int store_fd, char *const *packages, const stru
       const char *name = storepath_name (*p);
       char rel[512];
       snprintf (rel, sizeof rel, "%s/bin", name);
-      int fd = openat_beneath (store_fd, rel, O_RDONLY | O_DIRECTORY);
+      int fd = safe_openat (store_fd, rel, O_RDONLY | O_DIRECTORY);
       if (fd < 0)
         {
           if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
@@ -94,7 +83,7 @@ add_certs (struct node *etc, int store_fd, char *const *packages, struct cage_er
       {
         char rel[512];
         snprintf (rel, sizeof rel, "%s/%s", storepath_name (*p), *b);
-        int fd = openat_beneath (store_fd, rel, O_PATH);
+        int fd = safe_openat (store_fd, rel, O_PATH);
         if (fd < 0)
           continue;
         close (fd);
