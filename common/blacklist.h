@@ -28,6 +28,12 @@ int blacklist_init (struct blacklist *bl, char *const *extra,
                     struct cage_error *err);
 void blacklist_free (struct blacklist *bl);
 
+/* Is PATTERN usable?  Not empty, no empty, "." or ".." component, no leading
+   '/' (anchored patterns are not supported yet).  On error ERR says why and
+   how to fix it, without naming the pattern: callers add where it came
+   from ("blacklist pattern \"x\": ...", "cage.json:4:5: ...").  */
+int blacklist_check_pattern (const char *pattern, struct cage_error *err);
+
 /* Does NAME (a single component) match a name-only pattern? */
 bool blacklist_match_name (const struct blacklist *bl, const char *name);
 

@@ -1,0 +1,621 @@
+/* config.c - the project's cage.json (jansson), overridable by flags.
+
+   Errors name FILE:LINE:COLUMN: jansson's own position for syntax errors,
+   json_locate() for errors found after parsing.  A file either loads
+   completely or leaves the configuration untouched.  */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "blacklist.h"
+#include "cleanup.h"
+#include "json_locate.h"
+
+#define CONFIG_FILE "cage.json"
+#define CONFIG_MAX_SIZE (1024 * 1024)
+#define MODE_CHOICES "readonly, shared"
+#define NETWORK_CHOICES "off, host"
+#define PACKAGE_EXAMPLE "\"/nix/store/<hash>-<name>\""
+
+/* ---- names ---------------------------------------------------------- */
+
+/* 0: known, 1: a mode of a later version, -1: unknown. */
+static int
+mode_from_string (const char *s, enum store_mode *out)
+{
+  if (strcmp (s, "readonly") == 0)
+    *out = STORE_READONLY;
+  else if (strcmp (s, "shared") == 0)
+    *out = STORE_SHARED;
+  else if (strcmp (s, "copy") == 0 || strcmp (s, "isolated") == 0)
+    return 1;
+  else
+    return -1;
+  return 0;
+}
+
+static int
+network_from_string (const char *s, enum network_mode *out)
+{
+  if (strcmp (s, "off") == 0)
+    *out = NETWORK_OFF;
+  else if (strcmp (s, "host") == 0)
+    *out = NETWORK_HOST;
+  else
+    return -1;
+  return 0;
+}
+
+const char *
+config_mode_name (enum store_mode m)
+{
+  switch (m)
+    {
+    case STORE_READONLY: return "readonly";
+    case STORE_SHARED: return "shared";
+    }
+  return "unknown";
+}
+
+const char *
+config_network_name (enum network_mode m)
+{
+  switch (m)
+    {
+    case NETWORK_OFF: return "off";
+    case NETWORK_HOST: return "host";
+    }
+  return "unknown";
+}
+
+/* S as a JSON-style quoted string for messages: control characters, '"'
+   and '\\' escaped, cut (at a character boundary) after about 60 bytes. */
+static const char *
+quote (char *buf, size_t size, const char *s)
+{
+  size_t o = 0;
+  const size_t limit = size < 72 ? size : 72;
+  buf[o++] = '"';
+  for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+    {
+      if (o + 8 >= limit)
+        {
+          /* Do not end inside a UTF-8 sequence. */
+          while (o > 1 && ((unsigned char) buf[o - 1] & 0xC0) == 0x80)
+            o--;
+          if (o > 1 && ((unsigned char) buf[o - 1] & 0xC0) == 0xC0)
+            o--;
+          memcpy (buf + o, "...", 3);
+          o += 3;
+          break;
+        }
+      if (*p == '"' || *p == '\\')
+        {
+          buf[o++] = '\\';
+          buf[o++] = (char) *p;
+        }
+      else if (*p == '\n')
+        o += (size_t) snprintf (buf + o, size - o, "\\n");
+      else if (*p == '\t')
+        o += (size_t) snprintf (buf + o, size - o, "\\t");
+      else if (*p < 0x20 || *p == 0x7f)
+        o += (size_t) snprintf (buf + o, size - o, "\\u%04x", *p);
+      else
+        buf[o++] = (char) *p;
+    }
+  buf[o++] = '"';
+  buf[o] = '\0';
+  return buf;
+}
+
+#define QUOTED(s) quote ((char[80]){ 0 }, 80, (s))
+
+int
+config_parse_mode (const char *s, enum store_mode *out, struct cage_error *err)
+{
+  int r = mode_from_string (s ? s : "", out);
+  if (r > 0)
+    return cage_error_set (err, 0, "store mode %s is not available in this version; "
+                           "valid choices: " MODE_CHOICES, QUOTED (s));
+  if (r < 0)
+    return cage_error_set (err, 0, "unknown store mode %s; valid choices: " MODE_CHOICES,
+                           QUOTED (s ? s : ""));
+  return 0;
+}
+
+int
+config_parse_network (const char *s, enum network_mode *out, struct cage_error *err)
+{
+  if (network_from_string (s ? s : "", out) < 0)
+    return cage_error_set (err, 0, "unknown network mode %s; valid choices: " NETWORK_CHOICES,
+                           QUOTED (s ? s : ""));
+  return 0;
+}
+
+/* ---- the configuration ---------------------------------------------- */
+
+void
+config_init (struct cage_config *cfg)
+{
+  memset (cfg, 0, sizeof *cfg);
+  cfg->mode = STORE_READONLY;
+  cfg->network = NETWORK_OFF;
+}
+
+void
+config_free (struct cage_config *cfg)
+{
+  if (!cfg)
+    return;
+  cage_strv_free (cfg->packages);
+  cage_strv_free (cfg->blacklist);
+  config_init (cfg);
+}
+
+/* Append a copy of S to the NULL-terminated vector *V of *N strings,
+   unless it is already there.  -1 with errno ENOMEM on failure. */
+static int
+strv_add (char ***v, size_t *n, const char *s)
+{
+  if (!s)
+    {
+      errno = EINVAL;
+      return -1;
+    }
+  for (size_t i = 0; i < *n; i++)
+    if (strcmp ((*v)[i], s) == 0)
+      return 0;
+  char *copy = strdup (s);
+  if (!copy)
+    return -1;
+  char **nv = realloc (*v, (*n + 2) * sizeof *nv);
+  if (!nv)
+    {
+      free (copy);
+      errno = ENOMEM;
+      return -1;
+    }
+  nv[(*n)++] = copy;
+  nv[*n] = NULL;
+  *v = nv;
+  return 0;
+}
+
+int
+config_add_package (struct cage_config *cfg, const char *path)
+{
+  return strv_add (&cfg->packages, &cfg->n_packages, path);
+}
+
+int
+config_add_blacklist (struct cage_config *cfg, const char *glob)
+{
+  return strv_add (&cfg->blacklist, &cfg->n_blacklist, glob);
+}
+
+/* ---- validating a parsed document ----------------------------------- */
+
+struct loader
+{
+  const char *text;
+  size_t len;
+  const char *name;
+  struct json_step path[4];
+  size_t depth;
+  struct cage_error *err;
+};
+
+/* "store.packages[2]" */
+static const char *
+path_name (const struct loader *L, char *buf, size_t size)
+{
+  size_t o = 0;
+  buf[0] = '\0';
+  for (size_t k = 0; k < L->depth && o < size; k++)
+    {
+      int w = L->path[k].key
+        ? snprintf (buf + o, size - o, "%s%s", k ? "." : "", L->path[k].key)
+        : snprintf (buf + o, size - o, "[%zu]", L->path[k].index);
+      if (w < 0)
+        break;
+      o += (size_t) w;
+    }
+  return buf;
+}
+
+#define PATH_NAME(L) path_name ((L), (char[128]){ 0 }, 128)
+
+/* Set the error "NAME:LINE:COLUMN: MESSAGE" for the element at the current
+   path (its key with JSON_LOCATE_KEY).  Returns -1. */
+static int __attribute__ ((format (printf, 3, 4)))
+fail_at (struct loader *L, enum json_locate_what what, const char *fmt, ...)
+{
+  char msg[sizeof L->err->msg];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (msg, sizeof msg, fmt, ap);
+  va_end (ap);
+  struct json_pos pos;
+  if (json_locate (L->text, L->len, L->path, L->depth, what, &pos) == 0)
+    return cage_error_set (L->err, 0, "%s:%d:%d: %s", L->name, pos.line, pos.column, msg);
+  return cage_error_set (L->err, 0, "%s: %s", L->name, msg);
+}
+
+static const char *
+type_name (const json_t *v)
+{
+  switch (json_typeof (v))
+    {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "a number";
+    case JSON_TRUE: return "true";
+    case JSON_FALSE: return "false";
+    case JSON_NULL: return "null";
+    }
+  return "unknown";
+}
+
+static void
+push_key (struct loader *L, const char *key)
+{
+  L->path[L->depth++] = JSON_KEY (key);
+}
+
+static void
+push_index (struct loader *L, size_t i)
+{
+  L->path[L->depth++] = JSON_INDEX (i);
+}
+
+static void
+pop (struct loader *L)
+{
+  L->depth--;
+}
+
+static int
+load_mode (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_string (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string, not %s; valid choices: "
+                    MODE_CHOICES, PATH_NAME (L), type_name (v));
+  const char *s = json_string_value (v);
+  int r = mode_from_string (s, &out->mode);
+  if (r > 0)
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s, which is not available in this "
+                    "version; valid choices: " MODE_CHOICES, PATH_NAME (L), QUOTED (s));
+  if (r < 0)
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s; valid choices: " MODE_CHOICES,
+                    PATH_NAME (L), QUOTED (s));
+  return 0;
+}
+
+static int
+load_network (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_string (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string, not %s; valid choices: "
+                    NETWORK_CHOICES, PATH_NAME (L), type_name (v));
+  const char *s = json_string_value (v);
+  if (network_from_string (s, &out->network) < 0)
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s; valid choices: " NETWORK_CHOICES,
+                    PATH_NAME (L), QUOTED (s));
+  return 0;
+}
+
+static int
+load_packages (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_array (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an array of store paths, not %s; "
+                    "e.g. [" PACKAGE_EXAMPLE "]", PATH_NAME (L), type_name (v));
+  size_t i;
+  json_t *e;
+  json_array_foreach (v, i, e)
+    {
+      push_index (L, i);
+      if (!json_is_string (e))
+        return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string, not %s; e.g. "
+                        PACKAGE_EXAMPLE, PATH_NAME (L), type_name (e));
+      const char *s = json_string_value (e);
+      if (s[0] != '/')
+        return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s; store paths must be absolute, "
+                        "e.g. " PACKAGE_EXAMPLE, PATH_NAME (L), QUOTED (s));
+      if (config_add_package (out, s) < 0)
+        return cage_error_set (L->err, ENOMEM, "%s", L->name);
+      pop (L);
+    }
+  return 0;
+}
+
+static int
+load_blacklist (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_array (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an array of globs, not %s; "
+                    "e.g. [\"*.secret\", \"config/credentials.json\"]",
+                    PATH_NAME (L), type_name (v));
+  size_t i;
+  json_t *e;
+  json_array_foreach (v, i, e)
+    {
+      push_index (L, i);
+      if (!json_is_string (e))
+        return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string (a glob such as "
+                        "\"*.secret\"), not %s", PATH_NAME (L), type_name (e));
+      const char *s = json_string_value (e);
+      struct cage_error why = { 0 };
+      if (blacklist_check_pattern (s, &why) < 0)
+        return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s: %s", PATH_NAME (L),
+                        QUOTED (s), why.msg);
+      if (config_add_blacklist (out, s) < 0)
+        return cage_error_set (L->err, ENOMEM, "%s", L->name);
+      pop (L);
+    }
+  return 0;
+}
+
+static int
+load_store (struct loader *L, json_t *v, struct cage_config *out, bool *have_mode)
+{
+  if (!json_is_object (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an object, not %s; e.g. "
+                    "\"store\": {\"mode\": \"readonly\", \"packages\": [" PACKAGE_EXAMPLE "]}",
+                    PATH_NAME (L), type_name (v));
+  const char *key;
+  json_t *m;
+  json_object_foreach (v, key, m)
+    {
+      push_key (L, key);
+      int r;
+      if (strcmp (key, "mode") == 0)
+        {
+          r = load_mode (L, m, out);
+          *have_mode = true;
+        }
+      else if (strcmp (key, "packages") == 0)
+        r = load_packages (L, m, out);
+      else
+        r = fail_at (L, JSON_LOCATE_KEY, "unknown key %s in \"store\"; valid keys: "
+                     "mode, packages", QUOTED (key));
+      if (r < 0)
+        return -1;
+      pop (L);
+    }
+  return 0;
+}
+
+static int
+load_root (struct loader *L, json_t *root, struct cage_config *out, bool *have_mode,
+           bool *have_network)
+{
+  if (!json_is_object (root))
+    return fail_at (L, JSON_LOCATE_VALUE, "the top level must be an object, not %s; "
+                    "e.g. {\"store\": {\"mode\": \"readonly\"}, \"network\": \"off\"}",
+                    type_name (root));
+  const char *key;
+  json_t *v;
+  json_object_foreach (root, key, v)
+    {
+      push_key (L, key);
+      int r;
+      if (strcmp (key, "store") == 0)
+        r = load_store (L, v, out, have_mode);
+      else if (strcmp (key, "blacklist") == 0)
+        r = load_blacklist (L, v, out);
+      else if (strcmp (key, "network") == 0)
+        {
+          r = load_network (L, v, out);
+          *have_network = true;
+        }
+      else
+        r = fail_at (L, JSON_LOCATE_KEY, "unknown key %s; valid keys: store, blacklist, "
+                     "network", QUOTED (key));
+      if (r < 0)
+        return -1;
+      pop (L);
+    }
+  return 0;
+}
+
+/* Move the vector SRC (N strings) onto the end of *DST (*DN strings),
+   skipping duplicates.  SRC's strings are taken or freed; SRC itself is
+   not freed.  Returns -1 only if *DST cannot grow, leaving it unchanged. */
+static int
+strv_merge (char ***dst, size_t *dn, char **src, size_t n)
+{
+  if (n == 0)
+    return 0;
+  char **nv = realloc (*dst, (*dn + n + 1) * sizeof *nv);
+  if (!nv)
+    return -1;
+  *dst = nv;
+  for (size_t i = 0; i < n; i++)
+    {
+      bool dup = false;
+      for (size_t j = 0; j < *dn && !dup; j++)
+        dup = strcmp (nv[j], src[i]) == 0;
+      if (dup)
+        free (src[i]);
+      else
+        nv[(*dn)++] = src[i];
+      src[i] = NULL;
+    }
+  nv[*dn] = NULL;
+  return 0;
+}
+
+/* Where a syntax error starts.  jansson reports the position just after
+   the offending token and quotes it ("invalid token near 'off'"); step back
+   to the token's first character when the text there is that token. */
+static struct json_pos
+syntax_error_pos (const char *text, size_t len, const json_error_t *e)
+{
+  struct json_pos pos = { e->line < 1 ? 1 : e->line, e->column < 1 ? 1 : e->column };
+  const char *near = strstr (e->text, " near '");
+  if (!near || e->position < 0)
+    return pos;
+  const char *tok = near + strlen (" near '");
+  size_t n = strlen (tok);
+  size_t end = (size_t) e->position;
+  if (n < 2 || tok[n - 1] != '\'')
+    return pos;
+  n--;
+  if (n > end || end > len || memcmp (text + end - n, tok, n) != 0)
+    return pos;
+  return json_offset_pos (text, len, end - n);
+}
+
+int
+config_load_string (struct cage_config *cfg, const char *text, const char *name,
+                    struct cage_error *err)
+{
+  if (!name)
+    name = CONFIG_FILE;
+  if (!text)
+    return cage_error_set (err, EINVAL, "%s", name);
+  size_t len = strlen (text);
+
+  json_error_t jerr;
+  json_auto_t *root = json_loadb (text, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                                  &jerr);
+  if (!root)
+    {
+      if (text[strspn (text, " \t\r\n")] == '\0')
+        return cage_error_set (err, 0, "%s:%d:%d: the file is empty; write {} for the "
+                               "defaults, or delete it", name, jerr.line < 1 ? 1 : jerr.line,
+                               jerr.column < 1 ? 1 : jerr.column);
+      bool dup = json_error_code (&jerr) == json_error_duplicate_key;
+      struct json_pos pos = syntax_error_pos (text, len, &jerr);
+      return cage_error_set (err, 0, "%s:%d:%d: invalid JSON: %s%s", name, pos.line,
+                             pos.column, jerr.text, dup ? "; keep only one of them" : "");
+    }
+
+  struct loader L = { .text = text, .len = len, .name = name, .err = err };
+  struct cage_config tmp;
+  config_init (&tmp);
+  bool have_mode = false, have_network = false;
+  if (load_root (&L, root, &tmp, &have_mode, &have_network) < 0)
+    {
+      config_free (&tmp);
+      return -1;
+    }
+
+  /* Merge: nothing in CFG changes unless everything fits. */
+  size_t n_packages = cfg->n_packages;
+  if (strv_merge (&cfg->packages, &cfg->n_packages, tmp.packages, tmp.n_packages) < 0
+      || strv_merge (&cfg->blacklist, &cfg->n_blacklist, tmp.blacklist, tmp.n_blacklist) < 0)
+    {
+      /* Undo a completed package merge (the strings came from TMP). */
+      for (size_t i = n_packages; i < cfg->n_packages; i++)
+        free (cfg->packages[i]);
+      if (cfg->packages)
+        cfg->packages[n_packages] = NULL;
+      cfg->n_packages = n_packages;
+      config_free (&tmp);
+      return cage_error_set (err, ENOMEM, "%s", name);
+    }
+  if (have_mode)
+    cfg->mode = tmp.mode;
+  if (have_network)
+    cfg->network = tmp.network;
+  config_free (&tmp);
+  return 0;
+}
+
+/* Read PATH (a regular file, at most CONFIG_MAX_SIZE bytes) into a
+   NUL-terminated buffer.  With NOFOLLOW a symlink is refused; with
+   MISSING_OK a missing file returns 1 and sets *OUT to NULL. */
+static int
+read_config (const char *path, bool nofollow, bool missing_ok, char **out,
+             struct cage_error *err)
+{
+  *out = NULL;
+  autoclose int fd = open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK
+                           | (nofollow ? O_NOFOLLOW : 0));
+  if (fd < 0)
+    {
+      if (errno == ENOENT && missing_ok)
+        return 1;
+      if (errno == ELOOP && nofollow)
+        return cage_error_set (err, 0, "%s is a symbolic link; cagefs reads only a regular "
+                               "file here, so replace the link with the file itself", path);
+      return cage_error_set (err, errno, "read `%s`", path);
+    }
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    return cage_error_set (err, errno, "stat `%s`", path);
+  if (!S_ISREG (st.st_mode))
+    return cage_error_set (err, 0, "%s is not a regular file; cage.json must be a JSON file",
+                           path);
+  if (st.st_size > CONFIG_MAX_SIZE)
+    return cage_error_set (err, 0, "%s is %lld bytes; the limit is %d", path,
+                           (long long) st.st_size, CONFIG_MAX_SIZE);
+  size_t cap = (size_t) st.st_size + 1, len = 0;
+  autofree char *buf = malloc (cap + 1);
+  if (!buf)
+    return cage_error_set (err, ENOMEM, "read `%s`", path);
+  for (;;)
+    {
+      if (len == cap)
+        return cage_error_set (err, 0, "%s grew while being read; the limit is %d bytes",
+                               path, CONFIG_MAX_SIZE);
+      ssize_t r = read (fd, buf + len, cap - len);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        return cage_error_set (err, errno, "read `%s`", path);
+      if (r == 0)
+        break;
+      len += (size_t) r;
+    }
+  buf[len] = '\0';
+  const char *nul = memchr (buf, '\0', len);
+  if (nul)
+    {
+      struct json_pos pos = json_offset_pos (buf, len, (size_t) (nul - buf));
+      return cage_error_set (err, 0, "%s:%d:%d: the file contains a NUL byte; cage.json "
+                             "must be UTF-8 text", path, pos.line, pos.column);
+    }
+  *out = steal_ptr (&buf);
+  return 0;
+}
+
+int
+config_load_file (struct cage_config *cfg, const char *path, struct cage_error *err)
+{
+  autofree char *text = NULL;
+  if (read_config (path, false, false, &text, err) < 0)
+    return -1;
+  return config_load_string (cfg, text, path, err);
+}
+
+int
+config_load_project (struct cage_config *cfg, const char *project_dir,
+                     struct cage_error *err)
+{
+  autofree char *path = NULL;
+  if (asprintf (&path, "%s/" CONFIG_FILE, project_dir) < 0)
+    {
+      path = NULL;
+      return cage_error_set (err, ENOMEM, "%s/" CONFIG_FILE, project_dir);
+    }
+  /* The project is writable from inside the cage: do not follow a link
+     planted there to some other file. */
+  autofree char *text = NULL;
+  int r = read_config (path, true, true, &text, err);
+  if (r != 0)
+    return r < 0 ? -1 : 0;
+  return config_load_string (cfg, text, path, err);
+}

@@ -1,0 +1,513 @@
+/* test_config.c - cage.json: values, merging, and FILE:LINE:COLUMN errors. */
+#include "unit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* ---- valid documents ------------------------------------------------ */
+
+static void
+test_defaults (void **state)
+{
+  struct cage_config cfg;
+  config_init (&cfg);
+  assert_int_equal (cfg.mode, STORE_READONLY);
+  assert_int_equal (cfg.network, NETWORK_OFF);
+  assert_int_equal (cfg.n_packages, 0);
+  assert_int_equal (cfg.n_blacklist, 0);
+
+  struct cage_error err = { 0 };
+  assert_int_equal (config_load_string (&cfg, "{}", "cage.json", &err), 0);
+  assert_int_equal (cfg.mode, STORE_READONLY);
+  assert_int_equal (cfg.network, NETWORK_OFF);
+  assert_int_equal (cfg.n_packages, 0);
+  config_free (&cfg);
+}
+
+static void
+test_full (void **state)
+{
+  static const char text[] = "{\n"
+                             "  \"store\": {\n"
+                             "    \"mode\": \"shared\",\n"
+                             "    \"packages\": [\"/nix/store/aaa-x\", \"/nix/store/bbb-y\"]\n"
+                             "  },\n"
+                             "  \"blacklist\": [\"*.secret\", \"config/creds.json\"],\n"
+                             "  \"network\": \"host\"\n"
+                             "}\n";
+  struct cage_config cfg;
+  config_init (&cfg);
+  struct cage_error err = { 0 };
+  assert_int_equal (config_load_string (&cfg, text, "cage.json", &err), 0);
+  assert_int_equal (cfg.mode, STORE_SHARED);
+  assert_int_equal (cfg.network, NETWORK_HOST);
+  assert_int_equal (cfg.n_packages, 2);
+  assert_string_equal (cfg.packages[0], "/nix/store/aaa-x");
+  assert_string_equal (cfg.packages[1], "/nix/store/bbb-y");
+  assert_null (cfg.packages[2]);
+  assert_int_equal (cfg.n_blacklist, 2);
+  assert_string_equal (cfg.blacklist[0], "*.secret");
+  assert_string_equal (cfg.blacklist[1], "config/creds.json");
+  assert_null (cfg.blacklist[2]);
+  config_free (&cfg);
+  assert_null (cfg.packages);
+  assert_int_equal (cfg.n_packages, 0);
+  assert_int_equal (cfg.mode, STORE_READONLY);
+}
+
+/* Loading merges: lists are appended (without duplicates), scalars are set
+   only when present. */
+static void
+test_merge (void **state)
+{
+  struct cage_config cfg;
+  config_init (&cfg);
+  cfg.network = NETWORK_HOST;
+  assert_int_equal (config_add_package (&cfg, "/nix/store/p0"), 0);
+  assert_int_equal (config_add_blacklist (&cfg, "*.a"), 0);
+  struct cage_error err = { 0 };
+  assert_int_equal (config_load_string (&cfg, "{\"store\": {\"packages\": [\"/nix/store/p1\", "
+                                        "\"/nix/store/p0\"]}, \"blacklist\": [\"*.a\", \"*.b\"]}",
+                                        "cage.json", &err), 0);
+  assert_int_equal (cfg.network, NETWORK_HOST); /* not in the file: kept */
+  assert_int_equal (cfg.n_packages, 2);
+  assert_string_equal (cfg.packages[0], "/nix/store/p0");
+  assert_string_equal (cfg.packages[1], "/nix/store/p1");
+  assert_null (cfg.packages[2]);
+  assert_int_equal (cfg.n_blacklist, 2);
+  assert_string_equal (cfg.blacklist[1], "*.b");
+  /* Flags after the file. */
+  assert_int_equal (config_add_package (&cfg, "/nix/store/p2"), 0);
+  assert_int_equal (config_add_package (&cfg, "/nix/store/p2"), 0);
+  assert_int_equal (cfg.n_packages, 3);
+  assert_null (cfg.packages[3]);
+  config_free (&cfg);
+}
+
+/* A file with an error changes nothing, even after a valid key. */
+static void
+test_error_leaves_config_alone (void **state)
+{
+  struct cage_config cfg;
+  config_init (&cfg);
+  assert_int_equal (config_add_package (&cfg, "/nix/store/p0"), 0);
+  struct cage_error err = { 0 };
+  assert_int_equal (config_load_string (&cfg, "{\"network\": \"host\", \"store\": {\"packages\": "
+                                        "[\"/nix/store/p1\"], \"mode\": \"copyy\"}}",
+                                        "cage.json", &err), -1);
+  assert_int_equal (cfg.network, NETWORK_OFF);
+  assert_int_equal (cfg.mode, STORE_READONLY);
+  assert_int_equal (cfg.n_packages, 1);
+  assert_null (cfg.packages[1]);
+  config_free (&cfg);
+}
+
+/* ---- errors: one message naming FILE:LINE:COLUMN -------------------- */
+
+struct error_case
+{
+  const char *text;
+  const char *msg;
+};
+
+static const struct error_case error_cases[] = {
+  /* Unknown keys: the key's position. */
+  { "{\n  \"stor\": {}\n}",
+    "cage.json:2:3: unknown key \"stor\"; valid keys: store, blacklist, network" },
+  { "{\"network\": \"off\", \"Network\": \"off\"}",
+    "cage.json:1:20: unknown key \"Network\"; valid keys: store, blacklist, network" },
+  { "{\"store\": {\"mdoe\": \"shared\"}}",
+    "cage.json:1:12: unknown key \"mdoe\" in \"store\"; valid keys: mode, packages" },
+  { "{\"a\\\"b\\n\": 1}",
+    "cage.json:1:2: unknown key \"a\\\"b\\n\"; valid keys: store, blacklist, network" },
+  /* store.mode */
+  { "{\n  \"store\": {\n    \"mode\": \"copyy\"\n  }\n}",
+    "cage.json:3:13: \"store.mode\" is \"copyy\"; valid choices: readonly, shared" },
+  { "{\n  \"store\": {\n    \"mode\": \"copy\"\n  }\n}",
+    "cage.json:3:13: \"store.mode\" is \"copy\", which is not available in this version; "
+    "valid choices: readonly, shared" },
+  { "{\"store\": {\"mode\": \"isolated\"}}",
+    "cage.json:1:20: \"store.mode\" is \"isolated\", which is not available in this version; "
+    "valid choices: readonly, shared" },
+  { "{\"store\": {\"mode\": \"ReadOnly\"}}",
+    "cage.json:1:20: \"store.mode\" is \"ReadOnly\"; valid choices: readonly, shared" },
+  { "{\"store\": {\"mode\": 3}}",
+    "cage.json:1:20: \"store.mode\" must be a string, not a number; valid choices: "
+    "readonly, shared" },
+  { "{\"store\": {\"mode\": null}}",
+    "cage.json:1:20: \"store.mode\" must be a string, not null; valid choices: "
+    "readonly, shared" },
+  /* store */
+  { "{\"store\": []}",
+    "cage.json:1:11: \"store\" must be an object, not an array; e.g. \"store\": {\"mode\": "
+    "\"readonly\", \"packages\": [\"/nix/store/<hash>-<name>\"]}" },
+  { "{\"store\": \"shared\"}",
+    "cage.json:1:11: \"store\" must be an object, not a string; e.g. \"store\": {\"mode\": "
+    "\"readonly\", \"packages\": [\"/nix/store/<hash>-<name>\"]}" },
+  /* store.packages */
+  { "{\"store\": {\"packages\": \"/nix/store/x\"}}",
+    "cage.json:1:24: \"store.packages\" must be an array of store paths, not a string; "
+    "e.g. [\"/nix/store/<hash>-<name>\"]" },
+  { "{\"store\": {\"packages\": [\n  \"/nix/store/a\",\n  42\n]}}",
+    "cage.json:3:3: \"store.packages[1]\" must be a string, not a number; "
+    "e.g. \"/nix/store/<hash>-<name>\"" },
+  { "{\"store\": {\"packages\": [\"nix/store/a\"]}}",
+    "cage.json:1:25: \"store.packages[0]\" is \"nix/store/a\"; store paths must be absolute, "
+    "e.g. \"/nix/store/<hash>-<name>\"" },
+  { "{\"store\": {\"packages\": [\"/nix/store/a\", \"\"]}}",
+    "cage.json:1:41: \"store.packages[1]\" is \"\"; store paths must be absolute, "
+    "e.g. \"/nix/store/<hash>-<name>\"" },
+  /* blacklist */
+  { "{\"blacklist\": \"*.pem\"}",
+    "cage.json:1:15: \"blacklist\" must be an array of globs, not a string; "
+    "e.g. [\"*.secret\", \"config/credentials.json\"]" },
+  { "{\"blacklist\": [\"a\", null]}",
+    "cage.json:1:21: \"blacklist[1]\" must be a string (a glob such as \"*.secret\"), not null" },
+  { "{\"blacklist\": [\"/etc/x\"]}",
+    "cage.json:1:16: \"blacklist[0]\" is \"/etc/x\": a leading '/' (anchoring the pattern to "
+    "the view root) is not supported yet; drop it to match \"etc/x\" at any depth" },
+  { "{\n  \"blacklist\": [\n    \"ok\",\n    \"a/../b\"\n  ]\n}",
+    "cage.json:4:5: \"blacklist[1]\" is \"a/../b\": the pattern has a \"..\" component; "
+    "patterns match paths inside the view, which never contain \"..\"" },
+  { "{\"blacklist\": [\"\"]}",
+    "cage.json:1:16: \"blacklist[0]\" is \"\": the pattern is empty; remove it or write a glob "
+    "such as \"*.secret\"" },
+  /* network */
+  { "{\"network\": \"on\"}",
+    "cage.json:1:13: \"network\" is \"on\"; valid choices: off, host" },
+  { "{\"network\": true}",
+    "cage.json:1:13: \"network\" must be a string, not true; valid choices: off, host" },
+  { "{\n\t\"network\": {}\n}",
+    "cage.json:2:13: \"network\" must be a string, not an object; valid choices: off, host" },
+  /* Columns count characters; escaped keys are still found. */
+  { "{\"blacklist\": [\"\xc3\xa9\", 5]}",
+    "cage.json:1:21: \"blacklist[1]\" must be a string (a glob such as \"*.secret\"), "
+    "not a number" },
+  { "{\"st\\u006fre\": {\"mode\": \"x\"}}",
+    "cage.json:1:25: \"store.mode\" is \"x\"; valid choices: readonly, shared" },
+  /* The first error in document order wins. */
+  { "{\"network\": \"bad\", \"stor\": 1}",
+    "cage.json:1:13: \"network\" is \"bad\"; valid choices: off, host" },
+  /* Top level. */
+  { "[1]",
+    "cage.json:1:1: the top level must be an object, not an array; e.g. {\"store\": "
+    "{\"mode\": \"readonly\"}, \"network\": \"off\"}" },
+  { "\n  \"x\"",
+    "cage.json:2:3: the top level must be an object, not a string; e.g. {\"store\": "
+    "{\"mode\": \"readonly\"}, \"network\": \"off\"}" },
+  /* Syntax errors: jansson's position and text. */
+  { "{\n  \"network\": \"off\",\n}",
+    "cage.json:3:1: invalid JSON: string or '}' expected near '}'" },
+  { "{\"network\": \"off\", \"network\": \"host\"}",
+    "cage.json:1:20: invalid JSON: duplicate object key near '\"network\"'; keep only one "
+    "of them" },
+  { "{\"network\": off}", "cage.json:1:13: invalid JSON: invalid token near 'off'" },
+  { "{\"a\": \"\xff\"}", "cage.json:1:7: invalid JSON: unable to decode byte 0xff near '\"'" },
+  { "{\"a\": 1} x", "cage.json:1:10: invalid JSON: end of file expected near 'x'" },
+  { "{\"a\": [1, 2", "cage.json:1:11: invalid JSON: ']' expected near end of file" },
+  { "", "cage.json:1:1: the file is empty; write {} for the defaults, or delete it" },
+  { " \n", "cage.json:2:1: the file is empty; write {} for the defaults, or delete it" },
+};
+
+static void
+test_errors (void **state)
+{
+  int failures = 0;
+  for (size_t i = 0; i < N_ELEMS (error_cases); i++)
+    {
+      struct cage_config cfg;
+      config_init (&cfg);
+      struct cage_error err = { 0 };
+      int r = config_load_string (&cfg, error_cases[i].text, "cage.json", &err);
+      if (r != -1 || strcmp (err.msg, error_cases[i].msg) != 0)
+        {
+          printf ("# case %zu: r=%d\n#  got: %s\n# want: %s\n", i, r, err.msg,
+                  error_cases[i].msg);
+          failures++;
+        }
+      config_free (&cfg);
+    }
+  assert_int_equal (failures, 0);
+}
+
+/* Long and odd values are quoted and cut, not copied whole. */
+static void
+test_long_value (void **state)
+{
+  char text[1200];
+  char big[1000];
+  memset (big, 'x', sizeof big - 1);
+  big[sizeof big - 1] = '\0';
+  snprintf (text, sizeof text, "{\"network\": \"%s\"}", big);
+  struct cage_config cfg;
+  config_init (&cfg);
+  struct cage_error err = { 0 };
+  assert_int_equal (config_load_string (&cfg, text, "cage.json", &err), -1);
+  assert_non_null (strstr (err.msg, "cage.json:1:13: \"network\" is \"xxxx"));
+  assert_non_null (strstr (err.msg, "xxx...\"; valid choices: off, host"));
+  assert_true (strlen (err.msg) < 200);
+
+  /* Cutting never splits a UTF-8 sequence. */
+  char wide[400] = "";
+  for (int k = 0; k < 100; k++)
+    strcat (wide, "\xc3\xa9");
+  snprintf (text, sizeof text, "{\"network\": \"%s\"}", wide);
+  assert_int_equal (config_load_string (&cfg, text, "cage.json", &err), -1);
+  const char *q = strstr (err.msg, "...\"");
+  assert_non_null (q);
+  assert_memory_equal (q - 2, "\xc3\xa9", 2);
+  config_free (&cfg);
+}
+
+/* ---- flags ---------------------------------------------------------- */
+
+static void
+test_parse_mode (void **state)
+{
+  enum store_mode m = STORE_SHARED;
+  struct cage_error err = { 0 };
+  assert_int_equal (config_parse_mode ("readonly", &m, &err), 0);
+  assert_int_equal (m, STORE_READONLY);
+  assert_int_equal (config_parse_mode ("shared", &m, &err), 0);
+  assert_int_equal (m, STORE_SHARED);
+  assert_int_equal (config_parse_mode ("copy", &m, &err), -1);
+  assert_string_equal (err.msg, "store mode \"copy\" is not available in this version; "
+                                "valid choices: readonly, shared");
+  assert_int_equal (config_parse_mode ("isolated", &m, &err), -1);
+  assert_string_equal (err.msg, "store mode \"isolated\" is not available in this version; "
+                                "valid choices: readonly, shared");
+  assert_int_equal (config_parse_mode ("ro", &m, &err), -1);
+  assert_string_equal (err.msg, "unknown store mode \"ro\"; valid choices: readonly, shared");
+  assert_int_equal (config_parse_mode ("", &m, &err), -1);
+  assert_string_equal (err.msg, "unknown store mode \"\"; valid choices: readonly, shared");
+  assert_int_equal (m, STORE_SHARED);
+}
+
+static void
+test_parse_network (void **state)
+{
+  enum network_mode n = NETWORK_HOST;
+  struct cage_error err = { 0 };
+  assert_int_equal (config_parse_network ("off", &n, &err), 0);
+  assert_int_equal (n, NETWORK_OFF);
+  assert_int_equal (config_parse_network ("host", &n, &err), 0);
+  assert_int_equal (n, NETWORK_HOST);
+  assert_int_equal (config_parse_network ("none", &n, &err), -1);
+  assert_string_equal (err.msg, "unknown network mode \"none\"; valid choices: off, host");
+  assert_int_equal (n, NETWORK_HOST);
+}
+
+static void
+test_names (void **state)
+{
+  assert_string_equal (config_mode_name (STORE_READONLY), "readonly");
+  assert_string_equal (config_mode_name (STORE_SHARED), "shared");
+  assert_string_equal (config_network_name (NETWORK_OFF), "off");
+  assert_string_equal (config_network_name (NETWORK_HOST), "host");
+  /* Names round-trip through the parsers. */
+  enum store_mode m;
+  enum network_mode n;
+  assert_int_equal (config_parse_mode (config_mode_name (STORE_SHARED), &m, NULL), 0);
+  assert_int_equal (m, STORE_SHARED);
+  assert_int_equal (config_parse_network (config_network_name (NETWORK_HOST), &n, NULL), 0);
+  assert_int_equal (n, NETWORK_HOST);
+}
+
+/* ---- files ---------------------------------------------------------- */
+
+static char tmpdir[64];
+
+static int
+rm_entry (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+  return remove (path);
+}
+
+static int
+setup_tmpdir (void **state)
+{
+  strcpy (tmpdir, "/tmp/cage-test-config-XXXXXX");
+  return mkdtemp (tmpdir) ? 0 : -1;
+}
+
+static int
+teardown_tmpdir (void **state)
+{
+  return nftw (tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static void
+write_file (const char *dir, const char *name, const char *data, size_t len)
+{
+  char path[256];
+  snprintf (path, sizeof path, "%s/%s", dir, name);
+  int fd = open (path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  assert_true (fd >= 0);
+  assert_int_equal (write (fd, data, len), (ssize_t) len);
+  close (fd);
+}
+
+static void
+test_project_missing_file (void **state)
+{
+  struct cage_config cfg;
+  config_init (&cfg);
+  struct cage_error err = { 0 };
+  assert_int_equal (config_load_project (&cfg, tmpdir, &err), 0);
+  assert_int_equal (cfg.mode, STORE_READONLY);
+  /* config_load_file insists. */
+  char path[256];
+  snprintf (path, sizeof path, "%s/cage.json", tmpdir);
+  assert_int_equal (config_load_file (&cfg, path, &err), -1);
+  assert_int_equal (err.errnum, ENOENT);
+  char want[512];
+  snprintf (want, sizeof want, "read `%s`: %s", path, strerror (ENOENT));
+  assert_string_equal (err.msg, want);
+  config_free (&cfg);
+}
+
+static void
+test_project_file (void **state)
+{
+  static const char text[] = "{\n  \"store\": {\"mode\": \"shared\"},\n  \"network\": \"host\"\n}\n";
+  write_file (tmpdir, "cage.json", text, strlen (text));
+  struct cage_config cfg;
+  config_init (&cfg);
+  struct cage_error err = { 0 };
+  assert_int_equal (config_load_project (&cfg, tmpdir, &err), 0);
+  assert_int_equal (cfg.mode, STORE_SHARED);
+  assert_int_equal (cfg.network, NETWORK_HOST);
+  config_free (&cfg);
+
+  /* Errors name the file by its path. */
+  static const char bad[] = "{\n  \"network\": \"hots\"\n}\n";
+  write_file (tmpdir, "cage.json", bad, strlen (bad));
+  config_init (&cfg);
+  assert_int_equal (config_load_project (&cfg, tmpdir, &err), -1);
+  char want[512];
+  snprintf (want, sizeof want,
+            "%s/cage.json:2:14: \"network\" is \"hots\"; valid choices: off, host", tmpdir);
+  assert_string_equal (err.msg, want);
+  config_free (&cfg);
+}
+
+static void
+test_project_nul_byte (void **state)
+{
+  static const char text[] = "{\n  \0\"network\": \"off\"}";
+  write_file (tmpdir, "cage.json", text, sizeof text - 1);
+  struct cage_config cfg;
+  config_init (&cfg);
+  struct cage_error err = { 0 };
+  assert_int_equal (config_load_project (&cfg, tmpdir, &err), -1);
+  char want[512];
+  snprintf (want, sizeof want, "%s/cage.json:2:3: the file contains a NUL byte; cage.json "
+            "must be UTF-8 text", tmpdir);
+  assert_string_equal (err.msg, want);
+}
+
+/* The project is writable from inside the cage: a symlink is refused. */
+static void
+test_project_symlink (void **state)
+{
+  static const char text[] = "{\"network\": \"host\"}";
+  write_file (tmpdir, "elsewhere.json", text, strlen (text));
+  char link[256], path[256];
+  snprintf (link, sizeof link, "%s/cage.json", tmpdir);
+  snprintf (path, sizeof path, "%s/elsewhere.json", tmpdir);
+  unlink (link);
+  assert_int_equal (symlink ("elsewhere.json", link), 0);
+  struct cage_config cfg;
+  config_init (&cfg);
+  struct cage_error err = { 0 };
+  assert_int_equal (config_load_project (&cfg, tmpdir, &err), -1);
+  char want[512];
+  snprintf (want, sizeof want, "%s is a symbolic link; cagefs reads only a regular file here, "
+            "so replace the link with the file itself", link);
+  assert_string_equal (err.msg, want);
+  assert_int_equal (cfg.network, NETWORK_OFF);
+  /* An explicit config_load_file follows it. */
+  assert_int_equal (config_load_file (&cfg, link, &err), 0);
+  assert_int_equal (cfg.network, NETWORK_HOST);
+  assert_int_equal (unlink (link), 0);
+  assert_int_equal (unlink (path), 0);
+}
+
+static void
+test_project_not_regular (void **state)
+{
+  char path[256];
+  snprintf (path, sizeof path, "%s/cage.json", tmpdir);
+  unlink (path);
+  assert_int_equal (mkdir (path, 0700), 0);
+  struct cage_config cfg;
+  config_init (&cfg);
+  struct cage_error err = { 0 };
+  assert_int_equal (config_load_project (&cfg, tmpdir, &err), -1);
+  char want[512];
+  snprintf (want, sizeof want, "%s is not a regular file; cage.json must be a JSON file", path);
+  assert_string_equal (err.msg, want);
+  assert_int_equal (rmdir (path), 0);
+
+  /* A FIFO does not block the reader (if it did, SIGALRM ends the test). */
+  assert_int_equal (mkfifo (path, 0600), 0);
+  snprintf (want, sizeof want, "%s is not a regular file; cage.json must be a JSON file", path);
+  alarm (10);
+  assert_int_equal (config_load_project (&cfg, tmpdir, &err), -1);
+  alarm (0);
+  assert_string_equal (err.msg, want);
+  assert_int_equal (unlink (path), 0);
+}
+
+static void
+test_project_too_big (void **state)
+{
+  size_t len = 1024 * 1024 + 1;
+  char *text = malloc (len);
+  assert_non_null (text);
+  memset (text, ' ', len);
+  text[0] = '{';
+  text[len - 1] = '}';
+  write_file (tmpdir, "cage.json", text, len);
+  free (text);
+  struct cage_config cfg;
+  config_init (&cfg);
+  struct cage_error err = { 0 };
+  assert_int_equal (config_load_project (&cfg, tmpdir, &err), -1);
+  char path[256], want[512];
+  snprintf (path, sizeof path, "%s/cage.json", tmpdir);
+  snprintf (want, sizeof want, "%s is 1048577 bytes; the limit is 1048576", path);
+  assert_string_equal (err.msg, want);
+  assert_int_equal (unlink (path), 0);
+}
+
+int
+main (void)
+{
+  const struct CMUnitTest tests[] = {
+    cmocka_unit_test (test_defaults),
+    cmocka_unit_test (test_full),
+    cmocka_unit_test (test_merge),
+    cmocka_unit_test (test_error_leaves_config_alone),
+    cmocka_unit_test (test_errors),
+    cmocka_unit_test (test_long_value),
+    cmocka_unit_test (test_parse_mode),
+    cmocka_unit_test (test_parse_network),
+    cmocka_unit_test (test_names),
+    cmocka_unit_test_setup_teardown (test_project_missing_file, setup_tmpdir, teardown_tmpdir),
+    cmocka_unit_test_setup_teardown (test_project_file, setup_tmpdir, teardown_tmpdir),
+    cmocka_unit_test_setup_teardown (test_project_nul_byte, setup_tmpdir, teardown_tmpdir),
+    cmocka_unit_test_setup_teardown (test_project_symlink, setup_tmpdir, teardown_tmpdir),
+    cmocka_unit_test_setup_teardown (test_project_not_regular, setup_tmpdir, teardown_tmpdir),
+    cmocka_unit_test_setup_teardown (test_project_too_big, setup_tmpdir, teardown_tmpdir),
+  };
+  return unit_run (tests);
+}
