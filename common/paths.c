@@ -47,6 +47,8 @@ paths_state_root (struct cage_error *err)
 int
 paths_mkdir_p (const char *path, unsigned mode, struct cage_error *err)
 {
+  if (path[0] == '\0')
+    return cage_error_set (err, ENOENT, "create directory ``");
   autofree char *p = strdup (path);
   if (!p)
     return cage_error_set (err, ENOMEM, "mkdir `%s`", path);
