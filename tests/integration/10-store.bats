@@ -3,6 +3,8 @@
 
 load helpers
 
+setup () { common_setup; require_namespaces; }
+
 @test "readonly: ls /nix/store in the cage shows exactly the closure" {
   mount_tools
   run --separate-stderr cage exec "$PROJECT" -- ls -1a /nix/store

@@ -4,6 +4,8 @@
 
 load helpers
 
+setup () { common_setup; require_namespaces; }
+
 # Make every default secret at the top of the project and two levels down,
 # plus ordinary files beside them.
 make_secrets () {
@@ -171,9 +173,13 @@ hidden_names_in () {
   local w1=$!
   ( exec 2>/dev/null; printf 'SECRET\n' > "$PROJECT/id_rsa" && touch "$flag" ) &
   local w2=$!
+  put visible.txt plain
   mount_tools
   run --separate-stderr cage_sh 'ls -la /workspace; cat /workspace/.env; cat /workspace/id_rsa;
     echo x > /workspace/.env; mv /workspace/.env /workspace/e; stat /workspace/id_rsa; true'
+  local seen=$output
+  ls -la "$MNT/workspace" >/dev/null 2>&1 || true
+  cat "$MNT/workspace/.env" >/dev/null 2>&1 || true
   run --separate-stderr cagefs umount "$PROJECT"
   sleep 0.3
   local opened=no
@@ -184,6 +190,7 @@ hidden_names_in () {
   timeout 2 cat "$PROJECT/id_rsa" >/dev/null 2>&1 || true
   wait "$w1" "$w2" 2>/dev/null || true
   assert_equal "$opened" no "a host secret fifo was opened for reading"
+  assert_contains "$seen" visible.txt "ls -la /workspace in the cage"
   [ -p "$PROJECT/.env" ] && [ -p "$PROJECT/id_rsa" ] || fail "a host secret was replaced"
 }
 

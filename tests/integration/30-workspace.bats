@@ -3,6 +3,8 @@
 
 load helpers
 
+setup () { common_setup; require_namespaces; }
+
 @test "host files are visible in /workspace, which is the cwd" {
   put hello.txt "hello from the host"
   put sub/dir/deep.txt "deep"

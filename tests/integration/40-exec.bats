@@ -3,6 +3,8 @@
 
 load helpers
 
+setup () { common_setup; require_namespaces; }
+
 # host_ifaces: the host's network interface names, sorted.
 host_ifaces () { ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }' | LC_ALL=C sort; }
 
@@ -101,6 +103,7 @@ host_ifaces () { ip -o link show | awk -F': ' '{ sub(/@.*/, "", $2); print $2 }'
 }
 
 @test "a seccomp filter is installed" {
+  grep -q '^Seccomp:' /proc/self/status || skip "kernel: no seccomp"
   mount_tools
   run --separate-stderr cage exec "$PROJECT" -- cat /proc/self/status
   assert_success

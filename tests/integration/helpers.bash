@@ -210,5 +210,14 @@ new_project () {
   realpath "$d"
 }
 
+# require_namespaces: skip when this kernel (or its settings) will not give
+# this user the namespaces cage needs.  Probed by using them, with
+# util-linux's unshare, outside cagefs.
+require_namespaces () {
+  local why
+  why=$(unshare --user --map-root-user --mount --pid --ipc --uts --net --fork true 2>&1) \
+    || skip "kernel: no unprivileged user/mount/pid/ipc/uts/net namespaces for $(id -un): $why"
+}
+
 setup () { common_setup; }
 teardown () { common_teardown; }
