@@ -162,7 +162,7 @@ setup () { common_setup; require_namespaces; }
   run --separate-stderr cage exec "$PROJECT" -- readlink /bin/cat
   assert_success
   assert_equal "$output" "$FIX_EXTRA/bin/cat" "readlink /bin/cat"
-  run --separate-stderr cage exec "$PROJECT" -- cat /dev/null
+  run --separate-stderr cage exec "$PROJECT" -- cat whatever
   assert_success
   assert_equal "$output" extra-cat "output of the extra cat"
 }
