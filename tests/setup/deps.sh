@@ -120,6 +120,12 @@ if [ ! -c /dev/fuse ]; then
   modprobe fuse 2>/dev/null || true
   [ -c /dev/fuse ] || mknod -m 0666 /dev/fuse c 10 229
 fi
+# Debian's udev rule makes /dev/fuse 0666; machines without udev keep 0600,
+# and then libfuse cannot open it for an ordinary user.
+if [ "$(stat -c %a /dev/fuse)" != 666 ]; then
+  say "chmod 0666 /dev/fuse (as Debian's udev rule does)"
+  chmod 0666 /dev/fuse
+fi
 fm=$(command -v fusermount3) || die "fusermount3 not found (package fuse3)"
 if [ ! -u "$fm" ]; then
   say "making $fm setuid root"
