@@ -106,6 +106,8 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
        int ready_fd, struct cage_error *err)
 {
   umask (0);
+  if (chdir ("/") < 0)
+    return cage_error_set (err, errno, "chdir `/`");
   if (node_table_init (fd_budget ()) < 0)
     return cage_error_set (err, ENOMEM, "inode table");
   if (tree_build (&cagefs, cfg, pp, st, st->closure, err) < 0)
