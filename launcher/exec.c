@@ -1,0 +1,547 @@
+/* exec.c - one `cage exec`: plan, then three processes.
+
+     outer cage   reads state.json, makes the plan, clones pid 1 into new
+                  user/mount/pid/ipc/uts(/net) namespaces, writes its uid
+                  and gid maps, lets it go, forwards signals, waits, and
+                  exits with the agent's status;
+     pid 1        sets up the root (mounts.c), hostname and lo, forks the
+                  agent, then reaps (reaper.c) until the agent exits;
+     the agent    becomes uid 1000 without capabilities, no_new_privs,
+                  seccomp, cwd /workspace, a clean environment, and execs
+                  the command.
+
+   The processes in the cage cannot print (only main does): a failure
+   there travels to the outer cage over the report pipe as a struct report
+   and the process exits with the report's status.  The pipe is O_CLOEXEC,
+   so the outer cage reads end-of-file once the command is running.  */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "launcher.h"
+#include "log.h"
+#include "paths.h"
+#include "state.h"
+
+extern char **environ;
+
+/* What a process in the cage sends when it fails: the exit status cage
+   must use and why.  Smaller than PIPE_BUF, so one write is atomic.  */
+struct report
+{
+  int exit_code;
+  struct cage_error err;
+};
+
+_Static_assert (sizeof (struct report) <= 4096, "a report fits in one pipe write");
+
+/* ---- the plan ---------------------------------------------------------- */
+
+static void
+plan_free (struct cage_plan *plan)
+{
+  free (plan->root);
+  free (plan->project);
+  cage_strv_free (plan->envp);
+  memset (plan, 0, sizeof *plan);
+}
+
+/* Is S safe to paste into a shell unquoted? */
+static bool
+shell_safe (const char *s)
+{
+  if (!*s)
+    return false;
+  for (; *s; s++)
+    if (!strchr ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/._-+@%:,=", *s))
+      return false;
+  return true;
+}
+
+/* S quoted for a shell, in BUF. */
+static const char *
+shell_quote (char *buf, size_t size, const char *s)
+{
+  if (shell_safe (s))
+    return s;
+  size_t j = 0;
+  if (j + 1 < size)
+    buf[j++] = '\'';
+  for (; *s && j + 5 < size; s++)
+    {
+      if (*s == '\'')
+        {
+          memcpy (buf + j, "'\\''", 4);
+          j += 4;
+        }
+      else
+        buf[j++] = *s;
+    }
+  if (j + 1 < size)
+    buf[j++] = '\'';
+  buf[j] = '\0';
+  return buf;
+}
+
+static int
+not_mounted (const char *project, struct cage_error *err)
+{
+  char quoted[1024];
+  return cage_error_set (err, 0, "project %s is not mounted; run: cagefs mount %s", project,
+                         shell_quote (quoted, sizeof quoted, project));
+}
+
+static int
+env_add (char **envp, size_t *n, const char *key, const char *value)
+{
+  if (!value)
+    return 0;
+  if (asprintf (&envp[*n], "%s=%s", key, value) < 0)
+    {
+      envp[*n] = NULL;
+      return -1;
+    }
+  (*n)++;
+  return 0;
+}
+
+/* The agent's whole environment: nothing of the caller's but TERM and
+   LANG.  */
+static char **
+agent_env (const struct cage_state *st)
+{
+  char **envp = calloc (9, sizeof *envp);
+  size_t n = 0;
+  if (!envp)
+    return NULL;
+  const char *home = st->home[0] ? st->home : "/";
+  const char *user = st->user[0] ? st->user : "agent";
+  if (env_add (envp, &n, "PATH", "/bin") < 0 || env_add (envp, &n, "HOME", home) < 0
+      || env_add (envp, &n, "USER", user) < 0 || env_add (envp, &n, "LOGNAME", user) < 0
+      || env_add (envp, &n, "SHELL", "/bin/sh") < 0
+      || env_add (envp, &n, "TERM", getenv ("TERM")) < 0
+      || env_add (envp, &n, "LANG", getenv ("LANG")) < 0)
+    {
+      cage_strv_free (envp);
+      return NULL;
+    }
+  return envp;
+}
+
+static int
+plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage_error *err)
+{
+  memset (plan, 0, sizeof *plan);
+  struct project_paths paths;
+  if (paths_project (opts->project, false, &paths, err) < 0)
+    return -1;
+  struct cage_state st;
+  int rc = state_read (paths.state_json, &st, err);
+  if (rc < 0)
+    {
+      rc = err->errnum == ENOENT ? not_mounted (paths.project, err) : -1;
+      paths_free (&paths);
+      return rc;
+    }
+  rc = -1;
+  if (!state_daemon_alive (&st))
+    {
+      not_mounted (paths.project, err);
+      goto out;
+    }
+  if (st.mountpoint[0] != '/')
+    {
+      cage_error_set (err, 0, "state file `%s` names no mount point; run: cagefs umount %s",
+                      paths.state_json, paths.project);
+      goto out;
+    }
+  /* The agent never maps to host root, whatever the file says. */
+  if (st.cage_uid == 0 || st.cage_gid == 0)
+    {
+      cage_error_set (err, 0, "state file `%s` maps the cage to host root; remount: "
+                      "cagefs umount %s && cagefs mount %s", paths.state_json, paths.project,
+                      paths.project);
+      goto out;
+    }
+  /* Without CAP_SETUID the kernel maps only our own ids. */
+  if (geteuid () != 0 && (st.cage_uid != geteuid () || st.cage_gid != getegid ()))
+    {
+      cage_error_set (err, 0, "project %s was mounted for uid %u, but you are uid %u",
+                      paths.project, (unsigned) st.cage_uid, (unsigned) geteuid ());
+      goto out;
+    }
+
+  plan->root = strdup (st.mountpoint);
+  plan->project = strdup (paths.project);
+  plan->envp = agent_env (&st);
+  if (!plan->root || !plan->project || !plan->envp)
+    {
+      cage_error_set (err, ENOMEM, "plan the cage");
+      plan_free (plan);
+      goto out;
+    }
+  plan->map_uid = st.cage_uid;
+  plan->map_gid = st.cage_gid;
+  plan->new_net = strcmp (st.network, "host") != 0;
+  plan->argv = opts->argv;
+  plan->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
+                      | (plan->new_net ? CLONE_NEWNET : 0);
+  rc = 0;
+  cage_debug ("project %s: root %s, network %s, uid %u -> %u", plan->project, plan->root,
+              st.network, (unsigned) CAGE_INNER_UID, (unsigned) plan->map_uid);
+out:
+  state_free (&st);
+  paths_free (&paths);
+  return rc;
+}
+
+static json_t *
+strv_json (char **v)
+{
+  json_t *a = json_array ();
+  for (; a && v && *v; v++)
+    json_array_append_new (a, json_string (*v));
+  return a;
+}
+
+static json_t *
+plan_json (const struct cage_plan *plan)
+{
+  json_t *ns = json_array ();
+  static const struct { int flag; const char *name; } nss[] = {
+    { CLONE_NEWUSER, "user" }, { CLONE_NEWNS, "mount" }, { CLONE_NEWPID, "pid" },
+    { CLONE_NEWIPC, "ipc" },   { CLONE_NEWUTS, "uts" },  { CLONE_NEWNET, "net" },
+  };
+  for (size_t i = 0; ns && i < sizeof nss / sizeof *nss; i++)
+    if (plan->clone_flags & nss[i].flag)
+      json_array_append_new (ns, json_string (nss[i].name));
+  char uid_map[64], gid_map[64];
+  snprintf (uid_map, sizeof uid_map, "%u %u 1", (unsigned) CAGE_INNER_UID, (unsigned) plan->map_uid);
+  snprintf (gid_map, sizeof gid_map, "%u %u 1", (unsigned) CAGE_INNER_GID, (unsigned) plan->map_gid);
+  return json_pack ("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:b, s:o, s:i, s:i, s:[], s:b, s:o, s:s, "
+                    "s:o, s:o}",
+                    "project", plan->project, "root", plan->root, "namespaces", ns,
+                    "uid_map", uid_map, "gid_map", gid_map, "setgroups", "deny",
+                    "hostname", CAGE_HOSTNAME, "loopback_up", plan->new_net,
+                    "mounts", mounts_plan_json (), "uid", CAGE_INNER_UID, "gid", CAGE_INNER_GID,
+                    "capabilities", "no_new_privs", 1, "seccomp", cage_seccomp_plan_json (),
+                    "cwd", CAGE_WORKDIR, "env", strv_json (plan->envp), "argv",
+                    strv_json (plan->argv));
+}
+
+/* ---- processes in the cage ------------------------------------------- */
+
+static _Noreturn void
+report_exit (int fd, int exit_code, const struct cage_error *err)
+{
+  struct report r;
+  memset (&r, 0, sizeof r);
+  r.exit_code = exit_code;
+  r.err = *err;
+  ssize_t n;
+  do
+    n = write (fd, &r, sizeof r);
+  while (n < 0 && errno == EINTR);
+  _exit (exit_code);
+}
+
+/* close_range, or a loop where the kernel lacks it (before 5.9). */
+static int
+close_fds (unsigned lo, unsigned hi)
+{
+  if (close_range (lo, hi, 0) == 0)
+    return 0;
+  if (errno != ENOSYS)
+    return -1;
+  long max = sysconf (_SC_OPEN_MAX);
+  if (max < 0 || max > 65536)
+    max = 65536;
+  for (unsigned fd = lo; fd <= hi && fd < (unsigned) max; fd++)
+    close ((int) fd);
+  return 0;
+}
+
+/* Close every fd but 0, 1, 2, A and B: the caller's open files (a
+   directory fd would be a way out of the cage) stay outside.  */
+static int
+close_other_fds (int a, int b, struct cage_error *err)
+{
+  unsigned keep[2] = { (unsigned) (a < b ? a : b), (unsigned) (a < b ? b : a) };
+  unsigned lo = 3;
+  for (int i = 0; i < 2; i++)
+    {
+      if (keep[i] > lo && close_fds (lo, keep[i] - 1) < 0)
+        return cage_error_set (err, errno, "close inherited files (close_range)");
+      if (keep[i] >= lo)
+        lo = keep[i] + 1;
+    }
+  if (close_fds (lo, ~0U) < 0)
+    return cage_error_set (err, errno, "close inherited files (close_range)");
+  return 0;
+}
+
+/* The agent: pid 2 of the cage.  Never returns.  */
+static _Noreturn void
+agent_exec (const struct cage_plan *plan, const sigset_t *caller_mask, int report_fd)
+{
+  struct cage_error err = { 0 };
+  /* Privileges go in this order: the bounding set needs CAP_SETPCAP,
+     the ids need CAP_SETUID/CAP_SETGID, then nothing is left to keep. */
+  if (caps_drop_bounding (&err) < 0 || userns_become_agent (&err) < 0
+      || caps_clear_all (&err) < 0)
+    report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+  /* (a credential change resets the parent-death signal: set it now) */
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    {
+      cage_error_set (&err, errno, "prctl(PR_SET_PDEATHSIG)");
+      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+    }
+  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    {
+      cage_error_set (&err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+    }
+  if (chdir (CAGE_WORKDIR) < 0)
+    {
+      cage_error_set (&err, errno, "chdir `%s` in the cage", CAGE_WORKDIR);
+      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+    }
+  if (cage_seccomp_install (&err) < 0)
+    report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+
+  /* execvp searches the PATH of this environment: the cage's /bin. */
+  environ = plan->envp;
+  if (sigprocmask (SIG_SETMASK, caller_mask, NULL) < 0)
+    {
+      cage_error_set (&err, errno, "restore the signal mask");
+      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+    }
+  execvp (plan->argv[0], plan->argv);
+  int e = errno;
+  cage_error_set (&err, e, "cannot run `%s` in the cage%s", plan->argv[0],
+                  e == ENOENT && !strchr (plan->argv[0], '/') ? " (PATH=/bin)" : "");
+  report_exit (report_fd, e == ENOENT ? CAGE_EXIT_NOT_FOUND : CAGE_EXIT_CANNOT_RUN, &err);
+}
+
+/* Pid 1 of the cage.  Never returns.  */
+static _Noreturn void
+cage_init (const struct cage_plan *plan, const sigset_t *caller_mask, int sync_fd,
+           int report_fd)
+{
+  struct cage_error err = { 0 };
+  /* The outer cage is our only link to the caller: die with it. */
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    {
+      cage_error_set (&err, errno, "prctl(PR_SET_PDEATHSIG)");
+      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+    }
+  if (close_other_fds (sync_fd, report_fd, &err) < 0)
+    report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+
+  /* Wait for the uid/gid maps.  End-of-file: the outer cage failed (and
+     reports it) or died. */
+  char go;
+  ssize_t n;
+  do
+    n = read (sync_fd, &go, 1);
+  while (n < 0 && errno == EINTR);
+  if (n != 1)
+    _exit (CAGE_EXIT_FAILURE);
+  close (sync_fd);
+
+  if (mounts_setup_root (plan->root, &err) < 0)
+    report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+  if (sethostname (CAGE_HOSTNAME, strlen (CAGE_HOSTNAME)) < 0)
+    {
+      cage_error_set (&err, errno, "set the hostname");
+      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+    }
+  if (plan->new_net && net_lo_up (&err) < 0)
+    report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+  /* The agent may share our host uid: keep it out of our /proc files. */
+  if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    {
+      cage_error_set (&err, errno, "prctl(PR_SET_DUMPABLE)");
+      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+    }
+
+  /* A signal that came during the set-up (a terminal's ^C reaches us
+     directly) cancels the run: the agent has not started to receive it. */
+  sigset_t fwd, pending;
+  reaper_forwarded_set (&fwd);
+  if (sigpending (&pending) == 0)
+    for (int sig = 1; sig < NSIG; sig++)
+      if (sigismember (&fwd, sig) && sigismember (&pending, sig))
+        _exit (128 + sig);
+
+  /* Signals stay blocked until the agent has been forked and our handlers
+     are in place; the agent keeps the caller's dispositions.  */
+  pid_t agent = fork ();
+  if (agent < 0)
+    {
+      cage_error_set (&err, errno, "fork the agent");
+      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+    }
+  if (agent == 0)
+    agent_exec (plan, caller_mask, report_fd);
+  close (report_fd);
+  if (reaper_forward_to (agent, &err) < 0)
+    {
+      kill (agent, SIGKILL);
+      _exit (CAGE_EXIT_FAILURE);
+    }
+  reaper_ready ();
+  sigprocmask (SIG_UNBLOCK, &fwd, NULL);
+  _exit (reaper_run (agent));
+}
+
+/* ---- the outer cage ---------------------------------------------------- */
+
+static pid_t
+raw_clone (int flags)
+{
+  /* fork semantics (a copy of our stack), into new namespaces at once;
+     glibc's clone() wants a new stack, fork() takes no flags. */
+#if defined(__s390__) || defined(__CRIS__)
+  return (pid_t) syscall (SYS_clone, 0L, (long) (flags | SIGCHLD), 0L, 0L, 0L);
+#else
+  return (pid_t) syscall (SYS_clone, (long) (flags | SIGCHLD), 0L, 0L, 0L, 0L);
+#endif
+}
+
+static int
+clone_error (int e, struct cage_error *err)
+{
+  if (e == EPERM || e == ENOSPC || e == EUSERS)
+    return cage_error_set (err, e, "create the cage's namespaces (clone); are unprivileged user "
+                           "namespaces enabled? (sysctl user.max_user_namespaces, "
+                           "kernel.unprivileged_userns_clone)");
+  return cage_error_set (err, e, "create the cage's namespaces (clone)");
+}
+
+/* Read a report, or end-of-file: returns the bytes read. */
+static ssize_t
+read_report (int fd, struct report *r)
+{
+  size_t got = 0;
+  while (got < sizeof *r)
+    {
+      ssize_t n = read (fd, (char *) r + got, sizeof *r - got);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        break;
+      got += (size_t) n;
+    }
+  return (ssize_t) got;
+}
+
+static int
+run (const struct cage_plan *plan, int *exit_code, struct cage_error *err)
+{
+  *exit_code = CAGE_EXIT_FAILURE;
+  int p[2];
+  if (pipe2 (p, O_CLOEXEC) < 0)
+    return cage_error_set (err, errno, "create a pipe");
+  autoclose int sync_rd = p[0], sync_wr = p[1];
+  if (pipe2 (p, O_CLOEXEC) < 0)
+    return cage_error_set (err, errno, "create a pipe");
+  autoclose int report_rd = p[0], report_wr = p[1];
+
+  /* We must be able to wait for pid 1, and it for the agent. */
+  if (signal (SIGCHLD, SIG_DFL) == SIG_ERR)
+    return cage_error_set (err, errno, "reset SIGCHLD");
+  /* Root's supplementary groups must not follow the agent. */
+  if (geteuid () == 0 && userns_drop_groups (err) < 0)
+    return -1;
+
+  /* Block the forwarded signals until someone is there to take them. */
+  sigset_t fwd, caller_mask;
+  reaper_forwarded_set (&fwd);
+  if (sigprocmask (SIG_BLOCK, &fwd, &caller_mask) < 0)
+    return cage_error_set (err, errno, "block signals");
+
+  fflush (stdout);
+  fflush (stderr);
+  pid_t pid = raw_clone (plan->clone_flags);
+  if (pid < 0)
+    {
+      int e = errno;
+      sigprocmask (SIG_SETMASK, &caller_mask, NULL);
+      return clone_error (e, err);
+    }
+  if (pid == 0)
+    {
+      close (sync_wr);
+      close (report_rd);
+      cage_init (plan, &caller_mask, sync_rd, report_wr);
+    }
+  cage_debug ("pid 1 of the cage is %d", (int) pid);
+  cage_closep (&sync_rd);
+  cage_closep (&report_wr);
+
+  int wstatus;
+  if (reaper_forward_to (pid, err) < 0
+      || userns_write_maps (pid, plan->map_uid, plan->map_gid, err) < 0)
+    {
+      kill (pid, SIGKILL);
+      reaper_wait (pid, &wstatus, NULL);
+      sigprocmask (SIG_SETMASK, &caller_mask, NULL);
+      return -1;
+    }
+  sigprocmask (SIG_SETMASK, &caller_mask, NULL);
+  ssize_t n;
+  do
+    n = write (sync_wr, "g", 1);
+  while (n < 0 && errno == EINTR);
+  cage_closep (&sync_wr);
+
+  /* End-of-file once the command runs (the pipe is close-on-exec), or a
+     report of what failed. */
+  struct report r;
+  ssize_t got = read_report (report_rd, &r);
+  reaper_ready ();
+  if (reaper_wait (pid, &wstatus, err) < 0)
+    return -1;
+  if (got == (ssize_t) sizeof r)
+    {
+      *err = r.err;
+      err->msg[sizeof err->msg - 1] = '\0';
+      *exit_code = r.exit_code;
+      return -1;
+    }
+  int sig = reaper_cancelled ();
+  *exit_code = sig ? 128 + sig : reaper_exit_code (wstatus);
+  cage_debug ("the cage exited with status %d", *exit_code);
+  return 0;
+}
+
+int
+cage_exec (const struct exec_options *opts, int *exit_code, json_t **plan_json_out,
+           struct cage_error *err)
+{
+  *exit_code = CAGE_EXIT_FAILURE;
+  struct cage_plan plan;
+  if (plan_build (opts, &plan, err) < 0)
+    return -1;
+  int rc;
+  if (opts->dry_run)
+    {
+      *plan_json_out = plan_json (&plan);
+      rc = *plan_json_out ? 0 : cage_error_set (err, ENOMEM, "describe the plan");
+      if (rc == 0)
+        *exit_code = 0;
+    }
+  else
+    rc = run (&plan, exit_code, err);
+  plan_free (&plan);
+  return rc;
+}

@@ -1,0 +1,145 @@
+/* launcher.h - cage: run one command in a cage on a mounted project.
+
+   One file per kernel concern, as in crun's libcrun:
+     main.c     the command line; the only place that prints
+     exec.c     orchestration: plan, clone, sync, pid 1, the agent
+     userns.c   uid/gid maps (written by the parent), the agent's ids
+     mounts.c   the cage's root: proc, tmp, dev, pivot_root
+     net.c      loopback up in a new network namespace
+     caps.c     capabilities (libcap)
+     seccomp.c  the syscall filter (libseccomp)
+     reaper.c   signal forwarding, waiting, pid 1's reaping loop
+
+   Every function returns 0 (or a value >= 0) on success and -1 with ERR set
+   on failure; messages name the path and the reason.  */
+#ifndef CAGE_LAUNCHER_H
+#define CAGE_LAUNCHER_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Exit statuses of cage itself (as env(1) and chroot(1)). */
+#define CAGE_EXIT_FAILURE 125   /* the launcher failed */
+#define CAGE_EXIT_CANNOT_RUN 126 /* CMD found but could not be run */
+#define CAGE_EXIT_NOT_FOUND 127  /* CMD not found */
+
+/* The hostname inside every cage. */
+#define CAGE_HOSTNAME "cage"
+/* The agent's working directory. */
+#define CAGE_WORKDIR "/workspace"
+
+/* ---- exec.c ------------------------------------------------------------ */
+
+struct exec_options
+{
+  const char *project;  /* as given on the command line */
+  char **argv;          /* the command, NULL-terminated, argv[0] != NULL */
+  bool dry_run;         /* print the plan (JSON) instead of running it */
+};
+
+/* Everything one `cage exec` does, decided before anything is touched.  */
+struct cage_plan
+{
+  char *root;           /* the FUSE mount point: the cage's / */
+  char *project;        /* realpath of the project (for messages) */
+  bool new_net;         /* network "off": a new net namespace with lo */
+  uid_t map_uid;        /* host uid that CAGE_INNER_UID maps to */
+  gid_t map_gid;        /* host gid that CAGE_INNER_GID maps to */
+  char **argv;          /* borrowed from the options */
+  char **envp;          /* the agent's whole environment (owned) */
+  int clone_flags;      /* CLONE_NEW* */
+};
+
+/* Run OPTS->argv in a cage on the mounted project.  On success returns 0
+   and *EXIT_CODE is the command's status (its exit code, or 128+N when it
+   was killed by signal N).  On failure returns -1 with ERR set and
+   *EXIT_CODE one of CAGE_EXIT_*.  With OPTS->dry_run, *PLAN_JSON receives
+   the plan instead (caller decrefs).  */
+int cage_exec (const struct exec_options *opts, int *exit_code, json_t **plan_json,
+               struct cage_error *err);
+
+/* ---- userns.c ---------------------------------------------------------- */
+
+/* From the parent: deny setgroups, then map CAGE_INNER_UID/GID to
+   MAP_UID/MAP_GID in PID's user namespace.  */
+int userns_write_maps (pid_t pid, uid_t map_uid, gid_t map_gid, struct cage_error *err);
+
+/* In the cage: become CAGE_INNER_UID/GID (real, effective, saved).  */
+int userns_become_agent (struct cage_error *err);
+
+/* In the cage, before creating files on its own tmpfs mounts: use
+   CAGE_INNER_UID/GID for file access.  Host root (pid 1's uid when root
+   invokes) is not mapped inside, and the kernel refuses to create an inode
+   whose owner it cannot map (EOVERFLOW).  */
+int userns_use_inner_fs_ids (struct cage_error *err);
+
+/* When root invokes: drop supplementary groups before the clone (setgroups
+   is denied inside, so the agent would keep root's groups otherwise).  */
+int userns_drop_groups (struct cage_error *err);
+
+/* ---- mounts.c ---------------------------------------------------------- */
+
+/* In the new mount namespace: make the tree private, bind ROOT onto itself,
+   mount proc, tmp, dev (devices, pts, shm, links) under it, pivot_root
+   into it and detach the host's tree.  Afterwards cwd is "/".  */
+int mounts_setup_root (const char *root, struct cage_error *err);
+
+/* The mounts mounts_setup_root makes, as a JSON array (for --dry-run). */
+json_t *mounts_plan_json (void);
+
+/* ---- net.c ------------------------------------------------------------- */
+
+/* Bring the loopback interface up (in a new network namespace). */
+int net_lo_up (struct cage_error *err);
+
+/* ---- caps.c ------------------------------------------------------------ */
+
+/* Drop every capability from the bounding set (needs CAP_SETPCAP: call it
+   before changing uid).  */
+int caps_drop_bounding (struct cage_error *err);
+
+/* Clear the effective, permitted, inheritable and ambient sets.  */
+int caps_clear_all (struct cage_error *err);
+
+/* ---- seccomp.c --------------------------------------------------------- */
+
+/* Load the cage's syscall filter: allow by default, EPERM for the syscalls
+   that manage mounts, namespaces, modules, keys, tracing and the like,
+   TIOCSTI/TIOCLINUX ioctls and clone with CLONE_NEWUSER; clone3 gets
+   ENOSYS so libc falls back to the inspectable clone.  Needs
+   no_new_privs.  */
+int cage_seccomp_install (struct cage_error *err);
+
+/* The filter's rules as JSON (for --dry-run). */
+json_t *cage_seccomp_plan_json (void);
+
+/* ---- reaper.c ---------------------------------------------------------- */
+
+/* The signals cage forwards: TERM, INT, HUP, QUIT, USR1, USR2. */
+void reaper_forwarded_set (sigset_t *set);
+
+/* The exit status for a wait status: the exit code, or 128+N. */
+int reaper_exit_code (int wstatus);
+
+/* Outer parent: forward the signals to PID from now on.  Until
+   reaper_ready() a forwarded signal instead cancels the cage (SIGKILL to
+   PID), because no agent runs yet to receive it.  Signals the kernel sent
+   to our whole process group (a terminal's ^C) are not forwarded: the
+   cage's processes got them too.  */
+int reaper_forward_to (pid_t pid, struct cage_error *err);
+void reaper_ready (void);
+/* The signal that cancelled the cage before it was ready, or 0. */
+int reaper_cancelled (void);
+
+/* Wait for PID (EINTR-safe); *WSTATUS gets its wait status. */
+int reaper_wait (pid_t pid, int *wstatus, struct cage_error *err);
+
+/* Pid 1: forward the signals to AGENT and reap every child until AGENT
+   exits; returns AGENT's exit status (reaper_exit_code).  */
+int reaper_run (pid_t agent);
+
+#endif

@@ -1,0 +1,311 @@
+/* mounts.c - the cage's root: the FUSE view plus fresh proc, tmp and dev.
+
+   The cagefs daemon presents one tree (workspace, store, bin, etc, home)
+   with empty proc, tmp and dev directories; this file mounts those in a
+   new mount namespace, then pivot_roots into the tree and detaches the
+   host's, so nothing of the host's mount tree is left (bubblewrap's
+   setup_newroot, as a table).
+
+   Targets are opened beneath the root with safe_openat (no symlink, no
+   "..") and mounted on through /proc/self/fd, so a link planted in the
+   tree cannot redirect a mount.  */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "launcher.h"
+#include "safe_open.h"
+
+enum root_op_kind
+{
+  OP_MOUNT,   /* mount a fresh SOURCE (fs type) on PATH */
+  OP_DEVICE,  /* create an empty file at PATH, bind the host's SOURCE on it */
+  OP_MKDIR,   /* mkdir PATH with MODE */
+  OP_SYMLINK, /* PATH -> SOURCE */
+  OP_READONLY, /* remount the mount at PATH read-only */
+  OP_BIND_RO, /* bind PATH onto itself read-only, when it exists */
+};
+
+struct root_op
+{
+  enum root_op_kind kind;
+  const char *path;     /* beneath the root, no leading '/' */
+  const char *source;   /* fs type, host device, or link target */
+  unsigned long flags;  /* OP_MOUNT: MS_* */
+  const char *data;     /* OP_MOUNT: options */
+  mode_t mode;          /* OP_MKDIR */
+};
+
+#define MOUNT(p, fs, fl, d) { OP_MOUNT, p, fs, fl, d, 0 }
+#define DEVICE(name) { OP_DEVICE, "dev/" name, "/dev/" name, 0, NULL, 0 }
+#define MKDIR(p, m) { OP_MKDIR, p, NULL, 0, NULL, m }
+#define SYMLINK(p, t) { OP_SYMLINK, p, t, 0, NULL, 0 }
+
+static const struct root_op root_ops[] = {
+  /* proc of the new pid namespace: only the cage's processes */
+  MOUNT ("proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
+  MOUNT ("tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"),
+  /* a minimal /dev: the harmless devices, bound from the host's, each a
+     mount of its own (the tmpfs's nodev does not apply to them) */
+  MOUNT ("dev", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755"),
+  DEVICE ("null"),
+  DEVICE ("zero"),
+  DEVICE ("full"),
+  DEVICE ("random"),
+  DEVICE ("urandom"),
+  DEVICE ("tty"),
+  MKDIR ("dev/pts", 0755),
+  MOUNT ("dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=620"),
+  SYMLINK ("dev/ptmx", "pts/ptmx"),
+  MKDIR ("dev/shm", 01777),
+  MOUNT ("dev/shm", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"),
+  SYMLINK ("dev/fd", "/proc/self/fd"),
+  SYMLINK ("dev/stdin", "/proc/self/fd/0"),
+  SYMLINK ("dev/stdout", "/proc/self/fd/1"),
+  SYMLINK ("dev/stderr", "/proc/self/fd/2"),
+  /* nothing more appears in /dev (pts and shm are mounts of their own) */
+  { OP_READONLY, "dev", NULL, 0, NULL, 0 },
+  /* The daemon serves these read-only; the kernel says so too, before any
+     request reaches the daemon (EROFS, whatever the permissions).  */
+  { OP_BIND_RO, "nix", NULL, 0, NULL, 0 },
+  { OP_BIND_RO, "bin", NULL, 0, NULL, 0 },
+  { OP_BIND_RO, "usr", NULL, 0, NULL, 0 },
+  { OP_BIND_RO, "etc", NULL, 0, NULL, 0 },
+};
+
+/* "/proc/self/fd/N": mount(2) takes paths, this one names exactly FD. */
+static const char *
+fd_path (char *buf, size_t size, int fd)
+{
+  snprintf (buf, size, "/proc/self/fd/%d", fd);
+  return buf;
+}
+
+/* Open the parent directory of PATH beneath ROOTFD; *NAME gets the last
+   component.  */
+static int
+open_parent (int rootfd, const char *path, const char **name)
+{
+  const char *slash = strrchr (path, '/');
+  if (!slash)
+    {
+      *name = path;
+      return fcntl (rootfd, F_DUPFD_CLOEXEC, 3);
+    }
+  char parent[256];
+  size_t len = (size_t) (slash - path);
+  if (len >= sizeof parent)
+    {
+      errno = ENAMETOOLONG;
+      return -1;
+    }
+  memcpy (parent, path, len);
+  parent[len] = '\0';
+  *name = slash + 1;
+  return safe_openat (rootfd, parent, O_PATH | O_DIRECTORY);
+}
+
+/* Remount the mount at PATH (an fd path) read-only.  A remount must
+   repeat the flags a user namespace may not change (nosuid, nodev, noexec,
+   atime: locked on mounts from the host), so they are read back first, as
+   bubblewrap does.  */
+static int
+remount_readonly (const char *path)
+{
+  static const struct { unsigned long st, ms; } keep[] = {
+    { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV }, { ST_NOEXEC, MS_NOEXEC },
+    { ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+  };
+  struct statvfs sv;
+  if (statvfs (path, &sv) < 0)
+    return -1;
+  unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
+  for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
+    if (sv.f_flag & keep[i].st)
+      flags |= keep[i].ms;
+  return mount (NULL, path, NULL, flags, NULL);
+}
+
+static int
+apply_op (int rootfd, const char *root, const struct root_op *op, struct cage_error *err)
+{
+  char proc_path[64];
+  const char *name;
+  switch (op->kind)
+    {
+    case OP_MOUNT:
+      {
+        autoclose int fd = safe_openat (rootfd, op->path, O_PATH | O_DIRECTORY);
+        if (fd < 0)
+          return cage_error_set (err, errno, "open `%s/%s` to mount %s on it", root, op->path,
+                                 op->source);
+        if (mount (op->source, fd_path (proc_path, sizeof proc_path, fd), op->source, op->flags,
+                   op->data)
+            < 0)
+          return cage_error_set (err, errno, "mount %s on `%s/%s`", op->source, root, op->path);
+        return 0;
+      }
+    case OP_READONLY:
+      {
+        autoclose int fd = safe_openat (rootfd, op->path, O_PATH | O_DIRECTORY);
+        if (fd < 0)
+          return cage_error_set (err, errno, "open `%s/%s`", root, op->path);
+        if (remount_readonly (fd_path (proc_path, sizeof proc_path, fd)) < 0)
+          return cage_error_set (err, errno, "remount `%s/%s` read-only", root, op->path);
+        return 0;
+      }
+    case OP_BIND_RO:
+      {
+        autoclose int fd = safe_openat (rootfd, op->path, O_PATH | O_DIRECTORY);
+        if (fd < 0 && errno == ENOENT)
+          return 0;
+        if (fd < 0)
+          return cage_error_set (err, errno, "open `%s/%s`", root, op->path);
+        fd_path (proc_path, sizeof proc_path, fd);
+        if (mount (proc_path, proc_path, NULL, MS_BIND | MS_REC, NULL) < 0)
+          return cage_error_set (err, errno, "bind `%s/%s` onto itself", root, op->path);
+        /* FD is the folder below the new mount: open the mount itself */
+        autoclose int top = safe_openat (rootfd, op->path, O_PATH | O_DIRECTORY);
+        if (top < 0)
+          return cage_error_set (err, errno, "open `%s/%s`", root, op->path);
+        if (remount_readonly (fd_path (proc_path, sizeof proc_path, top)) < 0)
+          return cage_error_set (err, errno, "remount `%s/%s` read-only", root, op->path);
+        return 0;
+      }
+    case OP_DEVICE:
+      {
+        autoclose int dir = open_parent (rootfd, op->path, &name);
+        if (dir < 0)
+          return cage_error_set (err, errno, "open the folder of `%s/%s`", root, op->path);
+        autoclose int fd
+          = openat (dir, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+        if (fd < 0)
+          return cage_error_set (err, errno, "create `%s/%s`", root, op->path);
+        if (mount (op->source, fd_path (proc_path, sizeof proc_path, fd), NULL, MS_BIND, NULL) < 0)
+          return cage_error_set (err, errno, "bind `%s` on `%s/%s`", op->source, root, op->path);
+        return 0;
+      }
+    case OP_MKDIR:
+      {
+        autoclose int dir = open_parent (rootfd, op->path, &name);
+        if (dir < 0)
+          return cage_error_set (err, errno, "open the folder of `%s/%s`", root, op->path);
+        /* (a mount covers it next: the umask does not matter) */
+        if (mkdirat (dir, name, op->mode) < 0)
+          return cage_error_set (err, errno, "create directory `%s/%s`", root, op->path);
+        return 0;
+      }
+    case OP_SYMLINK:
+      {
+        autoclose int dir = open_parent (rootfd, op->path, &name);
+        if (dir < 0)
+          return cage_error_set (err, errno, "open the folder of `%s/%s`", root, op->path);
+        if (symlinkat (op->source, dir, name) < 0)
+          return cage_error_set (err, errno, "create symlink `%s/%s`", root, op->path);
+        return 0;
+      }
+    }
+  return cage_error_set (err, EINVAL, "unknown root operation for `%s`", op->path);
+}
+
+int
+mounts_setup_root (const char *root, struct cage_error *err)
+{
+  /* Nothing we mount may reach the host's namespace, and nothing the host
+     mounts later shows up here. */
+  if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+    return cage_error_set (err, errno, "make the mount tree private (mount --make-rprivate /)");
+
+  /* A mount of our own namespace, so it is not locked and pivot_root
+     accepts it (any directory works as a root this way).  */
+  if (mount (root, root, NULL, MS_BIND | MS_REC, NULL) < 0)
+    return cage_error_set (err, errno, "bind `%s` onto itself", root);
+  autoclose int rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rootfd < 0)
+    return cage_error_set (err, errno, "open `%s`", root);
+  /* From here on files are made below ROOTFD only, as the agent's ids. */
+  if (userns_use_inner_fs_ids (err) < 0)
+    return -1;
+
+  for (size_t i = 0; i < sizeof root_ops / sizeof *root_ops; i++)
+    if (apply_op (rootfd, root, &root_ops[i], err) < 0)
+      return -1;
+
+  /* pivot_root(".", "."): the old root ends up on top of the new one and
+     is detached right away; no directory for it is needed.  */
+  if (fchdir (rootfd) < 0)
+    return cage_error_set (err, errno, "chdir `%s`", root);
+  if (syscall (SYS_pivot_root, ".", ".") < 0)
+    return cage_error_set (err, errno, "pivot_root to `%s`", root);
+  if (umount2 (".", MNT_DETACH) < 0)
+    return cage_error_set (err, errno, "detach the host's mount tree (umount2)");
+  if (chdir ("/") < 0)
+    return cage_error_set (err, errno, "chdir `/` in the cage");
+  return 0;
+}
+
+static void
+flags_json (json_t *a, unsigned long flags)
+{
+  static const struct { unsigned long flag; const char *name; } names[] = {
+    { MS_NOSUID, "nosuid" }, { MS_NODEV, "nodev" }, { MS_NOEXEC, "noexec" },
+    { MS_RDONLY, "ro" }, { MS_BIND, "bind" },
+  };
+  for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+    if (flags & names[i].flag)
+      json_array_append_new (a, json_string (names[i].name));
+}
+
+json_t *
+mounts_plan_json (void)
+{
+  static const char *const kinds[] = {
+    [OP_MOUNT] = "mount", [OP_DEVICE] = "bind", [OP_MKDIR] = "mkdir", [OP_SYMLINK] = "symlink",
+    [OP_READONLY] = "remount-ro", [OP_BIND_RO] = "bind-ro",
+  };
+  json_t *ops = json_array ();
+  for (size_t i = 0; ops && i < sizeof root_ops / sizeof *root_ops; i++)
+    {
+      const struct root_op *op = &root_ops[i];
+      char path[256];
+      snprintf (path, sizeof path, "/%s", op->path);
+      json_t *o = json_pack ("{s:s, s:s}", "op", kinds[op->kind], "path", path);
+      if (!o)
+        continue;
+      switch (op->kind)
+        {
+        case OP_MOUNT:
+          {
+            json_t *fl = json_array ();
+            flags_json (fl, op->flags);
+            json_object_set_new (o, "type", json_string (op->source));
+            json_object_set_new (o, "flags", fl);
+            if (op->data)
+              json_object_set_new (o, "options", json_string (op->data));
+            break;
+          }
+        case OP_DEVICE:
+          json_object_set_new (o, "source", json_string (op->source));
+          break;
+        case OP_MKDIR:
+          json_object_set_new (o, "mode", json_integer (op->mode));
+          break;
+        case OP_SYMLINK:
+          json_object_set_new (o, "target", json_string (op->source));
+          break;
+        case OP_READONLY:
+        case OP_BIND_RO:
+          break;
+        }
+      json_array_append_new (ops, o);
+    }
+  json_array_append_new (ops, json_pack ("{s:s}", "op", "pivot_root"));
+  return ops;
+}
