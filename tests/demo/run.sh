@@ -79,6 +79,9 @@ step ok 'cage exec demo -- id'
 step ok 'cage exec demo -- ./hello.sh'
 step ok 'cage exec demo -- sh -c "exit 7"; echo "exit status: $?"'
 
+note "On the host, the secrets are still there, untouched"
+step ok 'cat demo/.env'
+
 note "Status, then unmount"
 step ok 'cagefs status demo --json | jq .'
 step ok 'cagefs umount demo'
