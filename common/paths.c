@@ -113,16 +113,18 @@ paths_project (const char *project, bool create, struct project_paths *out,
   if (!out->project || !out->state)
     goto nomem;
   out->mnt = xasprintf ("%s/%s", out->state, "mnt");
+  out->store_mnt = xasprintf ("%s/%s", out->state, "store");
   out->home = xasprintf ("%s/%s", out->state, "home");
   out->state_json = xasprintf ("%s/%s", out->state, "state.json");
   out->log = xasprintf ("%s/%s", out->state, "daemon.log");
-  if (!out->mnt || !out->home || !out->state_json || !out->log)
+  if (!out->mnt || !out->store_mnt || !out->home || !out->state_json || !out->log)
     goto nomem;
 
   if (create)
     {
       if (paths_mkdir_p (root, 0700, err) < 0 || paths_mkdir_p (out->state, 0700, err) < 0
-          || paths_mkdir_p (out->mnt, 0700, err) < 0 || paths_mkdir_p (out->home, 0700, err) < 0)
+          || paths_mkdir_p (out->mnt, 0700, err) < 0
+          || paths_mkdir_p (out->store_mnt, 0700, err) < 0 || paths_mkdir_p (out->home, 0700, err) < 0)
         {
           paths_free (out);
           return -1;
@@ -141,6 +143,7 @@ paths_free (struct project_paths *p)
   free (p->project);
   free (p->state);
   free (p->mnt);
+  free (p->store_mnt);
   free (p->home);
   free (p->state_json);
   free (p->log);

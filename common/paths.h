@@ -3,7 +3,10 @@
    state root:  $XDG_RUNTIME_DIR/cagefs (when set, a directory owned by us)
                 else $HOME/.local/state/cagefs (or the passwd home)
    project dir: <state root>/<basename>-<16 hex of FNV-1a(realpath)>
-       mnt/          the FUSE mount point
+       mnt/          the FUSE mount point (the agent's root tree)
+       store/        the store view's own read-only FUSE mount, which the
+                     launcher binds at /nix/store (a read-only superblock,
+                     so every write is EROFS before any permission check)
        home/         the cage's persistent home
        state.json    written by the daemon once the mount is ready
        daemon.log    the daemon's stderr
@@ -20,6 +23,7 @@ struct project_paths
   char *project;   /* realpath of the project */
   char *state;     /* the project's state directory */
   char *mnt;
+  char *store_mnt;
   char *home;
   char *state_json;
   char *log;

@@ -56,6 +56,8 @@ state_write (const char *path, const struct cage_state *st, struct cage_error *e
     "packages", strv_to_json (st->packages), "closure", strv_to_json (st->closure));
   if (!o)
     return cage_error_set (err, ENOMEM, "state `%s`", path);
+  if (st->store_mountpoint)
+    json_object_set_new (o, "store_mountpoint", json_string (st->store_mountpoint));
   char tmp[4096];
   snprintf (tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid ());
   if (json_dump_file (o, tmp, JSON_INDENT (2)) < 0)
@@ -95,6 +97,7 @@ state_read (const char *path, struct cage_state *st, struct cage_error *err)
     }
   st->project = dup_str (o, "project");
   st->mountpoint = dup_str (o, "mountpoint");
+  st->store_mountpoint = dup_str (o, "store_mountpoint");
   st->pid = (pid_t) json_integer_value (json_object_get (o, "pid"));
   st->mode = dup_str (o, "mode");
   st->network = dup_str (o, "network");
@@ -106,7 +109,7 @@ state_read (const char *path, struct cage_state *st, struct cage_error *err)
   st->cage_gid = (gid_t) json_integer_value (json_object_get (o, "cage_gid"));
   st->packages = json_to_strv (json_object_get (o, "packages"));
   st->closure = json_to_strv (json_object_get (o, "closure"));
-  if (!st->project || !st->mountpoint || !st->mode || !st->network || !st->user
+  if (!st->project || !st->mountpoint || !st->store_mountpoint || !st->mode || !st->network || !st->user
       || !st->home || !st->packages || !st->closure)
     {
       state_free (st);
@@ -120,6 +123,7 @@ state_free (struct cage_state *st)
 {
   free (st->project);
   free (st->mountpoint);
+  free (st->store_mountpoint);
   free (st->mode);
   free (st->network);
   free (st->user);
@@ -196,15 +200,13 @@ state_is_fuse_mount (const char *mountpoint)
 }
 
 bool
-state_daemon_alive (const struct cage_state *st)
+state_pid_running (pid_t pid)
 {
-  if (st->pid <= 0)
+  if (pid <= 0 || (kill (pid, 0) < 0 && errno == ESRCH))
     return false;
-  if (kill (st->pid, 0) < 0 && errno == ESRCH)
-    return false;
-  /* A killed daemon may linger as a zombie until its parent reaps it. */
-  char p[64], exe[4096];
-  snprintf (p, sizeof p, "/proc/%d/stat", (int) st->pid);
+  /* A dead daemon may linger as a zombie until its parent reaps it. */
+  char p[64];
+  snprintf (p, sizeof p, "/proc/%d/stat", (int) pid);
   FILE *f = fopen (p, "re");
   if (f)
     {
@@ -214,6 +216,15 @@ state_daemon_alive (const struct cage_state *st)
       if (ok == 1 && (state == 'Z' || state == 'X'))
         return false;
     }
+  return true;
+}
+
+bool
+state_daemon_alive (const struct cage_state *st)
+{
+  if (!state_pid_running (st->pid))
+    return false;
+  char p[64], exe[4096];
   /* The pid may have been reused: check it runs our program (an argv
      word named cagefs*, so a daemon under valgrind counts too). */
   snprintf (p, sizeof p, "/proc/%d/cmdline", (int) st->pid);

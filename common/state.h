@@ -5,6 +5,7 @@
      "version": 1,
      "project": "/real/path/of/project",
      "mountpoint": "<state>/mnt",
+     "store_mountpoint": "<state>/store",   read-only store superblock
      "pid": 1234,                daemon pid
      "mode": "readonly",
      "network": "off" | "host",
@@ -35,6 +36,7 @@ struct cage_state
 {
   char *project;
   char *mountpoint;
+  char *store_mountpoint;
   pid_t pid;
   char *mode;
   char *network;
@@ -57,6 +59,8 @@ void state_free (struct cage_state *st);
 void state_cage_identity (struct cage_state *st);
 
 /* Is PID alive and is MOUNTPOINT a fuse mount (per /proc/self/mountinfo)? */
+/* Is PID a running process (a zombie is not)? */
+bool state_pid_running (pid_t pid);
 bool state_daemon_alive (const struct cage_state *st);
 bool state_is_fuse_mount (const char *mountpoint);
 

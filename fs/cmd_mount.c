@@ -216,11 +216,12 @@ cmd_mount (int argc, char **argv)
   state_cage_identity (&st);
   st.project = strdup (pp.project);
   st.mountpoint = strdup (pp.mnt);
+  st.store_mountpoint = strdup (pp.store_mnt);
   st.mode = strdup (config_mode_name (cfg.mode));
   st.network = strdup (config_network_name (cfg.network));
   st.packages = calloc (cfg.n_packages + 1, sizeof (char *));
   st.closure = closure;
-  if (!st.project || !st.mountpoint || !st.mode || !st.network || !st.packages || !st.user
+  if (!st.project || !st.mountpoint || !st.store_mountpoint || !st.mode || !st.network || !st.packages || !st.user
       || !st.home)
     {
       cage_error_set (&err, ENOMEM, "mount");

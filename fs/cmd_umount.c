@@ -18,7 +18,7 @@
 static bool
 gone (pid_t pid)
 {
-  return kill (pid, 0) < 0 && errno == ESRCH;
+  return !state_pid_running (pid);
 }
 
 static void
@@ -96,7 +96,7 @@ cmd_umount (int argc, char **argv)
     }
   if (project_clean_stale (&pp, &err) < 0)
     goto out;
-  if (state_is_fuse_mount (pp.mnt))
+  if (state_is_fuse_mount (pp.mnt) || state_is_fuse_mount (pp.store_mnt))
     {
       cage_error_set (&err, EBUSY, "`%s` is still mounted", pp.mnt);
       goto out;

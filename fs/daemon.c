@@ -4,6 +4,7 @@
 #include <fuse_lowlevel.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -100,12 +101,91 @@ fd_budget (void)
   return 256;
 }
 
+/* Two sessions: the root tree (read-write superblock) and the store view
+   (a read-only superblock, mounted at <state>/store and bound at /nix/store
+   by the launcher): a read-only superblock makes the kernel answer EROFS to
+   every write before it checks permissions. */
+static struct fuse_session *root_se, *store_se;
+static const struct project_paths *serve_pp;
+static pthread_mutex_t shutdown_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Unmount both, drop our state file, exit.  Runs once: from the signal
+   thread (umount, SIGTERM) or when the root session ends. */
+static void __attribute__ ((noreturn))
+shutdown_and_exit (int code)
+{
+  pthread_mutex_lock (&shutdown_lock); /* never released: one shutdown */
+  if (store_se)
+    fuse_session_unmount (store_se);
+  if (root_se)
+    fuse_session_unmount (root_se);
+  struct cage_state cur;
+  if (state_read (serve_pp->state_json, &cur, NULL) == 0)
+    {
+      if (cur.pid == getpid ())
+        unlink (serve_pp->state_json);
+      state_free (&cur);
+    }
+  fprintf (stderr, "cagefs: daemon %d stopped\n", (int) getpid ());
+  fflush (stderr);
+  exit (code);
+}
+
+static void *
+signal_thread (void *arg)
+{
+  const sigset_t *set = arg;
+  int sig = 0;
+  while (sigwait (set, &sig) != 0)
+    ;
+  shutdown_and_exit (0);
+}
+
+static void *
+store_thread (void *arg)
+{
+  struct fuse_loop_config lc = { .clone_fd = 0, .max_idle_threads = 10 };
+  fuse_session_loop_mt (store_se, &lc);
+  return NULL;
+}
+
+static struct fuse_session *
+new_session (const char *extra, struct node *root, struct cage_error *err)
+{
+  char opts[256];
+  snprintf (opts, sizeof opts, "fsname=cagefs,subtype=cagefs,default_permissions,nosuid,nodev%s%s",
+            geteuid () == 0 ? ",allow_other" : "", extra);
+  char *argv[] = { (char *) "cagefs", (char *) "-o", opts, NULL };
+  struct fuse_args args = FUSE_ARGS_INIT (3, argv);
+  struct fuse_session *se = fuse_session_new (&args, &cagefs_ops, sizeof cagefs_ops, root);
+  fuse_opt_free_args (&args);
+  if (!se)
+    cage_error_set (err, 0, "create FUSE session (is fuse3 installed and /dev/fuse present?)");
+  return se;
+}
+
+static int
+mount_session (struct fuse_session *se, const char *mnt, const char *log, struct cage_error *err)
+{
+  if (fuse_session_mount (se, mnt) == 0)
+    return 0;
+  char last[512];
+  last_log_line (log, last, sizeof last);
+  const char *hint = strstr (last, "/dev/fuse")
+                       ? "; /dev/fuse must be readable and writable by every user "
+                         "(mode 0666, as Debian's udev rule sets it): chmod 0666 /dev/fuse"
+                       : "";
+  return cage_error_set (err, 0, "mount FUSE at `%s`: %s%s (see %s)", mnt,
+                         last[0] ? last : "failed", hint, log);
+}
+
 /* In the child: everything up to and including the loop. */
 static int
 serve (const struct cage_config *cfg, const struct project_paths *pp, struct cage_state *st,
        int ready_fd, struct cage_error *err)
 {
   umask (0);
+  serve_pp = pp;
   if (chdir ("/") < 0)
     return cage_error_set (err, errno, "chdir `/`");
   if (node_table_init (fd_budget ()) < 0)
@@ -113,40 +193,44 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   if (tree_build (&cagefs, cfg, pp, st, st->closure, err) < 0)
     return -1;
 
-  char opts[256];
-  snprintf (opts, sizeof opts, "fsname=cagefs,subtype=cagefs,default_permissions,nosuid,nodev%s",
-            geteuid () == 0 ? ",allow_other" : "");
-  char *argv[] = { (char *) "cagefs", (char *) "-o", opts, NULL };
-  struct fuse_args args = FUSE_ARGS_INIT (3, argv);
-  struct fuse_session *se = fuse_session_new (&args, &cagefs_ops, sizeof cagefs_ops, NULL);
-  fuse_opt_free_args (&args);
-  if (!se)
-    return cage_error_set (err, 0, "create FUSE session (is fuse3 installed and /dev/fuse present?)");
-  if (fuse_set_signal_handlers (se) != 0)
+  /* Signals are taken by one thread (sigwait); block them everywhere else,
+     in the FUSE workers too, which inherit this mask. */
+  static sigset_t set;
+  sigemptyset (&set);
+  sigaddset (&set, SIGTERM);
+  sigaddset (&set, SIGINT);
+  sigaddset (&set, SIGHUP);
+  sigaddset (&set, SIGQUIT);
+  pthread_sigmask (SIG_BLOCK, &set, NULL);
+  signal (SIGPIPE, SIG_IGN);
+
+  if (!(root_se = new_session ("", cagefs.root, err))
+      || !(store_se = new_session (",ro", cagefs.store_root, err)))
+    return -1;
+  if (mount_session (root_se, pp->mnt, pp->log, err) < 0)
+    return -1;
+  if (mount_session (store_se, pp->store_mnt, pp->log, err) < 0)
     {
-      fuse_session_destroy (se);
-      return cage_error_set (err, 0, "install signal handlers");
-    }
-  if (fuse_session_mount (se, pp->mnt) != 0)
-    {
-      char last[512];
-      last_log_line (pp->log, last, sizeof last);
-      fuse_remove_signal_handlers (se);
-      fuse_session_destroy (se);
-      const char *hint = strstr (last, "/dev/fuse")
-                           ? "; /dev/fuse must be readable and writable by every user "
-                             "(mode 0666, as Debian's udev rule sets it): chmod 0666 /dev/fuse"
-                           : "";
-      return cage_error_set (err, 0, "mount FUSE at `%s`: %s%s (see %s)", pp->mnt,
-                             last[0] ? last : "failed", hint, pp->log);
+      fuse_session_unmount (root_se);
+      return -1;
     }
   st->pid = getpid ();
   if (state_write (pp->state_json, st, err) < 0)
     {
-      fuse_session_unmount (se);
-      fuse_remove_signal_handlers (se);
-      fuse_session_destroy (se);
+      fuse_session_unmount (store_se);
+      fuse_session_unmount (root_se);
       return -1;
+    }
+  pthread_t sig_tid, store_tid;
+  int rc = pthread_create (&sig_tid, NULL, signal_thread, &set);
+  if (rc == 0)
+    rc = pthread_create (&store_tid, NULL, store_thread, NULL);
+  if (rc != 0)
+    {
+      fuse_session_unmount (store_se);
+      fuse_session_unmount (root_se);
+      unlink (pp->state_json);
+      return cage_error_set (err, rc, "start the daemon's threads");
     }
   if (ready_fd >= 0)
     {
@@ -155,27 +239,8 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
     }
 
   struct fuse_loop_config lc = { .clone_fd = 0, .max_idle_threads = 10 };
-  int rc = fuse_session_loop_mt (se, &lc);
-  fuse_session_unmount (se);
-  fuse_remove_signal_handlers (se);
-  fuse_session_destroy (se);
-
-  /* Remove the state file if it is still ours. */
-  struct cage_state cur;
-  if (state_read (pp->state_json, &cur, NULL) == 0)
-    {
-      if (cur.pid == getpid ())
-        unlink (pp->state_json);
-      state_free (&cur);
-    }
-  node_table_destroy ();
-  node_free_tree (cagefs.root);
-  blacklist_free (&cagefs.blacklist);
-  free (cagefs.store.allowed_top);
-  close (cagefs.workspace.root_fd);
-  close (cagefs.store.root_fd);
-  close (cagefs.home.root_fd);
-  return rc < 0 ? cage_error_set (err, -rc, "FUSE session loop") : 0;
+  rc = fuse_session_loop_mt (root_se, &lc);
+  shutdown_and_exit (rc < 0 ? 1 : 0);
 }
 
 static int

@@ -14,7 +14,9 @@
 
 struct cagefs
 {
-  struct node *root;
+  struct node *root;         /* the root tree's root (session 1) */
+  struct node *store_root;   /* the store view's root: also the read-only
+                                store session's root */
   struct view workspace, store, home;
   struct blacklist blacklist;
   uid_t host_uid, cage_uid;  /* attributes: host_uid is shown as cage_uid */

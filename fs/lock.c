@@ -31,12 +31,14 @@ int
 project_clean_stale (const struct project_paths *pp, struct cage_error *err)
 {
   int cleaned = 0;
-  if (state_is_fuse_mount (pp->mnt))
-    {
-      if (daemon_unmount (pp->mnt, err) < 0)
-        return -1;
-      cleaned = 1;
-    }
+  const char *mnts[] = { pp->store_mnt, pp->mnt };
+  for (size_t i = 0; i < 2; i++)
+    if (state_is_fuse_mount (mnts[i]))
+      {
+        if (daemon_unmount (mnts[i], err) < 0)
+          return -1;
+        cleaned = 1;
+      }
   if (unlink (pp->state_json) == 0)
     cleaned = 1;
   else if (errno != ENOENT)

@@ -24,17 +24,23 @@
 
 static struct timespec start_time;
 
+/* Each session (the root tree, the read-only store) has its own root node
+   as userdata; every other node id is the node's address. */
 static struct node *
-N (fuse_ino_t ino)
+N_ (fuse_req_t req, fuse_ino_t ino)
 {
-  return ino == FUSE_ROOT_ID ? cagefs.root : (struct node *) (uintptr_t) ino;
+  return ino == FUSE_ROOT_ID ? (struct node *) fuse_req_userdata (req)
+                             : (struct node *) (uintptr_t) ino;
 }
 
 static fuse_ino_t
-ID (struct node *n)
+ID_ (fuse_req_t req, struct node *n)
 {
-  return n == cagefs.root ? FUSE_ROOT_ID : (fuse_ino_t) (uintptr_t) n;
+  return n == fuse_req_userdata (req) ? FUSE_ROOT_ID : (fuse_ino_t) (uintptr_t) n;
 }
+
+#define N(ino) N_ (req, (ino))
+#define ID(n) ID_ (req, (n))
 
 static void
 procpath (char *buf, size_t size, int fd)

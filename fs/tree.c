@@ -172,7 +172,7 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
   fs->root = root;
   NEW (node_new_view_root (root, "workspace", &fs->workspace));
   NEW (nix = node_new_dir (root, "nix", 0755));
-  NEW (node_new_view_root (nix, "store", &fs->store));
+  NEW (fs->store_root = node_new_view_root (nix, "store", &fs->store));
   NEW (bin = node_new_dir (root, "bin", 0755));
   NEW (usr = node_new_dir (root, "usr", 0755));
   NEW (usrbin = node_new_dir (usr, "bin", 0755));
