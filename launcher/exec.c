@@ -17,11 +17,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -192,6 +194,7 @@ plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage
   plan->map_gid = st.cage_gid;
   plan->new_net = strcmp (st.network, "host") != 0;
   plan->argv = opts->argv;
+  plan->proc_argv = opts->proc_argv;
   plan->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
                       | (plan->new_net ? CLONE_NEWNET : 0);
   rc = 0;
@@ -331,6 +334,49 @@ agent_exec (const struct cage_plan *plan, const sigset_t *caller_mask, int repor
   report_exit (report_fd, e == ENOENT ? CAGE_EXIT_NOT_FOUND : CAGE_EXIT_CANNOT_RUN, &err);
 }
 
+/* Overwrite our command line, which the agent can read in
+   /proc/1/cmdline: it names host paths (the project's, cage's) that the
+   cage otherwise hides.  Only when the strings are contiguous, as the
+   kernel lays them out.  */
+static void
+hide_cmdline (char **argv)
+{
+  if (!argv || !argv[0])
+    return;
+  char *start = argv[0], *end = argv[0];
+  for (char **a = argv; *a; a++)
+    {
+      if (*a != end)
+        return;
+      end = *a + strlen (*a) + 1;
+    }
+  size_t len = (size_t) (end - start);
+  memset (start, 0, len);
+  memcpy (start, "cage-init", len - 1 < 9 ? len - 1 : 9);
+  prctl (PR_SET_NAME, "cage-init", 0, 0, 0);
+}
+
+/* Get SIGKILL when the outer cage dies, and die now if it already has.
+   LIFELINE is our end of a socket pair whose other end only the outer
+   cage holds: POLLHUP means it is gone.  Needed again after every credential
+   change (setfsuid too): the kernel then forgets the death signal. */
+static int
+die_with_parent (int lifeline, struct cage_error *err)
+{
+  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+    return cage_error_set (err, errno, "prctl(PR_SET_PDEATHSIG)");
+  struct pollfd pfd = { .fd = lifeline, .events = POLLIN };
+  int n;
+  do
+    n = poll (&pfd, 1, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 0)
+    return cage_error_set (err, errno, "poll the outer cage's socket");
+  if (n > 0 && (pfd.revents & (POLLHUP | POLLERR)))
+    _exit (CAGE_EXIT_FAILURE); /* nobody is left to tell */
+  return 0;
+}
+
 /* Pid 1 of the cage.  Never returns.  */
 static _Noreturn void
 cage_init (const struct cage_plan *plan, const sigset_t *caller_mask, int sync_fd,
@@ -338,12 +384,7 @@ cage_init (const struct cage_plan *plan, const sigset_t *caller_mask, int sync_f
 {
   struct cage_error err = { 0 };
   /* The outer cage is our only link to the caller: die with it. */
-  if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-    {
-      cage_error_set (&err, errno, "prctl(PR_SET_PDEATHSIG)");
-      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
-    }
-  if (close_other_fds (sync_fd, report_fd, &err) < 0)
+  if (die_with_parent (sync_fd, &err) < 0 || close_other_fds (sync_fd, report_fd, &err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
 
   /* Wait for the uid/gid maps.  End-of-file: the outer cage failed (and
@@ -355,10 +396,10 @@ cage_init (const struct cage_plan *plan, const sigset_t *caller_mask, int sync_f
   while (n < 0 && errno == EINTR);
   if (n != 1)
     _exit (CAGE_EXIT_FAILURE);
-  close (sync_fd);
 
-  if (mounts_setup_root (plan->root, &err) < 0)
+  if (mounts_setup_root (plan->root, &err) < 0 || die_with_parent (sync_fd, &err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+  close (sync_fd);
   if (sethostname (CAGE_HOSTNAME, strlen (CAGE_HOSTNAME)) < 0)
     {
       cage_error_set (&err, errno, "set the hostname");
@@ -393,6 +434,7 @@ cage_init (const struct cage_plan *plan, const sigset_t *caller_mask, int sync_f
   if (agent == 0)
     agent_exec (plan, caller_mask, report_fd);
   close (report_fd);
+  hide_cmdline (plan->proc_argv); /* (the agent's argv points into it) */
   if (reaper_forward_to (agent, &err) < 0)
     {
       kill (agent, SIGKILL);
@@ -448,9 +490,11 @@ static int
 run (const struct cage_plan *plan, int *exit_code, struct cage_error *err)
 {
   *exit_code = CAGE_EXIT_FAILURE;
+  /* The go signal (and pid 1's lifeline): a socket, so that sending to a
+     dead pid 1 is EPIPE, not SIGPIPE.  */
   int p[2];
-  if (pipe2 (p, O_CLOEXEC) < 0)
-    return cage_error_set (err, errno, "create a pipe");
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
+    return cage_error_set (err, errno, "create a socket pair");
   autoclose int sync_rd = p[0], sync_wr = p[1];
   if (pipe2 (p, O_CLOEXEC) < 0)
     return cage_error_set (err, errno, "create a pipe");
@@ -498,11 +542,11 @@ run (const struct cage_plan *plan, int *exit_code, struct cage_error *err)
       return -1;
     }
   sigprocmask (SIG_SETMASK, &caller_mask, NULL);
+  /* Go.  SYNC_WR stays open: pid 1 takes its end-of-file for our death. */
   ssize_t n;
   do
-    n = write (sync_wr, "g", 1);
+    n = send (sync_wr, "g", 1, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
-  cage_closep (&sync_wr);
 
   /* End-of-file once the command runs (the pipe is close-on-exec), or a
      report of what failed. */

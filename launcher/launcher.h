@@ -39,6 +39,7 @@ struct exec_options
   const char *project;  /* as given on the command line */
   char **argv;          /* the command, NULL-terminated, argv[0] != NULL */
   bool dry_run;         /* print the plan (JSON) instead of running it */
+  char **proc_argv;     /* main's argv: pid 1 overwrites it (may be NULL) */
 };
 
 /* Everything one `cage exec` does, decided before anything is touched.  */
@@ -52,6 +53,7 @@ struct cage_plan
   char **argv;          /* borrowed from the options */
   char **envp;          /* the agent's whole environment (owned) */
   int clone_flags;      /* CLONE_NEW* */
+  char **proc_argv;     /* borrowed from the options */
 };
 
 /* Run OPTS->argv in a cage on the mounted project.  On success returns 0

@@ -56,9 +56,9 @@ usage_error (bool json, const char *fmt, ...)
 }
 
 static int
-cmd_exec (int argc, char **argv)
+cmd_exec (int argc, char **argv, char **proc_argv)
 {
-  struct exec_options opts = { 0 };
+  struct exec_options opts = { .proc_argv = proc_argv };
   bool json = false;
   int i;
   /* Options until `--` or the first word after PROJECT: from there on
@@ -144,7 +144,7 @@ main (int argc, char **argv)
       return 0;
     }
   if (strcmp (cmd, "exec") == 0)
-    return cmd_exec (argc - 1, argv + 1);
+    return cmd_exec (argc - 1, argv + 1, argv);
   bool json = false;
   for (int i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
     if (strcmp (argv[i], "--json") == 0)

@@ -30,7 +30,7 @@ enum root_op_kind
   OP_MKDIR,   /* mkdir PATH with MODE */
   OP_SYMLINK, /* PATH -> SOURCE */
   OP_READONLY, /* remount the mount at PATH read-only */
-  OP_BIND_RO, /* bind PATH onto itself read-only, when it exists */
+  OP_BIND_RO, /* bind PATH (folder or file) onto itself read-only, when it exists */
 };
 
 struct root_op
@@ -51,6 +51,11 @@ struct root_op
 static const struct root_op root_ops[] = {
   /* proc of the new pid namespace: only the cage's processes */
   MOUNT ("proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL),
+  /* the kernel's knobs stay read-only (bubblewrap's list) */
+  { OP_BIND_RO, "proc/sys", NULL, 0, NULL, 0 },
+  { OP_BIND_RO, "proc/sysrq-trigger", NULL, 0, NULL, 0 },
+  { OP_BIND_RO, "proc/irq", NULL, 0, NULL, 0 },
+  { OP_BIND_RO, "proc/bus", NULL, 0, NULL, 0 },
   MOUNT ("tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777"),
   /* a minimal /dev: the harmless devices, bound from the host's, each a
      mount of its own (the tmpfs's nodev does not apply to them) */
@@ -163,7 +168,7 @@ apply_op (int rootfd, const char *root, const struct root_op *op, struct cage_er
       }
     case OP_BIND_RO:
       {
-        autoclose int fd = safe_openat (rootfd, op->path, O_PATH | O_DIRECTORY);
+        autoclose int fd = safe_openat (rootfd, op->path, O_PATH);
         if (fd < 0 && errno == ENOENT)
           return 0;
         if (fd < 0)
@@ -172,7 +177,7 @@ apply_op (int rootfd, const char *root, const struct root_op *op, struct cage_er
         if (mount (proc_path, proc_path, NULL, MS_BIND | MS_REC, NULL) < 0)
           return cage_error_set (err, errno, "bind `%s/%s` onto itself", root, op->path);
         /* FD is the folder below the new mount: open the mount itself */
-        autoclose int top = safe_openat (rootfd, op->path, O_PATH | O_DIRECTORY);
+        autoclose int top = safe_openat (rootfd, op->path, O_PATH);
         if (top < 0)
           return cage_error_set (err, errno, "open `%s/%s`", root, op->path);
         if (remount_readonly (fd_path (proc_path, sizeof proc_path, top)) < 0)
