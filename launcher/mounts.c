@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "launcher.h"
+#include "state.h"
 #include "safe_open.h"
 
 enum root_op_kind
@@ -220,6 +221,32 @@ apply_op (int rootfd, const char *root, const struct root_op *op, struct cage_er
   return cage_error_set (err, EINVAL, "unknown root operation for `%s`", op->path);
 }
 
+/* The daemon serves the store twice: inside the root tree, and as a
+   superblock of its own mounted read-only next to it (<state>/store, see
+   paths.h), so the kernel answers EROFS to every write before it looks at
+   permissions.  Bind that one at nix/store (the "nix" bind below is
+   recursive and takes it along).  Done with the caller's own ids: the
+   state directory is theirs and 0700. */
+static int
+bind_store (int rootfd, const char *root, struct cage_error *err)
+{
+  char store[4096];
+  const char *slash = strrchr (root, '/');
+  if (!slash || (size_t) (slash - root) + sizeof "/store" > sizeof store)
+    return 0;
+  snprintf (store, sizeof store, "%.*s/store", (int) (slash - root), root);
+  if (!state_is_fuse_mount (store))
+    return 0; /* a daemon without it: the root tree's store view serves */
+  autoclose int fd = safe_openat (rootfd, "nix/store", O_PATH | O_DIRECTORY);
+  if (fd < 0)
+    return cage_error_set (err, errno, "open `%s/nix/store`", root);
+  char proc_path[64];
+  if (mount (store, fd_path (proc_path, sizeof proc_path, fd), NULL, MS_BIND | MS_REC, NULL) < 0)
+    return cage_error_set (err, errno, "bind the read-only store `%s` at `%s/nix/store`", store,
+                           root);
+  return 0;
+}
+
 int
 mounts_setup_root (const char *root, struct cage_error *err)
 {
@@ -235,6 +262,8 @@ mounts_setup_root (const char *root, struct cage_error *err)
   autoclose int rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     return cage_error_set (err, errno, "open `%s`", root);
+  if (bind_store (rootfd, root, err) < 0)
+    return -1;
   /* From here on files are made below ROOTFD only, as the agent's ids. */
   if (userns_use_inner_fs_ids (err) < 0)
     return -1;
