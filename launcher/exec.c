@@ -256,6 +256,15 @@ report_exit (int fd, int exit_code, const struct cage_error *err)
   _exit (exit_code);
 }
 
+/* A failed system call in the cage: WHAT failed, errno says why. */
+static _Noreturn void
+report_errno_exit (int fd, const char *what)
+{
+  struct cage_error err = { 0 };
+  cage_error_set (&err, errno, "%s", what);
+  report_exit (fd, CAGE_EXIT_FAILURE, &err);
+}
+
 /* close_range, or a loop where the kernel lacks it (before 5.9). */
 static int
 close_fds (unsigned lo, unsigned hi)
@@ -303,30 +312,18 @@ agent_exec (const struct cage_plan *plan, const sigset_t *caller_mask, int repor
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
   /* (a credential change resets the parent-death signal: set it now) */
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-    {
-      cage_error_set (&err, errno, "prctl(PR_SET_PDEATHSIG)");
-      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
-    }
+    report_errno_exit (report_fd, "prctl(PR_SET_PDEATHSIG)");
   if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    {
-      cage_error_set (&err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
-      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
-    }
+    report_errno_exit (report_fd, "prctl(PR_SET_NO_NEW_PRIVS)");
   if (chdir (CAGE_WORKDIR) < 0)
-    {
-      cage_error_set (&err, errno, "chdir `%s` in the cage", CAGE_WORKDIR);
-      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
-    }
+    report_errno_exit (report_fd, "chdir `" CAGE_WORKDIR "` in the cage");
   if (cage_seccomp_install (&err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
 
   /* execvp searches the PATH of this environment: the cage's /bin. */
   environ = plan->envp;
   if (sigprocmask (SIG_SETMASK, caller_mask, NULL) < 0)
-    {
-      cage_error_set (&err, errno, "restore the signal mask");
-      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
-    }
+    report_errno_exit (report_fd, "restore the signal mask");
   execvp (plan->argv[0], plan->argv);
   int e = errno;
   cage_error_set (&err, e, "cannot run `%s` in the cage%s", plan->argv[0],
@@ -401,18 +398,12 @@ cage_init (const struct cage_plan *plan, const sigset_t *caller_mask, int sync_f
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
   close (sync_fd);
   if (sethostname (CAGE_HOSTNAME, strlen (CAGE_HOSTNAME)) < 0)
-    {
-      cage_error_set (&err, errno, "set the hostname");
-      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
-    }
+    report_errno_exit (report_fd, "set the hostname");
   if (plan->new_net && net_lo_up (&err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
   /* The agent may share our host uid: keep it out of our /proc files. */
   if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-    {
-      cage_error_set (&err, errno, "prctl(PR_SET_DUMPABLE)");
-      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
-    }
+    report_errno_exit (report_fd, "prctl(PR_SET_DUMPABLE)");
 
   /* A signal that came during the set-up (a terminal's ^C reaches us
      directly) cancels the run: the agent has not started to receive it. */
@@ -427,10 +418,7 @@ cage_init (const struct cage_plan *plan, const sigset_t *caller_mask, int sync_f
      are in place; the agent keeps the caller's dispositions.  */
   pid_t agent = fork ();
   if (agent < 0)
-    {
-      cage_error_set (&err, errno, "fork the agent");
-      report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
-    }
+    report_errno_exit (report_fd, "fork the agent");
   if (agent == 0)
     agent_exec (plan, caller_mask, report_fd);
   close (report_fd);
