@@ -67,7 +67,12 @@ paths_mkdir_p (const char *path, unsigned mode, struct cage_error *err)
     }
   struct stat st;
   if (stat (path, &st) < 0)
-    return cage_error_set (err, errno, "stat `%s`", path);
+    {
+      /* A mount point whose daemon died: cleaned later, by mount/umount. */
+      if (errno == ENOTCONN)
+        return 0;
+      return cage_error_set (err, errno, "stat `%s`", path);
+    }
   if (!S_ISDIR (st.st_mode))
     return cage_error_set (err, ENOTDIR, "`%s`", path);
   return 0;

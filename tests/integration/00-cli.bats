@@ -81,7 +81,10 @@ load helpers
   run --separate-stderr cagefs mount "$PROJECT" --package "$FIX_TOOLS"
   assert_success
   assert_equal "$output" "$MNT" "printed mount point"
-  assert_equal "$(project_mounts | grep -c '')" 1 "number of mounts for the project"
+  # one mount for the root tree, one for the read-only store superblock
+  assert_equal "$(project_mounts | grep -c '')" 2 "number of mounts for the project"
+  assert_equal "$(project_mounts | grep -c '/mnt$')" 1 "mounts at the mount point"
+  assert_equal "$(project_mounts | grep -c '/store$')" 1 "mounts of the store"
   alive "$PID" || fail "daemon died"
 }
 
@@ -119,7 +122,8 @@ load helpers
   [ "$new" != "$old" ] || fail "same pid $new after remount"
   alive "$new" || fail "new daemon $new is not running"
   assert_equal "$(jq -r .already_mounted <<<"$output")" false "already_mounted"
-  assert_equal "$(project_mounts | grep -c '')" 1 "number of mounts for the project"
+  # the new root tree and read-only store mounts, nothing stale left
+  assert_equal "$(project_mounts | grep -c '')" 2 "number of mounts for the project"
   run cat "$(jq -r .mountpoint <<<"$output")/workspace/hello.txt"
   assert_success
   assert_equal "$output" "still here" "workspace file through the new mount"
