@@ -4,11 +4,12 @@
                   user/mount/pid/ipc/uts(/net) namespaces, writes its uid
                   and gid maps, lets it go, forwards signals, waits, and
                   exits with the agent's status;
-     pid 1        sets up the root (mounts.c), hostname and lo, forks the
-                  agent, then reaps (reaper.c) until the agent exits;
-     the agent    becomes uid 1000 without capabilities, no_new_privs,
-                  seccomp, cwd /workspace, a clean environment, and execs
-                  the command.
+     pid 1        sets up the root (mounts.c), hostname and lo, becomes
+                  uid 1000 without capabilities, with no_new_privs and the
+                  seccomp filter, forks the agent, then reaps (reaper.c)
+                  until the agent exits;
+     the agent    inherits all that, goes to /workspace, takes a clean
+                  environment and execs the command.
 
    The processes in the cage cannot print (only main does): a failure
    there travels to the outer cage over the report pipe as a struct report
@@ -198,8 +199,8 @@ plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage
   plan->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
                       | (plan->new_net ? CLONE_NEWNET : 0);
   rc = 0;
-  cage_debug ("project %s: root %s, network %s, uid %u -> %u", plan->project, plan->root,
-              st.network, (unsigned) CAGE_INNER_UID, (unsigned) plan->map_uid);
+  cage_info ("project %s: root %s, network %s, uid %u -> host %u", plan->project, plan->root,
+             plan->new_net ? "off" : "host", (unsigned) CAGE_INNER_UID, (unsigned) plan->map_uid);
 out:
   state_free (&st);
   paths_free (&paths);
@@ -300,25 +301,31 @@ close_other_fds (int a, int b, struct cage_error *err)
   return 0;
 }
 
-/* The agent: pid 2 of the cage.  Never returns.  */
+/* Give up every privilege, for good: pid 1 does this once the root is
+   set up, before it forks the agent, so neither holds anything (when root
+   invokes, pid 1 would otherwise keep host uid 0).  The order matters:
+   dropping the bounding set needs CAP_SETPCAP, the ids need CAP_SETUID and
+   CAP_SETGID, and the filter goes last (it denies nothing used here).  */
+static int
+drop_privileges (struct cage_error *err)
+{
+  if (caps_drop_bounding (err) < 0 || userns_become_agent (err) < 0 || caps_clear_all (err) < 0)
+    return -1;
+  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+    return cage_error_set (err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
+  return cage_seccomp_install (err);
+}
+
+/* The agent: pid 2 of the cage, forked by pid 1 after drop_privileges.
+   Never returns.  */
 static _Noreturn void
 agent_exec (const struct cage_plan *plan, const sigset_t *caller_mask, int report_fd)
 {
   struct cage_error err = { 0 };
-  /* Privileges go in this order: the bounding set needs CAP_SETPCAP,
-     the ids need CAP_SETUID/CAP_SETGID, then nothing is left to keep. */
-  if (caps_drop_bounding (&err) < 0 || userns_become_agent (&err) < 0
-      || caps_clear_all (&err) < 0)
-    report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
-  /* (a credential change resets the parent-death signal: set it now) */
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
     report_errno_exit (report_fd, "prctl(PR_SET_PDEATHSIG)");
-  if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-    report_errno_exit (report_fd, "prctl(PR_SET_NO_NEW_PRIVS)");
   if (chdir (CAGE_WORKDIR) < 0)
     report_errno_exit (report_fd, "chdir `" CAGE_WORKDIR "` in the cage");
-  if (cage_seccomp_install (&err) < 0)
-    report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
 
   /* execvp searches the PATH of this environment: the cage's /bin. */
   environ = plan->envp;
@@ -394,14 +401,17 @@ cage_init (const struct cage_plan *plan, const sigset_t *caller_mask, int sync_f
   if (n != 1)
     _exit (CAGE_EXIT_FAILURE);
 
-  if (mounts_setup_root (plan->root, &err) < 0 || die_with_parent (sync_fd, &err) < 0)
+  if (mounts_setup_root (plan->root, &err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
-  close (sync_fd);
   if (sethostname (CAGE_HOSTNAME, strlen (CAGE_HOSTNAME)) < 0)
     report_errno_exit (report_fd, "set the hostname");
   if (plan->new_net && net_lo_up (&err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
-  /* The agent may share our host uid: keep it out of our /proc files. */
+  /* (after the last credential change: re-arm the death signal) */
+  if (drop_privileges (&err) < 0 || die_with_parent (sync_fd, &err) < 0)
+    report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+  close (sync_fd);
+  /* The agent shares our uid now: keep it out of our /proc files. */
   if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     report_errno_exit (report_fd, "prctl(PR_SET_DUMPABLE)");
 
@@ -552,7 +562,7 @@ run (const struct cage_plan *plan, int *exit_code, struct cage_error *err)
     }
   int sig = reaper_cancelled ();
   *exit_code = sig ? 128 + sig : reaper_exit_code (wstatus);
-  cage_debug ("the cage exited with status %d", *exit_code);
+  cage_info ("the cage exited with status %d", *exit_code);
   return 0;
 }
 
