@@ -70,7 +70,8 @@ int cage_exec (const struct exec_options *opts, int *exit_code, json_t **plan_js
    MAP_UID/MAP_GID in PID's user namespace.  */
 int userns_write_maps (pid_t pid, uid_t map_uid, gid_t map_gid, struct cage_error *err);
 
-/* In the cage: become CAGE_INNER_UID/GID (real, effective, saved).  */
+/* In the cage (pid 1, before it forks the agent): become
+   CAGE_INNER_UID/GID (real, effective, saved).  */
 int userns_become_agent (struct cage_error *err);
 
 /* In the cage, before creating files on its own tmpfs mounts: use

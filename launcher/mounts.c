@@ -305,6 +305,8 @@ mounts_plan_json (void)
     [OP_READONLY] = "remount-ro", [OP_BIND_RO] = "bind-ro",
   };
   json_t *ops = json_array ();
+  json_array_append_new (ops, json_pack ("{s:s, s:s, s:s}", "op", "bind", "path", "/nix/store",
+                                         "source", "<state>/store, when the daemon mounted it"));
   for (size_t i = 0; ops && i < sizeof root_ops / sizeof *root_ops; i++)
     {
       const struct root_op *op = &root_ops[i];
