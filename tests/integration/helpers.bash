@@ -88,6 +88,18 @@ project_mounts () {
   awk -v b="/$(basename "$PROJECT")-" 'index($5, b) { print $5 }' /proc/self/mountinfo
 }
 
+# assert_no_stale_mounts: the project's mount point is mounted exactly once,
+# no mount point of the project is stacked twice, and each one answers (a
+# dead daemon's mount fails with ENOTCONN).
+assert_no_stale_mounts () {
+  local m
+  assert_equal "$(project_mounts | grep -cxF -- "$MNT")" 1 "mounts at $MNT"
+  assert_equal "$(project_mounts | LC_ALL=C sort | uniq -d)" "" "mount points mounted twice"
+  for m in $(project_mounts); do
+    stat "$m" >/dev/null 2>&1 || fail "mount $m does not answer: $(stat "$m" 2>&1)"
+  done
+}
+
 # is_mounted MNT: MNT is a mount point (any fs type).
 is_mounted () {
   awk -v m="$1" '$5 == m { f = 1 } END { exit !f }' /proc/self/mountinfo
