@@ -144,7 +144,7 @@ signal_thread (void *arg)
 static void *
 store_thread (void *arg)
 {
-  struct fuse_loop_config lc = { .clone_fd = 0, .max_idle_threads = 10 };
+  struct fuse_loop_config lc = { .clone_fd = 1, .max_idle_threads = 10 };
   fuse_session_loop_mt (store_se, &lc);
   return NULL;
 }
@@ -238,7 +238,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
       close (ready_fd);
     }
 
-  struct fuse_loop_config lc = { .clone_fd = 0, .max_idle_threads = 10 };
+  struct fuse_loop_config lc = { .clone_fd = 1, .max_idle_threads = 10 };
   rc = fuse_session_loop_mt (root_se, &lc);
   shutdown_and_exit (rc < 0 ? 1 : 0);
 }

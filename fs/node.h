@@ -31,6 +31,7 @@ struct view
   char **allowed_top;        /* sorted, NULL-terminated */
   size_t n_allowed_top;
   double entry_timeout, attr_timeout;
+  double negative_timeout;   /* how long "no such name" may be cached */
   bool keep_cache;
 };
 

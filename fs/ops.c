@@ -146,6 +146,30 @@ op_init (void *userdata, struct fuse_conn_info *conn)
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   if (conn->capable & FUSE_CAP_SPLICE_READ)
     conn->want |= FUSE_CAP_SPLICE_READ;
+  /* readdir returns attributes too, so a walk is not one lookup per entry */
+  if (conn->capable & FUSE_CAP_READDIRPLUS)
+    conn->want |= FUSE_CAP_READDIRPLUS;
+  conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+  /* symlinks never change in place (a new target is a new inode) */
+  if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+    conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+  /* cached pages are dropped when a host edit changes mtime or size */
+  if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+    conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+  conn->max_write = 1u << 20;
+  conn->max_readahead = 1u << 20;
+}
+
+/* ENOENT as a negative entry the kernel may cache: hidden and missing
+   names cost no round trip the second time.  */
+static void
+reply_negative (fuse_req_t req, struct node *parent)
+{
+  struct fuse_entry_param e;
+  memset (&e, 0, sizeof e);
+  e.ino = 0;
+  e.entry_timeout = parent->kind == NODE_REAL ? parent->view->negative_timeout : SYNTH_TIMEOUT;
+  fuse_reply_entry (req, &e);
 }
 
 static void
@@ -158,7 +182,7 @@ op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
       struct node *c = node_child (p, name);
       if (!c)
         {
-          fuse_reply_err (req, ENOENT);
+          reply_negative (req, p);
           return;
         }
       int r = c->kind == NODE_REAL ? real_stat (c, &st) : (synth_attr (c, &st), 0);
@@ -180,12 +204,12 @@ op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
   struct node *n = NULL;
   if (r == 0)
     r = real_lookup (p, name, &n, &st);
-  if (r < 0)
-    {
-      fuse_reply_err (req, -r);
-      return;
-    }
-  reply_entry (req, n, &st);
+  if (r == -ENOENT)
+    reply_negative (req, p);
+  else if (r < 0)
+    fuse_reply_err (req, -r);
+  else
+    reply_entry (req, n, &st);
 }
 
 static void
@@ -828,23 +852,63 @@ op_opendir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   fuse_reply_open (req, fi);
 }
 
-static bool
-add_dirent (char *buf, size_t size, size_t *pos, fuse_req_t req, const char *name,
-            ino_t ino, mode_t mode, off_t next)
+static void
+fill_entry (fuse_req_t req, struct fuse_entry_param *e, struct node *n, const struct stat *st)
 {
-  struct stat st;
-  memset (&st, 0, sizeof st);
-  st.st_ino = ino;
-  st.st_mode = mode;
-  size_t len = fuse_add_direntry (req, buf + *pos, size - *pos, name, &st, next);
+  memset (e, 0, sizeof *e);
+  e->ino = ID (n);
+  e->attr = *st;
+  if (n->kind == NODE_REAL)
+    {
+      e->attr_timeout = n->view->attr_timeout;
+      e->entry_timeout = n->view->entry_timeout;
+    }
+  else
+    e->attr_timeout = e->entry_timeout = SYNTH_TIMEOUT;
+}
+
+/* One entry for readdir or readdirplus.  With PLUS and a node C, C's
+   lookup count was raised: it is dropped again when the entry does not fit.
+   Returns false when the buffer is full.  */
+static bool
+add_entry (fuse_req_t req, bool plus, char *buf, size_t size, size_t *pos, const char *name,
+           ino_t ino, mode_t type, struct node *c, const struct stat *cst, off_t next)
+{
+  size_t len;
+  if (plus)
+    {
+      struct fuse_entry_param e;
+      if (c)
+        fill_entry (req, &e, c, cst);
+      else
+        {
+          memset (&e, 0, sizeof e);
+          e.attr.st_ino = ino;
+          e.attr.st_mode = type;
+        }
+      len = fuse_add_direntry_plus (req, buf + *pos, size - *pos, name, &e, next);
+    }
+  else
+    {
+      struct stat st;
+      memset (&st, 0, sizeof st);
+      st.st_ino = ino;
+      st.st_mode = type;
+      len = fuse_add_direntry (req, buf + *pos, size - *pos, name, &st, next);
+    }
   if (len > size - *pos)
-    return false;
+    {
+      if (c)
+        node_forget (c, 1);
+      return false;
+    }
   *pos += len;
   return true;
 }
 
 static void
-op_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+do_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi,
+            bool plus)
 {
   struct node *n = N (ino);
   char *buf = calloc (1, size);
@@ -861,15 +925,30 @@ op_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
         {
           bool ok;
           if (i == 0)
-            ok = add_dirent (buf, size, &pos, req, ".", n->ino, S_IFDIR, 1);
+            ok = add_entry (req, plus, buf, size, &pos, ".", n->ino, S_IFDIR, NULL, NULL, 1);
           else if (i == 1)
-            ok = add_dirent (buf, size, &pos, req, "..", 1, S_IFDIR, 2);
+            ok = add_entry (req, plus, buf, size, &pos, "..", 1, S_IFDIR, NULL, NULL, 2);
           else
             {
               struct node *c = n->children[i - 2];
+              struct stat cst;
+              bool have = false;
+              if (plus)
+                {
+                  if (c->kind == NODE_REAL)
+                    have = real_stat (c, &cst) == 0;
+                  else
+                    {
+                      synth_attr (c, &cst);
+                      have = true;
+                    }
+                  if (have)
+                    node_ref (c);
+                }
               mode_t m = c->kind == NODE_REAL ? S_IFDIR : (c->mode & S_IFMT);
-              ok = add_dirent (buf, size, &pos, req, c->name,
-                               c->kind == NODE_REAL ? c->real_ino : c->ino, m, i + 1);
+              ok = add_entry (req, plus, buf, size, &pos, c->name,
+                              c->kind == NODE_REAL ? c->real_ino : c->ino, m, have ? c : NULL,
+                              have ? &cst : NULL, i + 1);
             }
           if (!ok)
             break;
@@ -904,8 +983,12 @@ op_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
       bool dot = strcmp (name, ".") == 0 || strcmp (name, "..") == 0;
       if (dot || visibility_check (n, name) == 0)
         {
-          if (!add_dirent (buf, size, &pos, req, name, d->entry->d_ino,
-                           (mode_t) DTTOIF (d->entry->d_type), next))
+          struct node *c = NULL;
+          struct stat cst;
+          if (plus && !dot && real_lookup (n, name, &c, &cst) < 0)
+            c = NULL; /* gone meanwhile: list it without attributes */
+          if (!add_entry (req, plus, buf, size, &pos, name, d->entry->d_ino,
+                          (mode_t) DTTOIF (d->entry->d_type), c, c ? &cst : NULL, next))
             break;
         }
       d->entry = NULL;
@@ -916,6 +999,19 @@ op_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
   else
     fuse_reply_buf (req, buf, pos);
   free (buf);
+}
+
+static void
+op_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
+{
+  do_readdir (req, ino, size, off, fi, false);
+}
+
+static void
+op_readdirplus (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+                struct fuse_file_info *fi)
+{
+  do_readdir (req, ino, size, off, fi, true);
 }
 
 static void
@@ -976,6 +1072,7 @@ const struct fuse_lowlevel_ops cagefs_ops = {
   .fsync = op_fsync,
   .opendir = op_opendir,
   .readdir = op_readdir,
+  .readdirplus = op_readdirplus,
   .releasedir = op_releasedir,
   .fsyncdir = op_fsyncdir,
   .statfs = op_statfs,

@@ -143,12 +143,17 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
 
   fs->workspace = (struct view){ .name = "workspace", .writable = true,
                                  .blacklist = &fs->blacklist, .entry_timeout = 1.0,
-                                 .attr_timeout = 1.0, .keep_cache = false };
+                                 .attr_timeout = 1.0, .negative_timeout = 1.0,
+                                 /* host edits must show at the next open */
+                                 .keep_cache = false };
   fs->store = (struct view){ .name = "store", .writable = false, .blacklist = &fs->blacklist,
                              .entry_timeout = 86400.0, .attr_timeout = 86400.0,
+                             /* the closure is fixed; a shared store grows */
+                             .negative_timeout = cfg->mode == STORE_READONLY ? 86400.0 : 1.0,
                              .keep_cache = true };
   fs->home = (struct view){ .name = "home", .writable = true, .blacklist = NULL,
-                            .entry_timeout = 1.0, .attr_timeout = 1.0, .keep_cache = false };
+                            .entry_timeout = 1.0, .attr_timeout = 1.0, .negative_timeout = 1.0,
+                            .keep_cache = false };
   if ((fs->workspace.root_fd = open_root (pp->project, err)) < 0
       || (fs->store.root_fd = open_root (NIX_STORE_DIR, err)) < 0
       || (fs->home.root_fd = open_root (pp->home, err)) < 0)
