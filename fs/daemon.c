@@ -5,6 +5,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -109,27 +111,35 @@ static struct fuse_session *root_se, *store_se;
 static const struct project_paths *serve_pp;
 static pthread_mutex_t shutdown_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Unmount both, drop our state file, exit.  Runs once: from the signal
-   thread (umount, SIGTERM) or when the root session ends. */
-static void __attribute__ ((noreturn))
-shutdown_and_exit (int code)
+/* Stop serving: end both loops, unmount both mounts, drop our state file.
+   Runs once, from the signal thread (umount, SIGTERM) or when the root
+   session ends (an external unmount).  */
+static void
+request_shutdown (void)
 {
-  pthread_mutex_lock (&shutdown_lock); /* never released: one shutdown */
-  if (store_se)
-    fuse_session_unmount (store_se);
-  if (root_se)
-    fuse_session_unmount (root_se);
-  struct cage_state cur;
-  if (state_read (serve_pp->state_json, &cur, NULL) == 0)
+  static bool done;
+  pthread_mutex_lock (&shutdown_lock);
+  if (!done)
     {
-      if (cur.pid == getpid ())
-        unlink (serve_pp->state_json);
-      state_free (&cur);
+      done = true;
+      fuse_session_exit (root_se);
+      fuse_session_exit (store_se);
+      fuse_session_unmount (store_se);
+      fuse_session_unmount (root_se);
+      struct cage_state cur;
+      if (state_read (serve_pp->state_json, &cur, NULL) == 0)
+        {
+          if (cur.pid == getpid ())
+            unlink (serve_pp->state_json);
+          state_free (&cur);
+        }
+      fprintf (stderr, "cagefs: daemon %d stopped\n", (int) getpid ());
+      fflush (stderr);
     }
-  fprintf (stderr, "cagefs: daemon %d stopped\n", (int) getpid ());
-  fflush (stderr);
-  exit (code);
+  pthread_mutex_unlock (&shutdown_lock);
 }
+
+static atomic_bool loops_done;
 
 static void *
 signal_thread (void *arg)
@@ -138,7 +148,18 @@ signal_thread (void *arg)
   int sig = 0;
   while (sigwait (set, &sig) != 0)
     ;
-  shutdown_and_exit (0);
+  request_shutdown ();
+  /* Unmounted, the connections end and the loops return, and main frees
+     everything.  A cage still holding a mount keeps its connection alive:
+     then end the process, which ends the connections. */
+  for (int i = 0; i < 100 && !atomic_load (&loops_done); i++)
+    {
+      struct timespec ts = { 0, 20 * 1000 * 1000 };
+      nanosleep (&ts, NULL);
+    }
+  if (!atomic_load (&loops_done))
+    exit (0);
+  return NULL;
 }
 
 static void *
@@ -240,7 +261,26 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
 
   struct fuse_loop_config lc = { .clone_fd = 1, .max_idle_threads = 10 };
   rc = fuse_session_loop_mt (root_se, &lc);
-  shutdown_and_exit (rc < 0 ? 1 : 0);
+  request_shutdown ();
+  struct timespec deadline;
+  clock_gettime (CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 1;
+  if (pthread_timedjoin_np (store_tid, NULL, &deadline) != 0)
+    exit (0); /* a cage still holds the store: the process end closes it */
+  atomic_store (&loops_done, true);
+  /* Wake the signal thread if it is still waiting for a signal. */
+  pthread_kill (sig_tid, SIGTERM);
+  pthread_join (sig_tid, NULL);
+  fuse_session_destroy (store_se);
+  fuse_session_destroy (root_se);
+  node_table_destroy ();
+  node_free_tree (cagefs.root);
+  blacklist_free (&cagefs.blacklist);
+  free (cagefs.store.allowed_top);
+  close (cagefs.workspace.root_fd);
+  close (cagefs.store.root_fd);
+  close (cagefs.home.root_fd);
+  return rc < 0 ? cage_error_set (err, -rc, "FUSE session loop") : 0;
 }
 
 static int
