@@ -10,6 +10,14 @@ int cmd_umount (int argc, char **argv);
 int cmd_status (int argc, char **argv);
 int cmd_init (int argc, char **argv);
 
+/* Parse `CMD [--json] [-v] PROJECT`.  Returns 0 with *PROJECT set, or
+   the exit status of a usage error. */
+int cli_parse_project (int argc, char **argv, const char *cmd, bool *json, const char **project);
+
+/* A JSON array of the strings of V (NULL-terminated, may be NULL). */
+json_t *cli_strv_json (char **v);
+size_t cli_strv_len (char **v);
+
 /* Print J (stolen) as one compact line on stdout. */
 void cli_print_json (json_t *j);
 /* Report a usage problem: one line, exit status 2. */

@@ -17,15 +17,6 @@
 #include "paths.h"
 #include "state.h"
 
-static json_t *
-strv_json (char **v)
-{
-  json_t *a = json_array ();
-  for (; v && *v; v++)
-    json_array_append_new (a, json_string (*v));
-  return a;
-}
-
 static void
 print_mounted (const struct cage_state *st, bool already, bool json)
 {
@@ -38,8 +29,8 @@ print_mounted (const struct cage_state *st, bool already, bool json)
   cli_print_json (json_pack ("{s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:b, s:s, s:s}", "project",
                              st->project, "mountpoint", st->mountpoint, "pid",
                              (json_int_t) st->pid, "mode", st->mode, "network", st->network,
-                             "packages", strv_json (st->packages), "closure",
-                             strv_json (st->closure), "already_mounted", already, "user",
+                             "packages", cli_strv_json (st->packages), "closure",
+                             cli_strv_json (st->closure), "already_mounted", already, "user",
                              st->user, "home", st->home));
 }
 
@@ -50,15 +41,6 @@ same_strv (char **a, char **b)
     if (strcmp (*a, *b) != 0)
       return false;
   return !(a && *a) && !(b && *b);
-}
-
-static size_t
-strv_len (char **v)
-{
-  size_t n = 0;
-  while (v && v[n])
-    n++;
-  return n;
 }
 
 static int
@@ -200,7 +182,7 @@ cmd_mount (int argc, char **argv)
                           "project %s is already mounted with another configuration (mode %s, "
                           "network %s, %zu packages); run: cagefs umount %s",
                           pp.project, cur.mode, cur.network,
-                          strv_len (cur.packages), pp.project);
+                          cli_strv_len (cur.packages), pp.project);
           state_free (&cur);
           goto out;
         }

@@ -32,29 +32,15 @@ wait_gone (pid_t pid, int ms)
 int
 cmd_umount (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    { "json", no_argument, NULL, 'j' },
-    { "verbose", no_argument, NULL, 'v' },
-    { NULL, 0, NULL, 0 },
-  };
-  bool json = false;
-  int c;
-  optind = 1;
-  while ((c = getopt_long (argc, argv, "jv", opts, NULL)) != -1)
-    {
-      if (c == 'j')
-        json = true;
-      else if (c == 'v')
-        cage_log_verbose++;
-      else
-        return cli_usage_error ("umount", "bad option");
-    }
-  if (optind != argc - 1)
-    return cli_usage_error ("umount", "expected exactly one PROJECT directory");
+  bool json;
+  const char *project;
+  int urc = cli_parse_project (argc, argv, "umount", &json, &project);
+  if (urc != 0)
+    return urc;
 
   struct cage_error err = { 0 };
   struct project_paths pp;
-  if (paths_project (argv[optind], false, &pp, &err) < 0)
+  if (paths_project (project, false, &pp, &err) < 0)
     {
       cage_error_print (&err, "cagefs", json);
       return 1;

@@ -1,4 +1,5 @@
 /* main.c - cagefs: the agent's whole world is a FUSE mount we control. */
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,6 +50,50 @@ cli_usage_error (const char *cmd, const char *fmt, ...)
   fprintf (stderr, "; see cagefs --help\n");
   va_end (ap);
   return 2;
+}
+
+int
+cli_parse_project (int argc, char **argv, const char *cmd, bool *json, const char **project)
+{
+  static const struct option opts[] = {
+    { "json", no_argument, NULL, 'j' },
+    { "verbose", no_argument, NULL, 'v' },
+    { NULL, 0, NULL, 0 },
+  };
+  *json = false;
+  int c;
+  optind = 1;
+  while ((c = getopt_long (argc, argv, "jv", opts, NULL)) != -1)
+    {
+      if (c == 'j')
+        *json = true;
+      else if (c == 'v')
+        cage_log_verbose++;
+      else
+        return cli_usage_error (cmd, "bad option");
+    }
+  if (optind != argc - 1)
+    return cli_usage_error (cmd, "expected exactly one PROJECT directory");
+  *project = argv[optind];
+  return 0;
+}
+
+json_t *
+cli_strv_json (char **v)
+{
+  json_t *a = json_array ();
+  for (; a && v && *v; v++)
+    json_array_append_new (a, json_string (*v));
+  return a;
+}
+
+size_t
+cli_strv_len (char **v)
+{
+  size_t n = 0;
+  while (v && v[n])
+    n++;
+  return n;
 }
 
 int

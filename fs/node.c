@@ -80,6 +80,22 @@ lru_evict (void)
     }
 }
 
+/* Cache FD as N's O_PATH fd unless N already has one (then FD is closed).
+   Returns N's fd.  Locked. */
+static int
+adopt_fd (struct node *n, int fd)
+{
+  if (n->fd >= 0)
+    {
+      close (fd);
+      return n->fd;
+    }
+  n->fd = fd;
+  lru_push (n);
+  lru_evict ();
+  return fd;
+}
+
 static struct node *
 node_alloc (enum node_kind kind, struct node *parent, const char *name)
 {
@@ -269,14 +285,7 @@ node_get_real (struct node *parent, const char *name, const struct stat *st, int
       n->nlookup++;
       if (!n->permanent)
         set_parent (n, parent, name);
-      if (n->fd < 0)
-        {
-          n->fd = fd;
-          lru_push (n);
-          lru_evict ();
-        }
-      else
-        close (fd);
+      adopt_fd (n, fd);
       pthread_mutex_unlock (&node_lock);
       return n;
     }
@@ -397,17 +406,7 @@ node_fd_get (struct node *n)
       return -ESTALE;
     }
   pthread_mutex_lock (&node_lock);
-  if (n->fd < 0)
-    {
-      n->fd = fd;
-      lru_push (n);
-      lru_evict ();
-    }
-  else
-    {
-      close (fd);
-      fd = n->fd;
-    }
+  fd = adopt_fd (n, fd);
   pthread_mutex_unlock (&node_lock);
   return fd;
 }

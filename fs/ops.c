@@ -485,6 +485,22 @@ op_symlink (fuse_req_t req, const char *link, fuse_ino_t parent, const char *nam
   make_entry (req, parent, name, S_IFLNK | 0777, 0, link);
 }
 
+/* Pin the fds of two nodes; on failure none stays pinned. */
+static int
+fd_get_pair (struct node *a, struct node *b, int *afd, int *bfd)
+{
+  *afd = node_fd_get (a);
+  if (*afd < 0)
+    return *afd;
+  *bfd = node_fd_get (b);
+  if (*bfd < 0)
+    {
+      node_fd_put (a);
+      return *bfd;
+    }
+  return 0;
+}
+
 static void
 op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
@@ -499,17 +515,10 @@ op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newna
       fuse_reply_err (req, -r);
       return;
     }
-  int fd = node_fd_get (n);
-  if (fd < 0)
+  int fd, pfd;
+  if ((r = fd_get_pair (n, p, &fd, &pfd)) < 0)
     {
-      fuse_reply_err (req, -fd);
-      return;
-    }
-  int pfd = node_fd_get (p);
-  if (pfd < 0)
-    {
-      node_fd_put (n);
-      fuse_reply_err (req, -pfd);
+      fuse_reply_err (req, -r);
       return;
     }
   char path[64];
@@ -588,17 +597,10 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
       fuse_reply_err (req, -r);
       return;
     }
-  int pfd = node_fd_get (p);
-  if (pfd < 0)
+  int pfd, npfd;
+  if ((r = fd_get_pair (p, np, &pfd, &npfd)) < 0)
     {
-      fuse_reply_err (req, -pfd);
-      return;
-    }
-  int npfd = node_fd_get (np);
-  if (npfd < 0)
-    {
-      node_fd_put (p);
-      fuse_reply_err (req, -npfd);
+      fuse_reply_err (req, -r);
       return;
     }
   struct stat src_st, dst_st;
