@@ -140,6 +140,95 @@ config_parse_network (const char *s, enum network_mode *out, struct cage_error *
   return 0;
 }
 
+/* ---- environment and limits ------------------------------------------ */
+
+#define ENV_NAME_RULE "letters, digits and _, not starting with a digit"
+#define MEMORY_EXAMPLE "e.g. \"512M\" or \"2G\" (K, M, G, T are powers of 1024)"
+
+bool
+config_env_name_valid (const char *name)
+{
+  if (!name || !((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || *name == '_'))
+    return false;
+  for (const char *p = name + 1; *p; p++)
+    if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')
+          || *p == '_'))
+      return false;
+  return true;
+}
+
+/* "512M" -> bytes.  0: ok, -1: not a size, -2: too large or zero. */
+static int
+memory_from_string (const char *s, unsigned long long *out)
+{
+  if (!s || *s < '0' || *s > '9')
+    return -1;
+  errno = 0;
+  char *end;
+  unsigned long long v = strtoull (s, &end, 10);
+  if (errno == ERANGE)
+    return -2;
+  unsigned shift = 0;
+  switch (*end)
+    {
+    case 'k': case 'K': shift = 10; end++; break;
+    case 'm': case 'M': shift = 20; end++; break;
+    case 'g': case 'G': shift = 30; end++; break;
+    case 't': case 'T': shift = 40; end++; break;
+    default: break;
+    }
+  if (shift && (*end == 'i' || *end == 'I') && (end[1] == 'b' || end[1] == 'B'))
+    end += 2;
+  else if (shift && (*end == 'b' || *end == 'B'))
+    end++;
+  if (*end != '\0')
+    return -1;
+  if (v == 0 || (shift && v > (~0ULL >> shift)))
+    return -2;
+  *out = v << shift;
+  return 0;
+}
+
+int
+config_parse_memory (const char *s, unsigned long long *out, struct cage_error *err)
+{
+  int r = memory_from_string (s, out);
+  if (r == -1)
+    return cage_error_set (err, 0, "memory limit %s is not a size; " MEMORY_EXAMPLE,
+                           QUOTED (s ? s : ""));
+  if (r < 0)
+    return cage_error_set (err, 0, "memory limit %s is out of range; " MEMORY_EXAMPLE,
+                           QUOTED (s));
+  return 0;
+}
+
+int
+config_parse_cpus (const char *s, double *out, struct cage_error *err)
+{
+  char *end = NULL;
+  errno = 0;
+  double v = s && *s ? strtod (s, &end) : 0;
+  if (!s || !*s || *end != '\0' || errno || !(v > 0) || v > 65536)
+    return cage_error_set (err, 0, "cpus %s is not a positive number of CPUs; e.g. 1.5",
+                           QUOTED (s ? s : ""));
+  *out = v;
+  return 0;
+}
+
+int
+config_parse_count (const char *what, const char *s, unsigned long *out,
+                    struct cage_error *err)
+{
+  char *end = NULL;
+  errno = 0;
+  unsigned long v = s && *s >= '1' && *s <= '9' ? strtoul (s, &end, 10) : 0;
+  if (v == 0 || *end != '\0' || errno || v > 1UL << 30)
+    return cage_error_set (err, 0, "%s %s is not a positive whole number; e.g. 256", what,
+                           QUOTED (s ? s : ""));
+  *out = v;
+  return 0;
+}
+
 /* ---- the configuration ---------------------------------------------- */
 
 void
@@ -157,6 +246,8 @@ config_free (struct cage_config *cfg)
     return;
   cage_strv_free (cfg->packages);
   cage_strv_free (cfg->blacklist);
+  cage_strv_free (cfg->env_pass);
+  cage_strv_free (cfg->env_set);
   config_init (cfg);
 }
 
@@ -199,6 +290,69 @@ int
 config_add_blacklist (struct cage_config *cfg, const char *glob)
 {
   return strv_add (&cfg->blacklist, &cfg->n_blacklist, glob);
+}
+
+int
+config_add_env_pass (struct cage_config *cfg, const char *name, struct cage_error *err)
+{
+  if (!config_env_name_valid (name))
+    return cage_error_set (err, 0, "environment variable name %s is invalid; use "
+                           ENV_NAME_RULE, QUOTED (name ? name : ""));
+  if (strv_add (&cfg->env_pass, &cfg->n_env_pass, name) < 0)
+    return cage_error_set (err, errno, "environment variable %s", name);
+  return 0;
+}
+
+/* Put the owned "NAME=value" A into V (N strings, room for one more and the
+   NULL already made), replacing an earlier NAME.  Cannot fail. */
+static void
+env_set_put (char **v, size_t *n, char *a)
+{
+  size_t len = (size_t) (strchr (a, '=') - a);
+  for (size_t i = 0; i < *n; i++)
+    if (strncmp (v[i], a, len + 1) == 0)
+      {
+        free (v[i]);
+        v[i] = a;
+        return;
+      }
+  v[(*n)++] = a;
+  v[*n] = NULL;
+}
+
+/* Make room for MORE more strings in *V (N strings). */
+static int
+strv_reserve (char ***v, size_t n, size_t more)
+{
+  char **nv = realloc (*v, (n + more + 1) * sizeof *nv);
+  if (!nv)
+    return -1;
+  nv[n] = NULL;
+  *v = nv;
+  return 0;
+}
+
+int
+config_add_env_set (struct cage_config *cfg, const char *assignment, struct cage_error *err)
+{
+  const char *eq = assignment ? strchr (assignment, '=') : NULL;
+  autofree char *name = eq ? strndup (assignment, (size_t) (eq - assignment)) : NULL;
+  if (!eq)
+    return cage_error_set (err, 0, "environment assignment %s has no `=`; write NAME=value",
+                           QUOTED (assignment ? assignment : ""));
+  if (!name)
+    return cage_error_set (err, ENOMEM, "environment variable");
+  if (!config_env_name_valid (name))
+    return cage_error_set (err, 0, "environment variable name %s is invalid; use "
+                           ENV_NAME_RULE, QUOTED (name));
+  char *copy = strdup (assignment);
+  if (!copy || strv_reserve (&cfg->env_set, cfg->n_env_set, 1) < 0)
+    {
+      free (copy);
+      return cage_error_set (err, ENOMEM, "environment variable %s", name);
+    }
+  env_set_put (cfg->env_set, &cfg->n_env_set, copy);
+  return 0;
 }
 
 /* ---- validating a parsed document ----------------------------------- */
@@ -367,6 +521,147 @@ load_blacklist (struct loader *L, json_t *v, struct cage_config *out)
 }
 
 static int
+load_env_pass (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_array (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an array of variable names, not "
+                    "%s; e.g. [\"EDITOR\", \"http_proxy\"]", PATH_NAME (L), type_name (v));
+  size_t i;
+  json_t *e;
+  json_array_foreach (v, i, e)
+    {
+      push_index (L, i);
+      if (!json_is_string (e))
+        return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string (a variable name), "
+                        "not %s", PATH_NAME (L), type_name (e));
+      const char *s = json_string_value (e);
+      if (!config_env_name_valid (s))
+        return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s, not a variable name; use "
+                        ENV_NAME_RULE, PATH_NAME (L), QUOTED (s));
+      if (config_add_env_pass (out, s, L->err) < 0)
+        return -1;
+      pop (L);
+    }
+  return 0;
+}
+
+static int
+load_env_set (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_object (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an object of names and values, "
+                    "not %s; e.g. {\"EDITOR\": \"vi\"}", PATH_NAME (L), type_name (v));
+  const char *key;
+  json_t *m;
+  json_object_foreach (v, key, m)
+    {
+      push_key (L, key);
+      if (!config_env_name_valid (key))
+        return fail_at (L, JSON_LOCATE_KEY, "%s is not a variable name; use " ENV_NAME_RULE,
+                        QUOTED (key));
+      if (!json_is_string (m))
+        return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string, not %s",
+                        PATH_NAME (L), type_name (m));
+      autofree char *a = NULL;
+      if (asprintf (&a, "%s=%s", key, json_string_value (m)) < 0)
+        {
+          a = NULL;
+          return cage_error_set (L->err, ENOMEM, "%s", L->name);
+        }
+      if (config_add_env_set (out, a, L->err) < 0)
+        return -1;
+      pop (L);
+    }
+  return 0;
+}
+
+static int
+load_env (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_object (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an object, not %s; e.g. "
+                    "\"env\": {\"pass\": [\"EDITOR\"], \"set\": {\"CI\": \"1\"}}",
+                    PATH_NAME (L), type_name (v));
+  const char *key;
+  json_t *m;
+  json_object_foreach (v, key, m)
+    {
+      push_key (L, key);
+      int r;
+      if (strcmp (key, "pass") == 0)
+        r = load_env_pass (L, m, out);
+      else if (strcmp (key, "set") == 0)
+        r = load_env_set (L, m, out);
+      else
+        r = fail_at (L, JSON_LOCATE_KEY, "unknown key %s in \"env\"; valid keys: pass, set",
+                     QUOTED (key));
+      if (r < 0)
+        return -1;
+      pop (L);
+    }
+  return 0;
+}
+
+/* A positive whole number at the current path. */
+static int
+load_count (struct loader *L, json_t *v, unsigned long *out, const char *example)
+{
+  if (!json_is_integer (v) || json_integer_value (v) <= 0
+      || json_integer_value (v) > (json_int_t) (1L << 30))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a positive whole number, e.g. %s",
+                    PATH_NAME (L), example);
+  *out = (unsigned long) json_integer_value (v);
+  return 0;
+}
+
+static int
+load_limits (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_object (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an object, not %s; e.g. "
+                    "\"limits\": {\"memory\": \"512M\", \"cpus\": 1.5, \"pids\": 256, "
+                    "\"nofile\": 1024}", PATH_NAME (L), type_name (v));
+  const char *key;
+  json_t *m;
+  json_object_foreach (v, key, m)
+    {
+      push_key (L, key);
+      int r = 0;
+      if (strcmp (key, "memory") == 0)
+        {
+          if (json_is_integer (m) && json_integer_value (m) > 0)
+            out->limits.memory = (unsigned long long) json_integer_value (m);
+          else if (!json_is_string (m))
+            r = fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a size, not %s; "
+                         MEMORY_EXAMPLE, PATH_NAME (L), type_name (m));
+          else if (memory_from_string (json_string_value (m), &out->limits.memory) < 0)
+            r = fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s, not a size; " MEMORY_EXAMPLE,
+                         PATH_NAME (L), QUOTED (json_string_value (m)));
+        }
+      else if (strcmp (key, "cpus") == 0)
+        {
+          if (!json_is_number (m) || !(json_number_value (m) > 0)
+              || json_number_value (m) > 65536)
+            r = fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a positive number of CPUs, "
+                         "e.g. 1.5", PATH_NAME (L));
+          else
+            out->limits.cpus = json_number_value (m);
+        }
+      else if (strcmp (key, "pids") == 0)
+        r = load_count (L, m, &out->limits.pids, "256");
+      else if (strcmp (key, "nofile") == 0)
+        r = load_count (L, m, &out->limits.nofile, "1024");
+      else
+        r = fail_at (L, JSON_LOCATE_KEY, "unknown key %s in \"limits\"; valid keys: memory, "
+                     "cpus, pids, nofile", QUOTED (key));
+      if (r < 0)
+        return -1;
+      pop (L);
+    }
+  return 0;
+}
+
+static int
 load_store (struct loader *L, json_t *v, struct cage_config *out, bool *have_mode)
 {
   if (!json_is_object (v))
@@ -419,9 +714,13 @@ load_root (struct loader *L, json_t *root, struct cage_config *out, bool *have_m
           r = load_network (L, v, out);
           *have_network = true;
         }
+      else if (strcmp (key, "env") == 0)
+        r = load_env (L, v, out);
+      else if (strcmp (key, "limits") == 0)
+        r = load_limits (L, v, out);
       else
         r = fail_at (L, JSON_LOCATE_KEY, "unknown key %s; valid keys: store, blacklist, "
-                     "network", QUOTED (key));
+                     "network, env, limits", QUOTED (key));
       if (r < 0)
         return -1;
       pop (L);
@@ -514,7 +813,9 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
 
   /* Merge: nothing in CFG changes unless everything fits. */
   size_t n_packages = cfg->n_packages;
-  if (strv_merge (&cfg->packages, &cfg->n_packages, tmp.packages, tmp.n_packages) < 0
+  if (strv_reserve (&cfg->env_set, cfg->n_env_set, tmp.n_env_set) < 0
+      || strv_reserve (&cfg->env_pass, cfg->n_env_pass, tmp.n_env_pass) < 0
+      || strv_merge (&cfg->packages, &cfg->n_packages, tmp.packages, tmp.n_packages) < 0
       || strv_merge (&cfg->blacklist, &cfg->n_blacklist, tmp.blacklist, tmp.n_blacklist) < 0)
     {
       /* Undo a completed package merge (the strings came from TMP). */
@@ -526,6 +827,21 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
       config_free (&tmp);
       return cage_error_set (err, ENOMEM, "%s", name);
     }
+  /* (room was reserved above: these cannot fail) */
+  strv_merge (&cfg->env_pass, &cfg->n_env_pass, tmp.env_pass, tmp.n_env_pass);
+  for (size_t i = 0; i < tmp.n_env_set; i++)
+    {
+      env_set_put (cfg->env_set, &cfg->n_env_set, tmp.env_set[i]);
+      tmp.env_set[i] = NULL;
+    }
+  if (tmp.limits.memory)
+    cfg->limits.memory = tmp.limits.memory;
+  if (tmp.limits.cpus > 0)
+    cfg->limits.cpus = tmp.limits.cpus;
+  if (tmp.limits.pids)
+    cfg->limits.pids = tmp.limits.pids;
+  if (tmp.limits.nofile)
+    cfg->limits.nofile = tmp.limits.nofile;
   if (have_mode)
     cfg->mode = tmp.mode;
   if (have_network)

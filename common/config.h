@@ -5,7 +5,11 @@
        "store":     { "mode": "readonly" | "shared",
                       "packages": [ "/nix/store/<hash>-<name>", ... ] },
        "blacklist": [ "<glob>", ... ],          extra globs, added to defaults
-       "network":   "off" | "host"
+       "network":   "off" | "host",
+       "env":       { "pass": [ "NAME", ... ],      caller's variables to keep
+                      "set":  { "NAME": "value" } }  explicit values
+       "limits":    { "memory": "512M" | bytes, "cpus": 1.5,
+                      "pids": 256, "nofile": 1024 }
      }
    Every key is optional.  An unknown key, a wrong type or a bad value is an
    error naming FILE:LINE:COLUMN and the valid choices.  */
@@ -29,6 +33,15 @@ enum network_mode
   NETWORK_HOST,
 };
 
+/* Resource limits of a cage; 0 means none. */
+struct cage_limits
+{
+  unsigned long long memory; /* bytes */
+  double cpus;               /* CPUs' worth of time, e.g. 1.5 */
+  unsigned long pids;        /* processes and threads */
+  unsigned long nofile;      /* open files per process */
+};
+
 struct cage_config
 {
   enum store_mode mode;
@@ -37,6 +50,11 @@ struct cage_config
   char **blacklist;     /* NULL-terminated; extra globs (defaults not included) */
   size_t n_blacklist;
   enum network_mode network;
+  char **env_pass;      /* NULL-terminated; variable names */
+  size_t n_env_pass;
+  char **env_set;       /* NULL-terminated; "NAME=value", a later NAME wins */
+  size_t n_env_set;
+  struct cage_limits limits;
 };
 
 /* Initialise CFG to defaults (readonly, no packages, no extra globs,
@@ -63,6 +81,22 @@ int config_parse_mode (const char *s, enum store_mode *out,
                        struct cage_error *err);
 int config_parse_network (const char *s, enum network_mode *out,
                           struct cage_error *err);
+
+/* Environment: NAME must be [A-Za-z_][A-Za-z0-9_]*.  config_add_env_set
+   takes "NAME=value" and replaces an earlier NAME.  */
+bool config_env_name_valid (const char *name);
+int config_add_env_pass (struct cage_config *cfg, const char *name,
+                         struct cage_error *err);
+int config_add_env_set (struct cage_config *cfg, const char *assignment,
+                        struct cage_error *err);
+
+/* Limits as flags give them: "512M" (K, M, G, T: powers of 1024; plain
+   bytes), "1.5" CPUs, a count.  Zero is refused.  */
+int config_parse_memory (const char *s, unsigned long long *out,
+                         struct cage_error *err);
+int config_parse_cpus (const char *s, double *out, struct cage_error *err);
+int config_parse_count (const char *what, const char *s, unsigned long *out,
+                        struct cage_error *err);
 
 const char *config_mode_name (enum store_mode m);
 const char *config_network_name (enum network_mode m);

@@ -110,6 +110,78 @@ test_error_leaves_config_alone (void **state)
   config_free (&cfg);
 }
 
+static void
+test_env_and_limits (void **state)
+{
+  struct cage_config cfg;
+  config_init (&cfg);
+  struct cage_error err = { 0 };
+  assert_int_equal (config_load_string (&cfg, "{\"env\": {\"pass\": [\"EDITOR\", \"http_proxy\"], "
+                                        "\"set\": {\"CI\": \"1\", \"X\": \"a=b c\"}}, "
+                                        "\"limits\": {\"memory\": \"512M\", \"cpus\": 1.5, "
+                                        "\"pids\": 256, \"nofile\": 1024}}", "cage.json", &err), 0);
+  assert_int_equal (cfg.n_env_pass, 2);
+  assert_string_equal (cfg.env_pass[1], "http_proxy");
+  assert_int_equal (cfg.n_env_set, 2);
+  assert_string_equal (cfg.env_set[0], "CI=1");
+  assert_string_equal (cfg.env_set[1], "X=a=b c");
+  assert_true (cfg.limits.memory == 512ULL << 20);
+  assert_true (cfg.limits.cpus == 1.5);
+  assert_int_equal (cfg.limits.pids, 256);
+  assert_int_equal (cfg.limits.nofile, 1024);
+  /* Flags come later and win; a file's limits stay when it names none. */
+  assert_int_equal (config_add_env_set (&cfg, "CI=0", &err), 0);
+  assert_string_equal (cfg.env_set[0], "CI=0");
+  assert_int_equal (config_add_env_set (&cfg, "EMPTY=", &err), 0);
+  assert_string_equal (cfg.env_set[2], "EMPTY=");
+  assert_int_equal (config_load_string (&cfg, "{\"limits\": {\"memory\": 1048576}}",
+                                        "cage.json", &err), 0);
+  assert_true (cfg.limits.memory == 1048576);
+  assert_int_equal (cfg.limits.pids, 256);
+  assert_int_equal (config_add_env_set (&cfg, "1X=y", &err), -1);
+  assert_string_equal (err.msg, "environment variable name \"1X\" is invalid; use letters, "
+                       "digits and _, not starting with a digit");
+  assert_int_equal (config_add_env_set (&cfg, "NOEQUALS", &err), -1);
+  assert_int_equal (config_add_env_pass (&cfg, "A-B", &err), -1);
+  assert_int_equal (config_add_env_pass (&cfg, "", &err), -1);
+  assert_int_equal (config_add_env_pass (&cfg, "_ok9", &err), 0);
+  config_free (&cfg);
+}
+
+static void
+test_limit_flags (void **state)
+{
+  struct cage_error err = { 0 };
+  unsigned long long m = 0;
+  assert_int_equal (config_parse_memory ("64M", &m, &err), 0);
+  assert_true (m == 64ULL << 20);
+  assert_int_equal (config_parse_memory ("2GiB", &m, &err), 0);
+  assert_true (m == 2ULL << 30);
+  assert_int_equal (config_parse_memory ("4096", &m, &err), 0);
+  assert_true (m == 4096);
+  assert_int_equal (config_parse_memory ("1k", &m, &err), 0);
+  assert_true (m == 1024);
+  assert_int_equal (config_parse_memory ("0", &m, &err), -1);
+  assert_int_equal (config_parse_memory ("12X", &m, &err), -1);
+  assert_string_equal (err.msg, "memory limit \"12X\" is not a size; e.g. \"512M\" or \"2G\" "
+                       "(K, M, G, T are powers of 1024)");
+  assert_int_equal (config_parse_memory ("-1M", &m, &err), -1);
+  assert_int_equal (config_parse_memory ("99999999999T", &m, &err), -1);
+  double c = 0;
+  assert_int_equal (config_parse_cpus ("0.5", &c, &err), 0);
+  assert_true (c == 0.5);
+  assert_int_equal (config_parse_cpus ("0", &c, &err), -1);
+  assert_int_equal (config_parse_cpus ("nan", &c, &err), -1);
+  assert_int_equal (config_parse_cpus ("1x", &c, &err), -1);
+  unsigned long n = 0;
+  assert_int_equal (config_parse_count ("pids", "20", &n, &err), 0);
+  assert_int_equal (n, 20);
+  assert_int_equal (config_parse_count ("pids", "0", &n, &err), -1);
+  assert_int_equal (config_parse_count ("pids", "-3", &n, &err), -1);
+  assert_int_equal (config_parse_count ("nofile", "12a", &n, &err), -1);
+  assert_string_equal (err.msg, "nofile \"12a\" is not a positive whole number; e.g. 256");
+}
+
 /* ---- errors: one message naming FILE:LINE:COLUMN -------------------- */
 
 struct error_case
@@ -121,13 +193,34 @@ struct error_case
 static const struct error_case error_cases[] = {
   /* Unknown keys: the key's position. */
   { "{\n  \"stor\": {}\n}",
-    "cage.json:2:3: unknown key \"stor\"; valid keys: store, blacklist, network" },
+    "cage.json:2:3: unknown key \"stor\"; valid keys: store, blacklist, network, env, limits" },
   { "{\"network\": \"off\", \"Network\": \"off\"}",
-    "cage.json:1:20: unknown key \"Network\"; valid keys: store, blacklist, network" },
+    "cage.json:1:20: unknown key \"Network\"; valid keys: store, blacklist, network, env, limits" },
   { "{\"store\": {\"mdoe\": \"shared\"}}",
     "cage.json:1:12: unknown key \"mdoe\" in \"store\"; valid keys: mode, packages" },
   { "{\"a\\\"b\\n\": 1}",
-    "cage.json:1:2: unknown key \"a\\\"b\\n\"; valid keys: store, blacklist, network" },
+    "cage.json:1:2: unknown key \"a\\\"b\\n\"; valid keys: store, blacklist, network, env, limits" },
+  /* env, limits */
+  { "{\"env\": {\"pass\": [\"A-B\"]}}",
+    "cage.json:1:19: \"env.pass[0]\" is \"A-B\", not a variable name; use letters, digits "
+    "and _, not starting with a digit" },
+  { "{\"env\": {\"set\": {\"9\": \"x\"}}}",
+    "cage.json:1:18: \"9\" is not a variable name; use letters, digits and _, not starting "
+    "with a digit" },
+  { "{\"env\": {\"set\": {\"A\": 1}}}",
+    "cage.json:1:23: \"env.set.A\" must be a string, not a number" },
+  { "{\"env\": {\"keep\": []}}",
+    "cage.json:1:10: unknown key \"keep\" in \"env\"; valid keys: pass, set" },
+  { "{\"limits\": {\"memory\": \"lots\"}}",
+    "cage.json:1:23: \"limits.memory\" is \"lots\", not a size; e.g. \"512M\" or \"2G\" "
+    "(K, M, G, T are powers of 1024)" },
+  { "{\"limits\": {\"pids\": 0}}",
+    "cage.json:1:21: \"limits.pids\" must be a positive whole number, e.g. 256" },
+  { "{\"limits\": {\"cpus\": \"2\"}}",
+    "cage.json:1:21: \"limits.cpus\" must be a positive number of CPUs, e.g. 1.5" },
+  { "{\"limits\": {\"swap\": 1}}",
+    "cage.json:1:13: unknown key \"swap\" in \"limits\"; valid keys: memory, cpus, pids, "
+    "nofile" },
   /* store.mode */
   { "{\n  \"store\": {\n    \"mode\": \"copyy\"\n  }\n}",
     "cage.json:3:13: \"store.mode\" is \"copyy\"; valid choices: readonly, shared" },
@@ -497,6 +590,8 @@ main (void)
     cmocka_unit_test (test_full),
     cmocka_unit_test (test_merge),
     cmocka_unit_test (test_error_leaves_config_alone),
+    cmocka_unit_test (test_env_and_limits),
+    cmocka_unit_test (test_limit_flags),
     cmocka_unit_test (test_errors),
     cmocka_unit_test (test_long_value),
     cmocka_unit_test (test_parse_mode),
