@@ -2,8 +2,10 @@
 
    The bounding set is dropped first (that needs CAP_SETPCAP, which the
    uid change does not take away here: in a user namespace the creator's
-   capabilities do not come from uid 0), then every set is cleared.  */
+   capabilities do not come from uid 0), then the securebits are locked
+   (that needs CAP_SETPCAP too), then every set is cleared.  */
 #include <errno.h>
+#include <linux/securebits.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
 
@@ -33,6 +35,21 @@ caps_drop_bounding (struct cage_error *err)
         cap_free (name);
         return -1;
       }
+  return 0;
+}
+
+int
+caps_lock_securebits (struct cage_error *err)
+{
+  /* uid 0 gets no capabilities by exec, a uid change keeps none and
+     cannot be told otherwise, no ambient capability can be raised; and
+     each is locked, so no process in the cage can undo it.  */
+  const unsigned long bits = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED | SECBIT_NO_SETUID_FIXUP
+                             | SECBIT_NO_SETUID_FIXUP_LOCKED | SECBIT_KEEP_CAPS_LOCKED
+                             | SECBIT_NO_CAP_AMBIENT_RAISE | SECBIT_NO_CAP_AMBIENT_RAISE_LOCKED;
+  if (prctl (PR_SET_SECUREBITS, bits, 0, 0, 0) < 0)
+    return cage_error_set (err, errno, "lock the securebits (prctl(PR_SET_SECUREBITS, %#lx))",
+                           bits);
   return 0;
 }
 

@@ -54,6 +54,7 @@ plan_free (struct cage_plan *plan)
   free (plan->root);
   free (plan->project);
   cage_strv_free (plan->envp);
+  limits_plan_free (&plan->limits);
   memset (plan, 0, sizeof *plan);
 }
 
@@ -116,12 +117,28 @@ env_add (char **envp, size_t *n, const char *key, const char *value)
   return 0;
 }
 
-/* The agent's whole environment: nothing of the caller's but TERM and
-   LANG.  */
-static char **
-agent_env (const struct cage_state *st)
+/* Put "NAME=value" (owned) into ENVP (N strings), replacing NAME. */
+static void
+env_put (char **envp, size_t *n, char *a)
 {
-  char **envp = calloc (9, sizeof *envp);
+  size_t len = strcspn (a, "=");
+  for (size_t i = 0; i < *n; i++)
+    if (strncmp (envp[i], a, len + 1) == 0)
+      {
+        free (envp[i]);
+        envp[i] = a;
+        return;
+      }
+  envp[(*n)++] = a;
+}
+
+/* The agent's whole environment: nothing of the caller's but TERM, LANG
+   and the names in CFG->env_pass (those the caller has), then CFG->env_set
+   (a later name wins).  */
+static char **
+agent_env (const struct cage_state *st, const struct cage_config *cfg)
+{
+  char **envp = calloc (9 + cfg->n_env_pass + cfg->n_env_set, sizeof *envp);
   size_t n = 0;
   if (!envp)
     return NULL;
@@ -136,7 +153,53 @@ agent_env (const struct cage_state *st)
       cage_strv_free (envp);
       return NULL;
     }
+  for (size_t i = 0; i < cfg->n_env_pass; i++)
+    {
+      const char *v = getenv (cfg->env_pass[i]);
+      char *a = NULL;
+      if (v && asprintf (&a, "%s=%s", cfg->env_pass[i], v) < 0)
+        {
+          cage_strv_free (envp);
+          return NULL;
+        }
+      if (a)
+        env_put (envp, &n, a);
+    }
+  for (size_t i = 0; i < cfg->n_env_set; i++)
+    {
+      char *a = strdup (cfg->env_set[i]);
+      if (!a)
+        {
+          cage_strv_free (envp);
+          return NULL;
+        }
+      env_put (envp, &n, a);
+    }
   return envp;
+}
+
+/* The flags' env and limits over cage.json's (FLAGS may be NULL). */
+static int
+merge_flags (struct cage_config *cfg, const struct cage_config *flags, struct cage_error *err)
+{
+  if (!flags)
+    return 0;
+  for (size_t i = 0; i < flags->n_env_pass; i++)
+    if (config_add_env_pass (cfg, flags->env_pass[i], err) < 0)
+      return -1;
+  for (size_t i = 0; i < flags->n_env_set; i++)
+    if (config_add_env_set (cfg, flags->env_set[i], err) < 0)
+      return -1;
+  const struct cage_limits *l = &flags->limits;
+  if (l->memory)
+    cfg->limits.memory = l->memory;
+  if (l->cpus > 0)
+    cfg->limits.cpus = l->cpus;
+  if (l->pids)
+    cfg->limits.pids = l->pids;
+  if (l->nofile)
+    cfg->limits.nofile = l->nofile;
+  return 0;
 }
 
 static int
@@ -182,9 +245,24 @@ plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage
       goto out;
     }
 
-  plan->root = strdup (st.mountpoint);
-  plan->project = strdup (paths.project);
-  plan->envp = agent_env (&st);
+  /* cage.json (the cage cannot change it: the view protects it), then the
+     flags over it. */
+  struct cage_config cfg;
+  config_init (&cfg);
+  if (config_load_project (&cfg, paths.project, err) < 0 || merge_flags (&cfg, opts->flags, err) < 0)
+    {
+      config_free (&cfg);
+      goto out;
+    }
+  rc = limits_plan_make (&cfg.limits, getpid (), &plan->limits, err);
+  if (rc == 0)
+    {
+      plan->envp = agent_env (&st, &cfg);
+      plan->root = strdup (st.mountpoint);
+      plan->project = strdup (paths.project);
+    }
+  config_free (&cfg);
+  rc = -1;
   if (!plan->root || !plan->project || !plan->envp)
     {
       cage_error_set (err, ENOMEM, "plan the cage");
@@ -196,11 +274,20 @@ plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage
   plan->new_net = strcmp (st.network, "host") != 0;
   plan->argv = opts->argv;
   plan->proc_argv = opts->proc_argv;
+  plan->seccomp.off = opts->seccomp_off;
+  plan->seccomp.allow_ptrace = opts->allow_ptrace;
+  plan->seccomp.allow_userns = opts->allow_userns;
   plan->clone_flags = CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS
                       | (plan->new_net ? CLONE_NEWNET : 0);
   rc = 0;
   cage_info ("project %s: root %s, network %s, uid %u -> host %u", plan->project, plan->root,
              plan->new_net ? "off" : "host", (unsigned) CAGE_INNER_UID, (unsigned) plan->map_uid);
+  char limits[512];
+  limits_describe (&plan->limits, limits, sizeof limits);
+  cage_info ("limits: %s", limits);
+  if (plan->limits.cpus == LIMIT_UNAVAILABLE)
+    cage_warn ("the cpus limit needs a writable cgroup (v2 delegated, or v1 as root); it is "
+               "not enforced");
 out:
   state_free (&st);
   paths_free (&paths);
@@ -230,13 +317,18 @@ plan_json (const struct cage_plan *plan)
   char uid_map[64], gid_map[64];
   snprintf (uid_map, sizeof uid_map, "%u %u 1", (unsigned) CAGE_INNER_UID, (unsigned) plan->map_uid);
   snprintf (gid_map, sizeof gid_map, "%u %u 1", (unsigned) CAGE_INNER_GID, (unsigned) plan->map_gid);
-  return json_pack ("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:b, s:o, s:i, s:i, s:[], s:b, s:o, s:s, "
-                    "s:o, s:o}",
+  return json_pack ("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:b, s:o, s:i, s:i, s:[], s:o, s:b, s:o, "
+                    "s:o, s:s, s:o, s:o}",
                     "project", plan->project, "root", plan->root, "namespaces", ns,
                     "uid_map", uid_map, "gid_map", gid_map, "setgroups", "deny",
                     "hostname", CAGE_HOSTNAME, "loopback_up", plan->new_net,
                     "mounts", mounts_plan_json (), "uid", CAGE_INNER_UID, "gid", CAGE_INNER_GID,
-                    "capabilities", "no_new_privs", 1, "seccomp", cage_seccomp_plan_json (),
+                    "capabilities", "securebits",
+                    json_pack ("[s,s,s,s,s,s,s]", "NOROOT", "NOROOT_LOCKED", "NO_SETUID_FIXUP",
+                               "NO_SETUID_FIXUP_LOCKED", "KEEP_CAPS_LOCKED",
+                               "NO_CAP_AMBIENT_RAISE", "NO_CAP_AMBIENT_RAISE_LOCKED"),
+                    "no_new_privs", 1, "seccomp", cage_seccomp_plan_json (&plan->seccomp),
+                    "limits", limits_plan_json (&plan->limits),
                     "cwd", CAGE_WORKDIR, "env", strv_json (plan->envp), "argv",
                     strv_json (plan->argv));
 }
@@ -307,13 +399,14 @@ close_other_fds (int a, int b, struct cage_error *err)
    dropping the bounding set needs CAP_SETPCAP, the ids need CAP_SETUID and
    CAP_SETGID, and the filter goes last (it denies nothing used here).  */
 static int
-drop_privileges (struct cage_error *err)
+drop_privileges (const struct cage_plan *plan, struct cage_error *err)
 {
-  if (caps_drop_bounding (err) < 0 || userns_become_agent (err) < 0 || caps_clear_all (err) < 0)
+  if (caps_drop_bounding (err) < 0 || caps_lock_securebits (err) < 0
+      || userns_become_agent (err) < 0 || caps_clear_all (err) < 0)
     return -1;
   if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return cage_error_set (err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
-  return cage_seccomp_install (err);
+  return cage_seccomp_install (&plan->seccomp, err);
 }
 
 /* The agent: pid 2 of the cage, forked by pid 1 after drop_privileges.
@@ -326,6 +419,8 @@ agent_exec (const struct cage_plan *plan, const sigset_t *caller_mask, int repor
     report_errno_exit (report_fd, "prctl(PR_SET_PDEATHSIG)");
   if (chdir (CAGE_WORKDIR) < 0)
     report_errno_exit (report_fd, "chdir `" CAGE_WORKDIR "` in the cage");
+  if (limits_apply_rlimits (&plan->limits, &err) < 0)
+    report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
 
   /* execvp searches the PATH of this environment: the cage's /bin. */
   environ = plan->envp;
@@ -408,7 +503,7 @@ cage_init (const struct cage_plan *plan, const sigset_t *caller_mask, int sync_f
   if (plan->new_net && net_lo_up (&err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
   /* (after the last credential change: re-arm the death signal) */
-  if (drop_privileges (&err) < 0 || die_with_parent (sync_fd, &err) < 0)
+  if (drop_privileges (plan, &err) < 0 || die_with_parent (sync_fd, &err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
   close (sync_fd);
   /* The agent shares our uid now: keep it out of our /proc files. */
@@ -457,16 +552,6 @@ raw_clone (int flags)
 #endif
 }
 
-static int
-clone_error (int e, struct cage_error *err)
-{
-  if (e == EPERM || e == ENOSPC || e == EUSERS)
-    return cage_error_set (err, e, "create the cage's namespaces (clone); are unprivileged user "
-                           "namespaces enabled? (sysctl user.max_user_namespaces, "
-                           "kernel.unprivileged_userns_clone)");
-  return cage_error_set (err, e, "create the cage's namespaces (clone)");
-}
-
 /* Read a report, or end-of-file: returns the bytes read. */
 static ssize_t
 read_report (int fd, struct report *r)
@@ -485,7 +570,7 @@ read_report (int fd, struct report *r)
 }
 
 static int
-run (const struct cage_plan *plan, int *exit_code, struct cage_error *err)
+run (struct cage_plan *plan, int *exit_code, struct cage_error *err)
 {
   *exit_code = CAGE_EXIT_FAILURE;
   /* The go signal (and pid 1's lifeline): a socket, so that sending to a
@@ -518,7 +603,7 @@ run (const struct cage_plan *plan, int *exit_code, struct cage_error *err)
     {
       int e = errno;
       sigprocmask (SIG_SETMASK, &caller_mask, NULL);
-      return clone_error (e, err);
+      return userns_clone_error (e, err);
     }
   if (pid == 0)
     {
@@ -531,11 +616,14 @@ run (const struct cage_plan *plan, int *exit_code, struct cage_error *err)
   cage_closep (&report_wr);
 
   int wstatus;
+  /* (limits: pid 1 enters its cgroups before it can fork anything) */
   if (reaper_forward_to (pid, err) < 0
-      || userns_write_maps (pid, plan->map_uid, plan->map_gid, err) < 0)
+      || userns_write_maps (pid, plan->map_uid, plan->map_gid, err) < 0
+      || limits_cgroups_enter (&plan->limits, pid, err) < 0)
     {
       kill (pid, SIGKILL);
       reaper_wait (pid, &wstatus, NULL);
+      limits_cgroups_remove (&plan->limits);
       sigprocmask (SIG_SETMASK, &caller_mask, NULL);
       return -1;
     }
@@ -551,7 +639,9 @@ run (const struct cage_plan *plan, int *exit_code, struct cage_error *err)
   struct report r;
   ssize_t got = read_report (report_rd, &r);
   reaper_ready ();
-  if (reaper_wait (pid, &wstatus, err) < 0)
+  int wrc = reaper_wait (pid, &wstatus, err);
+  limits_cgroups_remove (&plan->limits);
+  if (wrc < 0)
     return -1;
   if (got == (ssize_t) sizeof r)
     {

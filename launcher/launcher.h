@@ -6,6 +6,7 @@
      userns.c   uid/gid maps (written by the parent), the agent's ids
      mounts.c   the cage's root: proc, tmp, dev, pivot_root
      net.c      loopback up in a new network namespace
+     limits.c   resource limits: cgroup v2, v1 or rlimits
      caps.c     capabilities (libcap)
      seccomp.c  the syscall filter (libseccomp)
      reaper.c   signal forwarding, waiting, pid 1's reaping loop
@@ -20,6 +21,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "config.h"
 #include "error.h"
 
 /* Exit statuses of cage itself (as env(1) and chroot(1)). */
@@ -40,6 +42,40 @@ struct exec_options
   char **argv;          /* the command, NULL-terminated, argv[0] != NULL */
   bool dry_run;         /* print the plan (JSON) instead of running it */
   char **proc_argv;     /* main's argv: pid 1 overwrites it (may be NULL) */
+  /* Flags over cage.json: env_pass, env_set and limits are used. */
+  const struct cage_config *flags;
+  bool seccomp_off;     /* --seccomp=off: no syscall filter (debugging) */
+  bool allow_ptrace;    /* --allow-ptrace */
+  bool allow_userns;    /* --allow-userns */
+};
+
+/* How one resource limit is enforced. */
+enum limit_via
+{
+  LIMIT_NONE = 0,  /* not asked for */
+  LIMIT_CGROUP2,   /* a child cgroup of ours in the v2 hierarchy */
+  LIMIT_CGROUP1,   /* a child cgroup of ours in the controller's v1 hierarchy */
+  LIMIT_RLIMIT,    /* setrlimit in the agent */
+  LIMIT_UNAVAILABLE, /* asked for, but nothing here can enforce it */
+};
+
+/* The cage's limits and where they are enforced, decided before the run:
+   cgroup paths end in cagefs-<pid of the outer cage>.  */
+struct limits_plan
+{
+  struct cage_limits want;
+  enum limit_via memory, cpus, pids, nofile;
+  char *cgroup2;        /* the v2 cgroup to create, or NULL */
+  char *cgroup1[3];     /* v1 cgroups to create: memory, cpu, pids (or NULL) */
+  bool created2, created1[3];
+};
+
+/* The seccomp filter's choices. */
+struct seccomp_options
+{
+  bool off;
+  bool allow_ptrace;
+  bool allow_userns;
 };
 
 /* Everything one `cage exec` does, decided before anything is touched.  */
@@ -54,6 +90,8 @@ struct cage_plan
   char **envp;          /* the agent's whole environment (owned) */
   int clone_flags;      /* CLONE_NEW* */
   char **proc_argv;     /* borrowed from the options */
+  struct limits_plan limits;
+  struct seccomp_options seccomp;
 };
 
 /* Run OPTS->argv in a cage on the mounted project.  On success returns 0
@@ -84,6 +122,32 @@ int userns_use_inner_fs_ids (struct cage_error *err);
    is denied inside, so the agent would keep root's groups otherwise).  */
 int userns_drop_groups (struct cage_error *err);
 
+/* After clone failed with E: an error naming the host setting that
+   refuses user namespaces (sysctl, AppArmor) and how to allow it.  */
+int userns_clone_error (int e, struct cage_error *err);
+
+/* ---- limits.c ---------------------------------------------------------- */
+
+/* Decide, without changing anything, how WANT is enforced for a cage
+   whose outer process is OUTER_PID: cgroup v2 when our cgroup there has
+   the controllers and is writable, else the v1 controllers' hierarchies
+   where ours are writable, else rlimits (memory as RLIMIT_AS, pids as
+   RLIMIT_NPROC; cpus needs a cgroup).  nofile is always RLIMIT_NOFILE.  */
+int limits_plan_make (const struct cage_limits *want, pid_t outer_pid, struct limits_plan *lp,
+                      struct cage_error *err);
+void limits_plan_free (struct limits_plan *lp);
+json_t *limits_plan_json (const struct limits_plan *lp);
+/* One line for people: "memory 64M (cgroup v1), nofile 100 (rlimit)". */
+void limits_describe (const struct limits_plan *lp, char *buf, size_t size);
+
+/* Outer cage, before pid 1 goes: create the cgroups, write the limits,
+   move PID into them.  The outer cage itself stays outside.  */
+int limits_cgroups_enter (struct limits_plan *lp, pid_t pid, struct cage_error *err);
+/* After the cage is gone: remove the cgroups (errors ignored). */
+void limits_cgroups_remove (struct limits_plan *lp);
+/* The agent, before exec: the rlimits of the plan.  */
+int limits_apply_rlimits (const struct limits_plan *lp, struct cage_error *err);
+
 /* ---- mounts.c ---------------------------------------------------------- */
 
 /* In the new mount namespace: make the tree private, bind ROOT onto itself,
@@ -105,6 +169,10 @@ int net_lo_up (struct cage_error *err);
    before changing uid).  */
 int caps_drop_bounding (struct cage_error *err);
 
+/* Lock the securebits: no root magic, no setuid fixup, no keep-caps, no
+   ambient raise, each locked (needs CAP_SETPCAP: before the uid change). */
+int caps_lock_securebits (struct cage_error *err);
+
 /* Clear the effective, permitted, inheritable and ambient sets.  */
 int caps_clear_all (struct cage_error *err);
 
@@ -112,13 +180,15 @@ int caps_clear_all (struct cage_error *err);
 
 /* Load the cage's syscall filter: allow by default, EPERM for the syscalls
    that manage mounts, namespaces, modules, keys, tracing and the like,
-   TIOCSTI/TIOCLINUX ioctls and clone with CLONE_NEWUSER; clone3 gets
-   ENOSYS so libc falls back to the inspectable clone.  Needs
-   no_new_privs.  */
-int cage_seccomp_install (struct cage_error *err);
+   TIOCSTI/TIOCLINUX ioctls, personality other than PER_LINUX(32) and the
+   query, clone and unshare with any CLONE_NEW* flag (CLONE_NEWUSER too
+   unless OPTS->allow_userns); ptrace and process_vm_* unless
+   OPTS->allow_ptrace; clone3 gets ENOSYS so libc falls back to the
+   inspectable clone.  Needs no_new_privs.  Nothing when OPTS->off.  */
+int cage_seccomp_install (const struct seccomp_options *opts, struct cage_error *err);
 
 /* The filter's rules as JSON (for --dry-run). */
-json_t *cage_seccomp_plan_json (void);
+json_t *cage_seccomp_plan_json (const struct seccomp_options *opts);
 
 /* ---- reaper.c ---------------------------------------------------------- */
 

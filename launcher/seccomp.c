@@ -5,13 +5,18 @@
    tracing of other processes and the like, and for the terminal ioctls
    that inject input (TIOCSTI, TIOCLINUX).  Most of these need a
    capability the agent no longer has; the filter is the second wall.
-   clone with CLONE_NEWUSER is EPERM as unshare is; clone3 passes its flags
-   in memory a filter cannot read, so it gets ENOSYS and libc falls back to
-   clone.  Rules libseccomp does not know on this architecture are skipped.
-   On x86-64 the filter covers the i386 and x32 syscall ABIs too.  */
+   clone and unshare with any CLONE_NEW* flag are EPERM (CLONE_NEWUSER is
+   allowed with --allow-userns); clone3 passes its flags in memory a filter
+   cannot read, so it gets ENOSYS and libc falls back to clone.  ptrace and
+   process_vm_readv/writev are EPERM unless --allow-ptrace.  personality
+   may only set PER_LINUX or PER_LINUX32 or query (0xffffffff); with
+   --allow-ptrace also ADDR_NO_RANDOMIZE, which debuggers use.  Rules
+   libseccomp does not know on this architecture are skipped.  On x86-64
+   the filter covers the i386 and x32 syscall ABIs too.  */
 #include <errno.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <sys/personality.h>
 #include <sys/ioctl.h>
 
 #include "launcher.h"
@@ -21,20 +26,38 @@ static const char *const denied_syscalls[] = {
   "mount", "umount", "umount2", "pivot_root", "chroot",
   "open_tree", "move_mount", "fsopen", "fsconfig", "fsmount", "fspick",
   "mount_setattr",
-  /* namespaces */
-  "setns", "unshare",
+  /* namespaces (unshare and clone: by flag, below) */
+  "setns",
   /* the machine */
   "swapon", "swapoff", "reboot", "kexec_load", "kexec_file_load",
   "init_module", "finit_module", "delete_module", "acct", "quotactl",
   "quotactl_fd", "syslog", "uselib", "iopl", "ioperm",
   /* the kernel's attack surface and other processes */
-  "bpf", "perf_event_open", "userfaultfd", "ptrace",
-  "process_vm_readv", "process_vm_writev",
+  "bpf", "perf_event_open", "userfaultfd",
   /* keys */
   "keyctl", "add_key", "request_key",
   /* file handles walk around the mount tree */
   "open_by_handle_at", "name_to_handle_at",
 };
+
+/* Denied unless --allow-ptrace. */
+static const char *const ptrace_syscalls[] = {
+  "ptrace", "process_vm_readv", "process_vm_writev",
+};
+
+/* The namespace flags of clone and unshare. */
+static const struct
+{
+  unsigned long flag;
+  const char *name;
+} ns_flags[] = {
+  { CLONE_NEWNS, "CLONE_NEWNS" },   { CLONE_NEWCGROUP, "CLONE_NEWCGROUP" },
+  { CLONE_NEWUTS, "CLONE_NEWUTS" }, { CLONE_NEWIPC, "CLONE_NEWIPC" },
+  { CLONE_NEWUSER, "CLONE_NEWUSER" }, { CLONE_NEWPID, "CLONE_NEWPID" },
+  { CLONE_NEWNET, "CLONE_NEWNET" }, { 0x00000080 /* CLONE_NEWTIME */, "CLONE_NEWTIME" },
+};
+
+#define PERSONALITY_QUERY 0xffffffffu
 
 struct ioctl_rule
 {
@@ -63,9 +86,81 @@ fail (struct cage_error *err, int rc, const char *what, const char *name)
   return cage_error_set (err, -rc, "seccomp: %s%s%s", what, name ? " " : "", name ? name : "");
 }
 
-int
-cage_seccomp_install (struct cage_error *err)
+static int
+deny_names (scmp_filter_ctx ctx, const char *const *names, size_t n, struct cage_error *err)
 {
+  for (size_t i = 0; i < n; i++)
+    {
+      int nr = seccomp_syscall_resolve_name (names[i]);
+      if (nr == __NR_SCMP_ERROR)
+        continue; /* unknown to libseccomp here */
+      int rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 0);
+      if (rc < 0)
+        return fail (err, rc, "deny", names[i]);
+    }
+  return 0;
+}
+
+/* EPERM for personality(P) unless P (its low 32 bits: the kernel takes an
+   unsigned int) is the query or sets only bits in ALLOWED.  A rule holds
+   one comparison per argument, so: a bit outside ALLOWED set while bit 31
+   is clear, or a bit clear while bit 31 is set (only the query has it).  */
+static int
+deny_personality (scmp_filter_ctx ctx, unsigned allowed, struct cage_error *err)
+{
+  int nr = seccomp_syscall_resolve_name ("personality");
+  if (nr == __NR_SCMP_ERROR)
+    return 0;
+  const scmp_datum_t top = 0x80000000u;
+  for (unsigned b = 0; b < 31; b++)
+    {
+      scmp_datum_t bit = 1u << b;
+      int rc = 0;
+      if (!(allowed & bit))
+        rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 1,
+                               SCMP_A0 (SCMP_CMP_MASKED_EQ, top | bit, bit));
+      if (rc == 0)
+        rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 1,
+                               SCMP_A0 (SCMP_CMP_MASKED_EQ, top | bit, top));
+      if (rc < 0)
+        return fail (err, rc, "deny", "personality");
+    }
+  return 0;
+}
+
+/* EPERM for clone and unshare with namespace flag FLAG. */
+static int
+deny_ns_flag (scmp_filter_ctx ctx, unsigned long flag, const char *name, struct cage_error *err)
+{
+  int rc;
+  int unshare_nr = seccomp_syscall_resolve_name ("unshare");
+  if (unshare_nr != __NR_SCMP_ERROR)
+    {
+      rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), unshare_nr, 1,
+                             SCMP_A0 (SCMP_CMP_MASKED_EQ, flag, flag));
+      if (rc < 0)
+        return fail (err, rc, "deny unshare", name);
+    }
+  int clone_nr = seccomp_syscall_resolve_name ("clone");
+  if (clone_nr != __NR_SCMP_ERROR)
+    {
+#if defined(__s390__) || defined(__s390x__) || defined(__CRIS__)
+      struct scmp_arg_cmp flags = SCMP_A1 (SCMP_CMP_MASKED_EQ, flag, flag);
+#else
+      struct scmp_arg_cmp flags = SCMP_A0 (SCMP_CMP_MASKED_EQ, flag, flag);
+#endif
+      rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), clone_nr, 1, flags);
+      if (rc < 0)
+        return fail (err, rc, "deny clone", name);
+    }
+  return 0;
+}
+
+int
+cage_seccomp_install (const struct seccomp_options *opts, struct cage_error *err)
+{
+  if (opts->off)
+    return 0;
   autoseccomp scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
   if (!ctx)
     return cage_error_set (err, ENOMEM, "seccomp: create the filter (seccomp_init)");
@@ -81,15 +176,18 @@ cage_seccomp_install (struct cage_error *err)
     return fail (err, rc, "add the architecture", "x32");
 #endif
 
-  for (size_t i = 0; i < sizeof denied_syscalls / sizeof *denied_syscalls; i++)
-    {
-      int nr = seccomp_syscall_resolve_name (denied_syscalls[i]);
-      if (nr == __NR_SCMP_ERROR)
-        continue; /* unknown to libseccomp here */
-      rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), nr, 0);
-      if (rc < 0)
-        return fail (err, rc, "deny", denied_syscalls[i]);
-    }
+  if (deny_names (ctx, denied_syscalls, sizeof denied_syscalls / sizeof *denied_syscalls, err) < 0)
+    return -1;
+  if (!opts->allow_ptrace
+      && deny_names (ctx, ptrace_syscalls, sizeof ptrace_syscalls / sizeof *ptrace_syscalls,
+                     err) < 0)
+    return -1;
+  if (deny_personality (ctx, PER_LINUX32 | (opts->allow_ptrace ? ADDR_NO_RANDOMIZE : 0), err) < 0)
+    return -1;
+  for (size_t i = 0; i < sizeof ns_flags / sizeof *ns_flags; i++)
+    if (!(opts->allow_userns && ns_flags[i].flag == CLONE_NEWUSER)
+        && deny_ns_flag (ctx, ns_flags[i].flag, ns_flags[i].name, err) < 0)
+      return -1;
 
   int ioctl_nr = seccomp_syscall_resolve_name ("ioctl");
   for (size_t i = 0; i < sizeof denied_ioctls / sizeof *denied_ioctls; i++)
@@ -103,18 +201,6 @@ cage_seccomp_install (struct cage_error *err)
         return fail (err, rc, "deny ioctl", denied_ioctls[i].name);
     }
 
-  int clone_nr = seccomp_syscall_resolve_name ("clone");
-  if (clone_nr != __NR_SCMP_ERROR)
-    {
-#if defined(__s390__) || defined(__s390x__) || defined(__CRIS__)
-      struct scmp_arg_cmp flags = SCMP_A1 (SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER);
-#else
-      struct scmp_arg_cmp flags = SCMP_A0 (SCMP_CMP_MASKED_EQ, CLONE_NEWUSER, CLONE_NEWUSER);
-#endif
-      rc = seccomp_rule_add (ctx, SCMP_ACT_ERRNO (EPERM), clone_nr, 1, flags);
-      if (rc < 0)
-        return fail (err, rc, "deny", "clone(CLONE_NEWUSER)");
-    }
   int clone3_nr = seccomp_syscall_resolve_name ("clone3");
   if (clone3_nr != __NR_SCMP_ERROR)
     {
@@ -130,16 +216,35 @@ cage_seccomp_install (struct cage_error *err)
 }
 
 json_t *
-cage_seccomp_plan_json (void)
+cage_seccomp_plan_json (const struct seccomp_options *opts)
 {
+  if (opts->off)
+    return json_pack ("{s:b}", "enabled", 0);
   json_t *names = json_array ();
   for (size_t i = 0; names && i < sizeof denied_syscalls / sizeof *denied_syscalls; i++)
     if (seccomp_syscall_resolve_name (denied_syscalls[i]) != __NR_SCMP_ERROR)
       json_array_append_new (names, json_string (denied_syscalls[i]));
+  for (size_t i = 0; names && !opts->allow_ptrace && i < sizeof ptrace_syscalls / sizeof *ptrace_syscalls; i++)
+    if (seccomp_syscall_resolve_name (ptrace_syscalls[i]) != __NR_SCMP_ERROR)
+      json_array_append_new (names, json_string (ptrace_syscalls[i]));
   json_t *ioctls = json_array ();
   for (size_t i = 0; ioctls && i < sizeof denied_ioctls / sizeof *denied_ioctls; i++)
     json_array_append_new (ioctls, json_string (denied_ioctls[i].name));
-  return json_pack ("{s:s, s:o, s:o, s:[s], s:[s]}", "default", "allow",
-                    "eperm", names, "eperm_ioctl", ioctls,
-                    "eperm_clone_flags", "CLONE_NEWUSER", "enosys", "clone3");
+  json_t *flags = json_array ();
+  for (size_t i = 0; flags && i < sizeof ns_flags / sizeof *ns_flags; i++)
+    if (!(opts->allow_userns && ns_flags[i].flag == CLONE_NEWUSER))
+      json_array_append_new (flags, json_string (ns_flags[i].name));
+  json_t *pers = json_pack ("[s,s,s]", "PER_LINUX", "PER_LINUX32", "0xffffffff (query)");
+  if (pers && opts->allow_ptrace)
+    json_array_append_new (pers, json_string ("ADDR_NO_RANDOMIZE"));
+#if defined(__x86_64__)
+  json_t *arches = json_pack ("[s,s,s]", "x86_64", "x86", "x32");
+#else
+  json_t *arches = json_pack ("[s]", "native");
+#endif
+  return json_pack ("{s:b, s:o, s:s, s:o, s:o, s:o, s:o, s:[s], s:b, s:b}", "enabled", 1,
+                    "architectures", arches, "default", "allow", "eperm", names,
+                    "eperm_ioctl", ioctls, "eperm_clone_unshare_flags", flags,
+                    "personality_allowed", pers, "enosys", "clone3",
+                    "allow_ptrace", opts->allow_ptrace, "allow_userns", opts->allow_userns);
 }

@@ -92,3 +92,45 @@ userns_drop_groups (struct cage_error *err)
     return cage_error_set (err, errno, "drop supplementary groups (setgroups)");
   return 0;
 }
+
+/* The first number in FILE, or -1 when it cannot be read. */
+static long
+read_sysctl (const char *file)
+{
+  autofclose FILE *f = fopen (file, "re");
+  long v;
+  if (!f || fscanf (f, "%ld", &v) != 1)
+    return -1;
+  return v;
+}
+
+int
+userns_clone_error (int e, struct cage_error *err)
+{
+  if (e != EPERM && e != ENOSPC && e != EACCES && e != EUSERS)
+    return cage_error_set (err, e, "create the cage's namespaces (clone)");
+  /* Which setting said no?  Ask each in the order the kernel does. */
+  if (read_sysctl ("/proc/sys/user/max_user_namespaces") == 0)
+    return cage_error_set (err, e, "create the cage's user namespace: the host allows none "
+                           "(/proc/sys/user/max_user_namespaces is 0); allow them as root: "
+                           "sysctl -w user.max_user_namespaces=15000");
+  if (geteuid () != 0 && read_sysctl ("/proc/sys/kernel/unprivileged_userns_clone") == 0)
+    return cage_error_set (err, e, "create the cage's user namespace: the host refuses them to "
+                           "unprivileged users (/proc/sys/kernel/unprivileged_userns_clone is 0); "
+                           "allow them as root: sysctl -w kernel.unprivileged_userns_clone=1");
+  if (geteuid () != 0
+      && read_sysctl ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns") == 1)
+    return cage_error_set (err, e, "create the cage's user namespace: AppArmor restricts them "
+                           "for unprivileged users (/proc/sys/kernel/"
+                           "apparmor_restrict_unprivileged_userns is 1); allow them as root: "
+                           "sysctl -w kernel.apparmor_restrict_unprivileged_userns=0, or give "
+                           "cage an AppArmor profile with `userns,`");
+  if (e == ENOSPC || e == EUSERS)
+    return cage_error_set (err, e, "create the cage's user namespace: the limit of user "
+                           "namespaces (or of their nesting, 32) is reached; see "
+                           "/proc/sys/user/max_user_namespaces, or exit the namespaces you "
+                           "run in");
+  return cage_error_set (err, e, "create the cage's namespaces (clone): the kernel refused "
+                         "(no sysctl here blocks them: a seccomp filter or a security module "
+                         "of the host, or cage runs inside a chroot?)");
+}
