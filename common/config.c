@@ -324,6 +324,8 @@ env_set_put (char **v, size_t *n, char *a)
 static int
 strv_reserve (char ***v, size_t n, size_t more)
 {
+  if (more == 0)
+    return 0;
   char **nv = realloc (*v, (n + more + 1) * sizeof *nv);
   if (!nv)
     return -1;

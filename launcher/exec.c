@@ -262,6 +262,11 @@ plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage
       plan->project = strdup (paths.project);
     }
   config_free (&cfg);
+  if (rc < 0)
+    {
+      plan_free (plan);
+      goto out;
+    }
   rc = -1;
   if (!plan->root || !plan->project || !plan->envp)
     {
