@@ -1,0 +1,67 @@
+#!/usr/bin/env bats
+# Faults: the daemon or the launcher dies under a running agent; two cages
+# share one project.
+
+load helpers
+
+setup () { common_setup; require_namespaces; }
+
+@test "kill -9 of the daemon while the agent writes: errors, not a hang; written data stays" {
+  mount_tools
+  # The agent appends numbered lines and reports the last one that worked.
+  cage_sh 'i=0; while [ $i -lt 100000 ]; do echo "line $i" >> log.txt || { echo "failed after $i" >&2; exit 3; }; i=$((i+1)); done' \
+    > "$BATS_TEST_TMPDIR/out" 2> "$BATS_TEST_TMPDIR/err" &
+  local c=$!
+  # wait until some lines are on the host, then kill the daemon
+  local i
+  for ((i = 0; i < 100; i++)); do [ -s "$PROJECT/log.txt" ] && break; sleep 0.05; done
+  [ -s "$PROJECT/log.txt" ] || fail "the agent wrote nothing"
+  kill -9 "$PID"
+  wait_gone "$PID" 10 || fail "daemon survived kill -9"
+  # the agent ends on its own, with an error, well before the test timeout
+  local rc=0
+  wait "$c" || rc=$?
+  [ "$rc" -ne 0 ] || fail "the agent did not notice the dead daemon" "$(cat "$BATS_TEST_TMPDIR/err")"
+  # every line the host has is complete and in order
+  run awk -v n=0 '$0 != "line " n { bad = 1 } { n++ } END { exit bad }' "$PROJECT/log.txt"
+  assert_success
+  # status reports it, the next mount recovers without a manual fusermount
+  run --separate-stderr cagefs status "$PROJECT" --json
+  assert_status 1
+  assert_equal "$(jq -r .stale <<<"$output")" true "stale"
+  mount_tools
+  run --separate-stderr cage exec "$PROJECT" -- sh -c 'wc -l < log.txt'
+  assert_success
+  assert_equal "$output" "$(wc -l < "$PROJECT/log.txt")" "lines seen after the remount"
+}
+
+@test "kill -9 of cage leaves no agent process behind" {
+  mount_tools
+  local marker=$((RANDOM % 1000 + 4242))
+  # the binary itself, not the timeout wrapper of helpers.bash
+  "$CAGEFS_BIN/cage" exec "$PROJECT" -- sh -c "sleep $marker; true" &
+  local c=$!
+  local i p=
+  for ((i = 0; i < 100; i++)); do
+    p=$(pgrep -f "^sleep $marker\$" || true)
+    [ -n "$p" ] && break
+    sleep 0.05
+  done
+  [ -n "$p" ] || { kill -9 "$c"; fail "the agent's sleep was not found"; }
+  kill -9 "$c"
+  wait_gone "$p" 10 || fail "agent process $p outlived the launcher"
+  run pgrep -f "^sleep $marker\$"
+  assert_failure
+}
+
+@test "two cages in one project at once see each other's writes" {
+  mount_tools
+  cage_sh 'for i in 1 2 3 4 5 6 7 8 9 10; do echo a$i > a.$i; done; sleep 0.5; ls b.* | wc -l' > "$BATS_TEST_TMPDIR/a" &
+  local a=$!
+  run --separate-stderr cage_sh 'for i in 1 2 3 4 5 6 7 8 9 10; do echo b$i > b.$i; done; sleep 0.5; ls a.* | wc -l'
+  assert_success
+  wait "$a" || fail "the first cage failed"
+  assert_equal "$output" 10 "a.* seen by the second cage"
+  assert_equal "$(cat "$BATS_TEST_TMPDIR/a")" 10 "b.* seen by the first cage"
+  assert_equal "$(ls "$PROJECT" | grep -c '^[ab]\.')" 20 "files on the host"
+}
