@@ -5,6 +5,7 @@
 #include <fuse_lowlevel.h>
 
 #include <dirent.h>
+#include <malloc.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -226,6 +227,10 @@ op_forget_multi (fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
   for (size_t i = 0; i < count; i++)
     node_forget (N (forgets[i].ino), forgets[i].nlookup);
   fuse_reply_none (req);
+  /* The kernel forgets in large batches when it drops its caches: give the
+     freed nodes back to the system so the daemon shrinks too. */
+  if (count >= 256)
+    malloc_trim (0);
 }
 
 static void
