@@ -21,13 +21,13 @@
 
 #define CONFIG_FILE "cage.json"
 #define CONFIG_MAX_SIZE (1024 * 1024)
-#define MODE_CHOICES "readonly, shared"
+#define MODE_CHOICES "readonly, shared, copy, isolated"
 #define NETWORK_CHOICES "off, host"
 #define PACKAGE_EXAMPLE "\"/nix/store/<hash>-<name>\""
 
 /* ---- names ---------------------------------------------------------- */
 
-/* 0: known, 1: a mode of a later version, -1: unknown. */
+/* 0: known, -1: unknown. */
 static int
 mode_from_string (const char *s, enum store_mode *out)
 {
@@ -35,8 +35,10 @@ mode_from_string (const char *s, enum store_mode *out)
     *out = STORE_READONLY;
   else if (strcmp (s, "shared") == 0)
     *out = STORE_SHARED;
-  else if (strcmp (s, "copy") == 0 || strcmp (s, "isolated") == 0)
-    return 1;
+  else if (strcmp (s, "copy") == 0)
+    *out = STORE_COPY;
+  else if (strcmp (s, "isolated") == 0)
+    *out = STORE_ISOLATED;
   else
     return -1;
   return 0;
@@ -61,6 +63,8 @@ config_mode_name (enum store_mode m)
     {
     case STORE_READONLY: return "readonly";
     case STORE_SHARED: return "shared";
+    case STORE_COPY: return "copy";
+    case STORE_ISOLATED: return "isolated";
     }
   return "unknown";
 }
@@ -122,9 +126,6 @@ int
 config_parse_mode (const char *s, enum store_mode *out, struct cage_error *err)
 {
   int r = mode_from_string (s ? s : "", out);
-  if (r > 0)
-    return cage_error_set (err, 0, "store mode %s is not available in this version; "
-                           "valid choices: " MODE_CHOICES, QUOTED (s));
   if (r < 0)
     return cage_error_set (err, 0, "unknown store mode %s; valid choices: " MODE_CHOICES,
                            QUOTED (s ? s : ""));
@@ -248,6 +249,7 @@ config_free (struct cage_config *cfg)
   cage_strv_free (cfg->blacklist);
   cage_strv_free (cfg->env_pass);
   cage_strv_free (cfg->env_set);
+  free (cfg->cache);
   config_init (cfg);
 }
 
@@ -448,9 +450,6 @@ load_mode (struct loader *L, json_t *v, struct cage_config *out)
                     MODE_CHOICES, PATH_NAME (L), type_name (v));
   const char *s = json_string_value (v);
   int r = mode_from_string (s, &out->mode);
-  if (r > 0)
-    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s, which is not available in this "
-                    "version; valid choices: " MODE_CHOICES, PATH_NAME (L), QUOTED (s));
   if (r < 0)
     return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s; valid choices: " MODE_CHOICES,
                     PATH_NAME (L), QUOTED (s));
@@ -664,6 +663,35 @@ load_limits (struct loader *L, json_t *v, struct cage_config *out)
 }
 
 static int
+load_cache (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_string (v) || !json_string_value (v)[0])
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a binary cache URL string, not %s; "
+                    "e.g. \"file:///srv/nix-cache\" or \"https://cache.nixos.org\"",
+                    PATH_NAME (L), type_name (v));
+  const char *s = json_string_value (v);
+  if (strncmp (s, "file://", 7) != 0 && strncmp (s, "http://", 7) != 0
+      && strncmp (s, "https://", 8) != 0)
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s; a binary cache URL starts with "
+                    "file://, http:// or https://", PATH_NAME (L), QUOTED (s));
+  free (out->cache);
+  if (!(out->cache = strdup (s)))
+    return fail_at (L, JSON_LOCATE_VALUE, "out of memory");
+  return 0;
+}
+
+static int
+load_nix_daemon (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_boolean (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be true or false, not %s",
+                    PATH_NAME (L), type_name (v));
+  out->nix_daemon = json_is_true (v);
+  out->have_nix_daemon = true;
+  return 0;
+}
+
+static int
 load_store (struct loader *L, json_t *v, struct cage_config *out, bool *have_mode)
 {
   if (!json_is_object (v))
@@ -683,9 +711,13 @@ load_store (struct loader *L, json_t *v, struct cage_config *out, bool *have_mod
         }
       else if (strcmp (key, "packages") == 0)
         r = load_packages (L, m, out);
+      else if (strcmp (key, "cache") == 0)
+        r = load_cache (L, m, out);
+      else if (strcmp (key, "nix_daemon") == 0)
+        r = load_nix_daemon (L, m, out);
       else
         r = fail_at (L, JSON_LOCATE_KEY, "unknown key %s in \"store\"; valid keys: "
-                     "mode, packages", QUOTED (key));
+                     "mode, packages, cache, nix_daemon", QUOTED (key));
       if (r < 0)
         return -1;
       pop (L);
@@ -846,6 +878,16 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
     cfg->limits.nofile = tmp.limits.nofile;
   if (have_mode)
     cfg->mode = tmp.mode;
+  if (tmp.cache)
+    {
+      free (cfg->cache);
+      cfg->cache = steal_ptr (&tmp.cache);
+    }
+  if (tmp.have_nix_daemon)
+    {
+      cfg->nix_daemon = tmp.nix_daemon;
+      cfg->have_nix_daemon = true;
+    }
   if (have_network)
     cfg->network = tmp.network;
   config_free (&tmp);

@@ -2,8 +2,10 @@
 
    Schema (for now):
      {
-       "store":     { "mode": "readonly" | "shared",
-                      "packages": [ "/nix/store/<hash>-<name>", ... ] },
+       "store":     { "mode": "readonly" | "shared" | "copy" | "isolated",
+                      "packages": [ "/nix/store/<hash>-<name>", ... ],
+                      "cache": "file:///srv/cache" | "https://...",  isolated
+                      "nix_daemon": false },                          shared
        "blacklist": [ "<glob>", ... ],          extra globs, added to defaults
        "network":   "off" | "host",
        "env":       { "pass": [ "NAME", ... ],      caller's variables to keep
@@ -25,6 +27,8 @@ enum store_mode
 {
   STORE_READONLY = 0, /* default: read-only, only the closure visible */
   STORE_SHARED,       /* whole host store visible, read-only */
+  STORE_COPY,         /* a private, writable copy of the closure */
+  STORE_ISOLATED,     /* a private store filled from a binary cache only */
 };
 
 enum network_mode
@@ -55,6 +59,9 @@ struct cage_config
   char **env_set;       /* NULL-terminated; "NAME=value", a later NAME wins */
   size_t n_env_set;
   struct cage_limits limits;
+  char *cache;          /* binary cache URL (isolated mode), or NULL */
+  bool nix_daemon;      /* shared mode: the host's nix-daemon socket inside */
+  bool have_nix_daemon; /* nix_daemon was given */
 };
 
 /* Initialise CFG to defaults (readonly, no packages, no extra globs,

@@ -12,4 +12,10 @@
    ("--package", "cage.json"). */
 int closure_resolve (char *const *packages, char ***out, struct cage_error *err);
 
+/* The same in the private store rooted at ROOT (ROOT/nix/store, asked with
+   `nix-store --store local?root=ROOT`); the paths need not exist on the
+   host.  ROOT NULL: the host store (closure_resolve). */
+int closure_resolve_in (const char *root, char *const *packages, char ***out,
+                        struct cage_error *err);
+
 #endif

@@ -197,7 +197,7 @@ static const struct error_case error_cases[] = {
   { "{\"network\": \"off\", \"Network\": \"off\"}",
     "cage.json:1:20: unknown key \"Network\"; valid keys: store, blacklist, network, env, limits" },
   { "{\"store\": {\"mdoe\": \"shared\"}}",
-    "cage.json:1:12: unknown key \"mdoe\" in \"store\"; valid keys: mode, packages" },
+    "cage.json:1:12: unknown key \"mdoe\" in \"store\"; valid keys: mode, packages, cache, nix_daemon" },
   { "{\"a\\\"b\\n\": 1}",
     "cage.json:1:2: unknown key \"a\\\"b\\n\"; valid keys: store, blacklist, network, env, limits" },
   /* env, limits */
@@ -223,21 +223,23 @@ static const struct error_case error_cases[] = {
     "nofile" },
   /* store.mode */
   { "{\n  \"store\": {\n    \"mode\": \"copyy\"\n  }\n}",
-    "cage.json:3:13: \"store.mode\" is \"copyy\"; valid choices: readonly, shared" },
-  { "{\n  \"store\": {\n    \"mode\": \"copy\"\n  }\n}",
-    "cage.json:3:13: \"store.mode\" is \"copy\", which is not available in this version; "
-    "valid choices: readonly, shared" },
-  { "{\"store\": {\"mode\": \"isolated\"}}",
-    "cage.json:1:20: \"store.mode\" is \"isolated\", which is not available in this version; "
-    "valid choices: readonly, shared" },
+    "cage.json:3:13: \"store.mode\" is \"copyy\"; valid choices: readonly, shared, copy, isolated" },
+  { "{\"store\": {\"cache\": \"ftp://x\"}}",
+    "cage.json:1:21: \"store.cache\" is \"ftp://x\"; a binary cache URL starts with file://, "
+    "http:// or https://" },
+  { "{\"store\": {\"cache\": 1}}",
+    "cage.json:1:21: \"store.cache\" must be a binary cache URL string, not a number; e.g. "
+    "\"file:///srv/nix-cache\" or \"https://cache.nixos.org\"" },
+  { "{\"store\": {\"nix_daemon\": \"yes\"}}",
+    "cage.json:1:26: \"store.nix_daemon\" must be true or false, not a string" },
   { "{\"store\": {\"mode\": \"ReadOnly\"}}",
-    "cage.json:1:20: \"store.mode\" is \"ReadOnly\"; valid choices: readonly, shared" },
+    "cage.json:1:20: \"store.mode\" is \"ReadOnly\"; valid choices: readonly, shared, copy, isolated" },
   { "{\"store\": {\"mode\": 3}}",
     "cage.json:1:20: \"store.mode\" must be a string, not a number; valid choices: "
-    "readonly, shared" },
+    "readonly, shared, copy, isolated" },
   { "{\"store\": {\"mode\": null}}",
     "cage.json:1:20: \"store.mode\" must be a string, not null; valid choices: "
-    "readonly, shared" },
+    "readonly, shared, copy, isolated" },
   /* store */
   { "{\"store\": []}",
     "cage.json:1:11: \"store\" must be an object, not an array; e.g. \"store\": {\"mode\": "
@@ -285,7 +287,7 @@ static const struct error_case error_cases[] = {
     "cage.json:1:21: \"blacklist[1]\" must be a string (a glob such as \"*.secret\"), "
     "not a number" },
   { "{\"st\\u006fre\": {\"mode\": \"x\"}}",
-    "cage.json:1:25: \"store.mode\" is \"x\"; valid choices: readonly, shared" },
+    "cage.json:1:25: \"store.mode\" is \"x\"; valid choices: readonly, shared, copy, isolated" },
   /* The first error in document order wins. */
   { "{\"network\": \"bad\", \"stor\": 1}",
     "cage.json:1:13: \"network\" is \"bad\"; valid choices: off, host" },
@@ -371,16 +373,15 @@ test_parse_mode (void **state)
   assert_int_equal (m, STORE_READONLY);
   assert_int_equal (config_parse_mode ("shared", &m, &err), 0);
   assert_int_equal (m, STORE_SHARED);
-  assert_int_equal (config_parse_mode ("copy", &m, &err), -1);
-  assert_string_equal (err.msg, "store mode \"copy\" is not available in this version; "
-                                "valid choices: readonly, shared");
-  assert_int_equal (config_parse_mode ("isolated", &m, &err), -1);
-  assert_string_equal (err.msg, "store mode \"isolated\" is not available in this version; "
-                                "valid choices: readonly, shared");
+  assert_int_equal (config_parse_mode ("copy", &m, &err), 0);
+  assert_int_equal (m, STORE_COPY);
+  assert_int_equal (config_parse_mode ("isolated", &m, &err), 0);
+  assert_int_equal (m, STORE_ISOLATED);
+  m = STORE_SHARED;
   assert_int_equal (config_parse_mode ("ro", &m, &err), -1);
-  assert_string_equal (err.msg, "unknown store mode \"ro\"; valid choices: readonly, shared");
+  assert_string_equal (err.msg, "unknown store mode \"ro\"; valid choices: readonly, shared, copy, isolated");
   assert_int_equal (config_parse_mode ("", &m, &err), -1);
-  assert_string_equal (err.msg, "unknown store mode \"\"; valid choices: readonly, shared");
+  assert_string_equal (err.msg, "unknown store mode \"\"; valid choices: readonly, shared, copy, isolated");
   assert_int_equal (m, STORE_SHARED);
 }
 
