@@ -122,7 +122,9 @@ paths_project (const char *project, bool create, struct project_paths *out,
   out->home = xasprintf ("%s/%s", out->state, "home");
   out->state_json = xasprintf ("%s/%s", out->state, "state.json");
   out->log = xasprintf ("%s/%s", out->state, "daemon.log");
-  if (!out->mnt || !out->store_mnt || !out->home || !out->state_json || !out->log)
+  out->private_root = xasprintf ("%s/%s", out->state, "private");
+  if (!out->mnt || !out->store_mnt || !out->home || !out->state_json || !out->log
+      || !out->private_root)
     goto nomem;
 
   if (create)
@@ -152,5 +154,6 @@ paths_free (struct project_paths *p)
   free (p->home);
   free (p->state_json);
   free (p->log);
+  free (p->private_root);
   memset (p, 0, sizeof *p);
 }

@@ -10,6 +10,9 @@
        home/         the cage's persistent home
        state.json    written by the daemon once the mount is ready
        daemon.log    the daemon's stderr
+       private/      copy and isolated modes: the project's private Nix store
+                     (private/nix/store, private/nix/var/nix/db; Nix's tools
+                     reach it as --store local?root=<state>/private)
    All directories are created 0700.  */
 #ifndef CAGE_PATHS_H
 #define CAGE_PATHS_H
@@ -27,6 +30,7 @@ struct project_paths
   char *home;
   char *state_json;
   char *log;
+  char *private_root; /* not created here: the store modes that use it do */
 };
 
 /* Resolve PROJECT (must be an existing directory) and compute its paths.

@@ -58,6 +58,10 @@ state_write (const char *path, const struct cage_state *st, struct cage_error *e
     return cage_error_set (err, ENOMEM, "state `%s`", path);
   if (st->store_mountpoint)
     json_object_set_new (o, "store_mountpoint", json_string (st->store_mountpoint));
+  json_object_set_new (o, "closure_bytes", json_integer ((json_int_t) st->closure_bytes));
+  json_object_set_new (o, "nix_daemon", json_boolean (st->nix_daemon));
+  if (st->cache)
+    json_object_set_new (o, "cache", json_string (st->cache));
   char tmp[4096];
   snprintf (tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid ());
   if (json_dump_file (o, tmp, JSON_INDENT (2)) < 0)
@@ -109,6 +113,10 @@ state_read (const char *path, struct cage_state *st, struct cage_error *err)
   st->cage_gid = (gid_t) json_integer_value (json_object_get (o, "cage_gid"));
   st->packages = json_to_strv (json_object_get (o, "packages"));
   st->closure = json_to_strv (json_object_get (o, "closure"));
+  st->closure_bytes = (long long) json_integer_value (json_object_get (o, "closure_bytes"));
+  st->nix_daemon = json_is_true (json_object_get (o, "nix_daemon"));
+  if (json_is_string (json_object_get (o, "cache")))
+    st->cache = dup_str (o, "cache");
   if (!st->project || !st->mountpoint || !st->store_mountpoint || !st->mode || !st->network || !st->user
       || !st->home || !st->packages || !st->closure)
     {
@@ -123,6 +131,7 @@ state_free (struct cage_state *st)
 {
   free (st->project);
   free (st->mountpoint);
+  free (st->cache);
   free (st->store_mountpoint);
   free (st->mode);
   free (st->network);

@@ -13,7 +13,10 @@
      "home": "/home/alice",      home inside the cage
      "host_uid": 1000, "host_gid": 1000,   the daemon's (invoking user's) ids
      "cage_uid": 1000, "cage_gid": 1000,   host ids the cage's user maps to
-     "packages": [...], "closure": [...]
+     "packages": [...], "closure": [...],
+     "closure_bytes": 123456,    sum of the closure's NAR sizes
+     "nix_daemon": false,        shared mode: host nix-daemon socket inside
+     "cache": "file:///..."      isolated mode only
    }
    Inside the cage the agent runs as uid/gid CAGE_INNER_UID/GID, mapped to
    cage_uid/cage_gid on the host: the invoking user's own ids, or, when root
@@ -46,6 +49,9 @@ struct cage_state
   gid_t host_gid, cage_gid;
   char **packages;  /* NULL-terminated */
   char **closure;   /* NULL-terminated */
+  long long closure_bytes; /* the closure's size (sum of NAR sizes) */
+  bool nix_daemon;  /* shared mode: the host's nix-daemon socket inside */
+  char *cache;      /* isolated mode: the binary cache URL, or NULL */
 };
 
 int state_write (const char *path, const struct cage_state *st,

@@ -15,6 +15,8 @@
 #include "lock.h"
 #include "log.h"
 #include "paths.h"
+#include "private.h"
+#include "store_mode.h"
 #include "state.h"
 
 static void
@@ -59,6 +61,8 @@ cmd_mount (int argc, char **argv)
     { "blacklist", required_argument, NULL, 'b' },
     { "network", required_argument, NULL, 'n' },
     { "foreground", no_argument, NULL, 'f' },
+    { "cache", required_argument, NULL, 'c' },
+    { "nix-daemon", no_argument, NULL, 'D' },
     { "json", no_argument, NULL, 'j' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -71,7 +75,7 @@ cmd_mount (int argc, char **argv)
   bool foreground = false, json = false;
   int c;
   optind = 1;
-  while ((c = getopt_long (argc, argv, "p:m:b:n:fjvh", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "p:m:b:n:fc:Djvh", opts, NULL)) != -1)
     {
       switch (c)
         {
@@ -92,6 +96,14 @@ cmd_mount (int argc, char **argv)
         case 'f':
           foreground = true;
           break;
+        case 'c':
+          free (flags.cache);
+          if (!(flags.cache = strdup (optarg)))
+            return 1;
+          break;
+        case 'D':
+          flags.nix_daemon = flags.have_nix_daemon = true;
+          break;
         case 'j':
           json = true;
           break;
@@ -99,7 +111,8 @@ cmd_mount (int argc, char **argv)
           cage_log_verbose++;
           break;
         case 'h':
-          printf ("usage: cagefs mount PROJECT [--package STOREPATH]... [--mode readonly|shared]\n"
+          printf ("usage: cagefs mount PROJECT [--package STOREPATH]...\n"
+                  "       [--mode readonly|shared|copy|isolated] [--cache URL] [--nix-daemon]\n"
                   "       [--blacklist GLOB]... [--network off|host] [--json] [--foreground]\n");
           config_free (&flags);
           return 0;
@@ -119,6 +132,7 @@ cmd_mount (int argc, char **argv)
   config_init (&cfg);
   struct project_paths pp;
   struct cage_state st = { 0 };
+  struct store_setup ss = { 0 };
   autoclose int lock = -1;
   int rc = 1;
   if (paths_project (project, true, &pp, &err) < 0)
@@ -147,6 +161,18 @@ cmd_mount (int argc, char **argv)
       cage_error_prefix (&err, "--mode");
       goto out;
     }
+  if (flags.cache)
+    {
+      if (private_check_cache_url (flags.cache, &err) < 0)
+        {
+          cage_error_prefix (&err, "--cache");
+          goto out;
+        }
+      free (cfg.cache);
+      cfg.cache = steal_ptr (&flags.cache);
+    }
+  if (flags.have_nix_daemon)
+    cfg.nix_daemon = true;
   if (network && config_parse_network (network, &cfg.network, &err) < 0)
     {
       cage_error_prefix (&err, "--network");
@@ -191,9 +217,9 @@ cmd_mount (int argc, char **argv)
   if (project_clean_stale (&pp, &err) < 0)
     goto out;
 
-  char **closure = NULL;
-  if (closure_resolve (cfg.packages, &closure, &err) < 0)
+  if (store_mode_prepare (&cfg, &pp, json, &ss, &err) < 0)
     goto out;
+  char **closure = steal_ptr (&ss.closure);
 
   state_cage_identity (&st);
   st.project = strdup (pp.project);
@@ -217,7 +243,18 @@ cmd_mount (int argc, char **argv)
       }
   if (foreground)
     cage_closep (&lock); /* we are the daemon: don't hold the lock for its life */
-  if (daemon_start (&cfg, &pp, &st, foreground, &err) < 0)
+  st.closure_bytes = ss.closure_bytes;
+  if (cfg.mode == STORE_ISOLATED && !(st.cache = strdup (cfg.cache)))
+    {
+      cage_error_set (&err, ENOMEM, "mount");
+      goto out;
+    }
+  st.nix_daemon = cfg.mode == STORE_SHARED && cfg.nix_daemon;
+  if (cfg.nix_daemon && cfg.mode != STORE_SHARED)
+    cage_warn ("store.nix_daemon is only used in store mode \"shared\"; ignored in mode \"%s\"",
+               config_mode_name (cfg.mode));
+  ss.closure = st.closure; /* the daemon reads it from here */
+  if (daemon_start (&cfg, &pp, &st, &ss, foreground, &err) < 0)
     goto out;
   if (!foreground)
     print_mounted (&st, false, json);
@@ -226,6 +263,8 @@ cmd_mount (int argc, char **argv)
 out:
   if (rc != 0)
     cage_error_print (&err, "cagefs", json);
+  ss.closure = NULL; /* owned by st */
+  store_setup_free (&ss);
   state_free (&st);
   paths_free (&pp);
   config_free (&cfg);

@@ -203,7 +203,7 @@ mount_session (struct fuse_session *se, const char *mnt, const char *log, struct
 /* In the child: everything up to and including the loop. */
 static int
 serve (const struct cage_config *cfg, const struct project_paths *pp, struct cage_state *st,
-       int ready_fd, struct cage_error *err)
+       const struct store_setup *ss, int ready_fd, struct cage_error *err)
 {
   umask (0);
   serve_pp = pp;
@@ -211,7 +211,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
     return cage_error_set (err, errno, "chdir `/`");
   if (node_table_init (fd_budget ()) < 0)
     return cage_error_set (err, ENOMEM, "inode table");
-  if (tree_build (&cagefs, cfg, pp, st, st->closure, err) < 0)
+  if (tree_build (&cagefs, cfg, pp, st, ss, err) < 0)
     return -1;
 
   /* Signals are taken by one thread (sigwait); block them everywhere else,
@@ -226,7 +226,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   signal (SIGPIPE, SIG_IGN);
 
   if (!(root_se = new_session ("", cagefs.root, err))
-      || !(store_se = new_session (",ro", cagefs.store_root, err)))
+      || !(store_se = new_session (ss->writable ? "" : ",ro", cagefs.store_root, err)))
     return -1;
   if (mount_session (root_se, pp->mnt, pp->log, err) < 0)
     return -1;
@@ -277,6 +277,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   node_free_tree (cagefs.root);
   blacklist_free (&cagefs.blacklist);
   free (cagefs.store.allowed_top);
+  free (cagefs.store.hidden_top);
   close (cagefs.workspace.root_fd);
   close (cagefs.store.root_fd);
   close (cagefs.home.root_fd);
@@ -299,10 +300,11 @@ redirect_stdio (const char *log)
 
 int
 daemon_start (const struct cage_config *cfg, const struct project_paths *pp,
-              struct cage_state *st, bool foreground, struct cage_error *err)
+              struct cage_state *st, const struct store_setup *ss, bool foreground,
+              struct cage_error *err)
 {
   if (foreground)
-    return serve (cfg, pp, st, -1, err);
+    return serve (cfg, pp, st, ss, -1, err);
 
   int pfd[2];
   if (pipe2 (pfd, O_CLOEXEC) < 0)
@@ -331,7 +333,7 @@ daemon_start (const struct cage_config *cfg, const struct project_paths *pp,
           signal (SIGPIPE, SIG_IGN);
           fprintf (stderr, "cagefs: daemon %d serving %s at %s\n", (int) getpid (), pp->project,
                    pp->mnt);
-          if (serve (cfg, pp, st, pfd[1], &cerr) == 0)
+          if (serve (cfg, pp, st, ss, pfd[1], &cerr) == 0)
             _exit (0);
         }
       fprintf (stderr, "cagefs: error: %s\n", cerr.msg);

@@ -11,6 +11,7 @@
 #include "node.h"
 #include "paths.h"
 #include "state.h"
+#include "store_mode.h"
 
 struct cagefs
 {
@@ -28,7 +29,7 @@ extern struct cagefs cagefs;
 /* Build the synthetic tree and views (tree.c). */
 int tree_build (struct cagefs *fs, const struct cage_config *cfg,
                 const struct project_paths *pp, const struct cage_state *st,
-                char **closure, struct cage_error *err);
+                const struct store_setup *ss, struct cage_error *err);
 
 /* The FUSE operations (ops.c). */
 struct fuse_lowlevel_ops;
@@ -37,7 +38,8 @@ extern const struct fuse_lowlevel_ops cagefs_ops;
 /* Mount and serve (daemon.c).  Forks; the parent returns once the mount is
    ready (0) or with ERR set.  The child never returns. */
 int daemon_start (const struct cage_config *cfg, const struct project_paths *pp,
-                  struct cage_state *st, bool foreground, struct cage_error *err);
+                  struct cage_state *st, const struct store_setup *ss, bool foreground,
+                  struct cage_error *err);
 
 /* Detach a FUSE mount at MNT (umount2 as root, fusermount3 -u -z otherwise). */
 int daemon_unmount (const char *mnt, struct cage_error *err);

@@ -30,6 +30,12 @@ struct view
   /* Only these top-level names are visible (readonly store); NULL: all. */
   char **allowed_top;        /* sorted, NULL-terminated */
   size_t n_allowed_top;
+  /* These top-level names are hidden (copy mode: earlier closures). */
+  char **hidden_top;         /* sorted, NULL-terminated, or NULL */
+  size_t n_hidden_top;
+  /* A private store: its own files at the top (.links, *.lock, .tmp-*)
+     are hidden. */
+  bool private_store;
   double entry_timeout, attr_timeout;
   double negative_timeout;   /* how long "no such name" may be cached */
   bool keep_cache;

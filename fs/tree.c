@@ -130,9 +130,27 @@ cmp_str (const void *a, const void *b)
   return strcmp (*(char *const *) a, *(char *const *) b);
 }
 
+/* The sorted entry names of the store paths PATHS (pointing into them). */
+static int
+name_list (char **paths, char ***out, size_t *n_out)
+{
+  size_t n = 0;
+  while (paths && paths[n])
+    n++;
+  char **v = calloc (n + 1, sizeof (char *));
+  if (!v)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    v[i] = (char *) storepath_name (paths[i]);
+  qsort (v, n, sizeof (char *), cmp_str);
+  *out = v;
+  *n_out = n;
+  return 0;
+}
+
 int
 tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct project_paths *pp,
-            const struct cage_state *st, char **closure, struct cage_error *err)
+            const struct cage_state *st, const struct store_setup *ss, struct cage_error *err)
 {
   fs->host_uid = st->host_uid;
   fs->host_gid = st->host_gid;
@@ -146,31 +164,30 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
                                  .attr_timeout = 1.0, .negative_timeout = 1.0,
                                  /* host edits must show at the next open */
                                  .keep_cache = false };
-  fs->store = (struct view){ .name = "store", .writable = false, .blacklist = &fs->blacklist,
-                             .entry_timeout = 86400.0, .attr_timeout = 86400.0,
-                             /* the closure is fixed; a shared store grows */
-                             .negative_timeout = cfg->mode == STORE_READONLY ? 86400.0 : 1.0,
-                             .keep_cache = true };
+  /* A read-only store's paths never change: cache them for a day.  The
+     closure is fixed (readonly, isolated) but a shared store grows; copy
+     mode's store is the agent's to change. */
+  bool fixed = !ss->writable;
+  fs->store = (struct view){ .name = "store", .writable = ss->writable,
+                             .blacklist = &fs->blacklist,
+                             .entry_timeout = fixed ? 86400.0 : 1.0,
+                             .attr_timeout = fixed ? 86400.0 : 1.0,
+                             .negative_timeout = ss->filter ? 86400.0 : 1.0,
+                             .keep_cache = fixed, .private_store = ss->private_store };
   fs->home = (struct view){ .name = "home", .writable = true, .blacklist = NULL,
                             .entry_timeout = 1.0, .attr_timeout = 1.0, .negative_timeout = 1.0,
                             .keep_cache = false };
   if ((fs->workspace.root_fd = open_root (pp->project, err)) < 0
-      || (fs->store.root_fd = open_root (NIX_STORE_DIR, err)) < 0
+      || (fs->store.root_fd = open_root (ss->root, err)) < 0
       || (fs->home.root_fd = open_root (pp->home, err)) < 0)
     return -1;
 
-  if (cfg->mode == STORE_READONLY)
-    {
-      size_t n = 0;
-      while (closure && closure[n])
-        n++;
-      fs->store.allowed_top = calloc (n + 1, sizeof (char *));
-      NEW (fs->store.allowed_top);
-      for (size_t i = 0; i < n; i++)
-        fs->store.allowed_top[i] = (char *) storepath_name (closure[i]);
-      qsort (fs->store.allowed_top, n, sizeof (char *), cmp_str);
-      fs->store.n_allowed_top = n;
-    }
+  if (ss->filter
+      && name_list (ss->closure, &fs->store.allowed_top, &fs->store.n_allowed_top) < 0)
+    return cage_error_set (err, ENOMEM, "build the root tree");
+  if (ss->hidden && ss->hidden[0]
+      && name_list (ss->hidden, &fs->store.hidden_top, &fs->store.n_hidden_top) < 0)
+    return cage_error_set (err, ENOMEM, "build the root tree");
 
   struct node *root, *nix, *etc, *bin, *home, *usr, *usrbin;
   NEW (root = node_new_dir (NULL, "", 0755));

@@ -13,6 +13,18 @@ cmp_name (const void *key, const void *elem)
   return strcmp ((const char *) key, *(char *const *) elem);
 }
 
+/* Top-level names of a private store the agent must not see: the store's
+   own files and, in copy mode, earlier closures' paths. */
+static bool
+private_hidden (const struct view *v, const char *name)
+{
+  size_t len = strlen (name);
+  if (v->private_store && (name[0] == '.' || (len > 5 && strcmp (name + len - 5, ".lock") == 0)))
+    return true;
+  return v->hidden_top
+         && bsearch (name, v->hidden_top, v->n_hidden_top, sizeof (char *), cmp_name);
+}
+
 int
 visibility_check (struct node *parent, const char *name)
 {
@@ -24,6 +36,8 @@ visibility_check (struct node *parent, const char *name)
     return 0;
   if (v->allowed_top && parent->parent == NULL
       && !bsearch (name, v->allowed_top, v->n_allowed_top, sizeof (char *), cmp_name))
+    return -ENOENT;
+  if (parent->parent == NULL && (v->hidden_top || v->private_store) && private_hidden (v, name))
     return -ENOENT;
   const struct blacklist *bl = v->blacklist;
   if (!bl)

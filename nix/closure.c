@@ -123,3 +123,40 @@ closure_resolve_in (const char *root, char *const *packages, char ***out, struct
   *out = v;
   return 0;
 }
+
+int
+closure_nar_size (const char *root, char *const *paths, long long *bytes, struct cage_error *err)
+{
+  *bytes = 0;
+  size_t n = 0;
+  while (paths && paths[n])
+    n++;
+  if (n == 0)
+    return 0;
+  autofree char **argv = calloc (n + 6, sizeof (char *));
+  autofree char *store_arg = NULL;
+  if (!argv || (root && asprintf (&store_arg, "local?root=%s", root) < 0))
+    return cage_error_set (err, ENOMEM, "closure size");
+  size_t a = 0;
+  argv[a++] = (char *) "nix-store";
+  if (root)
+    {
+      argv[a++] = (char *) "--store";
+      argv[a++] = store_arg;
+    }
+  argv[a++] = (char *) "--query";
+  argv[a++] = (char *) "--size";
+  for (size_t i = 0; i < n; i++)
+    argv[a++] = paths[i];
+  struct nix_output o;
+  if (nix_run (argv, NULL, 0, &o, err) < 0)
+    {
+      nix_output_free (&o);
+      return -1;
+    }
+  for (char *save = NULL, *line = strtok_r (o.out, "\n", &save); line;
+       line = strtok_r (NULL, "\n", &save))
+    *bytes += strtoll (line, NULL, 10);
+  nix_output_free (&o);
+  return 0;
+}

@@ -18,4 +18,9 @@ int closure_resolve (char *const *packages, char ***out, struct cage_error *err)
 int closure_resolve_in (const char *root, char *const *packages, char ***out,
                         struct cage_error *err);
 
+/* The sum of the NAR sizes of PATHS (`nix-store --query --size`), in the
+   store rooted at ROOT (NULL: the host's). */
+int closure_nar_size (const char *root, char *const *paths, long long *bytes,
+                      struct cage_error *err);
+
 #endif

@@ -32,10 +32,10 @@ private_check_cache_url (const char *url, struct cage_error *err)
   if ((size_t) snprintf (info, sizeof info, "%s/nix-cache-info", dir) >= sizeof info)
     return cage_error_set (err, ENAMETOOLONG, "binary cache `%s`", url);
   if (access (info, R_OK) < 0)
-    return cage_error_set (err, errno,
-                           "binary cache `%s` has no readable nix-cache-info (`%s`); make one "
-                           "with: nix copy --to %s PATHS",
-                           url, info, url);
+    return cage_error_set (err, 0,
+                           "binary cache `%s`: cannot read `%s`: %s; make a cache with: nix copy "
+                           "--to %s PATHS",
+                           url, info, strerror (errno), url);
   return 0;
 }
 
