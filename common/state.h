@@ -34,6 +34,8 @@
 #define CAGE_INNER_UID 1000
 #define CAGE_INNER_GID 1000
 #define CAGE_NOBODY_ID 65534
+/* Where the host's nix-daemon listens (shared mode's store.nix_daemon). */
+#define NIX_DAEMON_SOCKET_DIR "/nix/var/nix/daemon-socket"
 
 struct cage_state
 {

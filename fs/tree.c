@@ -195,6 +195,15 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
   NEW (node_new_view_root (root, "workspace", &fs->workspace));
   NEW (nix = node_new_dir (root, "nix", 0755));
   NEW (fs->store_root = node_new_view_root (nix, "store", &fs->store));
+  if (st->nix_daemon)
+    {
+      /* The launcher binds the host's socket folder here (mounts.c). */
+      struct node *var, *vnix, *sock;
+      NEW (var = node_new_dir (nix, "var", 0755));
+      NEW (vnix = node_new_dir (var, "nix", 0755));
+      NEW (sock = node_new_dir (vnix, "daemon-socket", 0755));
+      NEW (node_new_file (sock, "socket", 0666, "", 0));
+    }
   NEW (bin = node_new_dir (root, "bin", 0755));
   NEW (usr = node_new_dir (root, "usr", 0755));
   NEW (usrbin = node_new_dir (usr, "bin", 0755));

@@ -222,9 +222,9 @@ apply_op (int rootfd, const char *root, const struct root_op *op, struct cage_er
 }
 
 /* The daemon serves the store twice: inside the root tree, and as a
-   superblock of its own mounted read-only next to it (<state>/store, see
-   paths.h), so the kernel answers EROFS to every write before it looks at
-   permissions.  Bind that one at nix/store (the "nix" bind below is
+   superblock of its own mounted next to it (<state>/store, see paths.h),
+   read-only in every mode but copy, so the kernel answers EROFS to every
+   write before it looks at permissions.  Bind that one at nix/store (the "nix" bind below is
    recursive and takes it along).  Done with the caller's own ids: the
    state directory is theirs and 0700. */
 static int
@@ -247,6 +247,37 @@ bind_store (int rootfd, const char *root, struct cage_error *err)
   return 0;
 }
 
+/* Shared mode with store.nix_daemon: the daemon made the file
+   nix/var/nix/daemon-socket/socket in the root tree; bind the host's socket
+   onto it (read-only: connecting needs no write access to the mount).  The
+   socket itself, not its folder: Debian's folder is 0770 root:nix-users,
+   which the agent of a root-run cage (host uid 65534) cannot enter. */
+#define NIX_DAEMON_SOCKET NIX_DAEMON_SOCKET_DIR "/socket"
+static int
+bind_nix_daemon (int rootfd, const char *root, struct cage_error *err)
+{
+  autoclose int fd = safe_openat (rootfd, NIX_DAEMON_SOCKET + 1, O_PATH);
+  if (fd < 0)
+    return errno == ENOENT ? 0 : cage_error_set (err, errno, "open `%s%s`", root,
+                                                 NIX_DAEMON_SOCKET);
+  struct stat st;
+  if (stat (NIX_DAEMON_SOCKET, &st) < 0 || !S_ISSOCK (st.st_mode))
+    return cage_error_set (err, 0, "store.nix_daemon is on but the host has no nix-daemon socket "
+                           "at `%s`; start it (systemctl start nix-daemon) or turn "
+                           "store.nix_daemon off", NIX_DAEMON_SOCKET);
+  char proc_path[64];
+  if (mount (NIX_DAEMON_SOCKET, fd_path (proc_path, sizeof proc_path, fd), NULL, MS_BIND, NULL) < 0)
+    return cage_error_set (err, errno, "bind the host's `%s` into the cage", NIX_DAEMON_SOCKET);
+  /* The fd still names the file below the new mount: open the mount. */
+  autoclose int mfd = safe_openat (rootfd, NIX_DAEMON_SOCKET + 1, O_PATH);
+  if (mfd < 0)
+    return cage_error_set (err, errno, "open `%s%s`", root, NIX_DAEMON_SOCKET);
+  if (mount (NULL, fd_path (proc_path, sizeof proc_path, mfd), NULL,
+             MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL) < 0)
+    return cage_error_set (err, errno, "make `%s` read-only in the cage", NIX_DAEMON_SOCKET);
+  return 0;
+}
+
 int
 mounts_setup_root (const char *root, struct cage_error *err)
 {
@@ -262,7 +293,7 @@ mounts_setup_root (const char *root, struct cage_error *err)
   autoclose int rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     return cage_error_set (err, errno, "open `%s`", root);
-  if (bind_store (rootfd, root, err) < 0)
+  if (bind_store (rootfd, root, err) < 0 || bind_nix_daemon (rootfd, root, err) < 0)
     return -1;
   /* From here on files are made below ROOTFD only, as the agent's ids. */
   if (userns_use_inner_fs_ids (err) < 0)
