@@ -646,7 +646,8 @@ make_secrets () {
 }
 
 @test "network off: a host abstract unix socket cannot be reached" {
-  local name=cagefs-escape-$(id -u)-$$-$BATS_TEST_NUMBER
+  local name
+  name=cagefs-escape-$(id -u)-$$-$BATS_TEST_NUMBER
   listen unix "$name"
   run "$HOST_PROBE" unix "$name"
   assert_success
