@@ -11,6 +11,8 @@
    - regular files (contents, executable bit), directories, symlinks and
      the store's fixed mtimes are reproduced; nothing else (no owners, no
      set-uid bits, no devices);
+   - with COPY_LINK, files are hard links to the source where possible
+     (one syscall per file, no data written);
    - io_uring is used when the kernel allows it; otherwise a plain
      read/write (or copy_file_range) fallback, said once in STATS->engine;
    - errors name the path and strerror; nothing half-copied is visible.  */
@@ -30,6 +32,10 @@ enum copy_flags
   COPY_PROGRESS = 1 << 1, /* progress line on PROGRESS (a TTY) */
   COPY_JSON = 1 << 2,     /* NDJSON progress events on PROGRESS */
   COPY_NO_URING = 1 << 3, /* force the fallback (tests, benchmarks) */
+  COPY_LINK = 1 << 4,     /* share regular files by hard links where the
+                             filesystem allows it (same filesystem, and
+                             fs.protected_hardlinks lets us); whoever writes
+                             DST must copy up first (fs/copyup.c) */
 };
 
 struct copy_stats
@@ -38,8 +44,10 @@ struct copy_stats
   uint64_t skipped;       /* store paths already present */
   uint64_t files, dirs, symlinks;
   uint64_t bytes;         /* file bytes copied */
+  uint64_t linked;        /* files shared by hard links (COPY_LINK) */
   double seconds;
-  const char *engine;     /* "io_uring", "copy_file_range" or "read/write" */
+  const char *engine;     /* "hard links", "io_uring", "reflink",
+                             "copy_file_range" or "read/write" */
 };
 
 /* Copy the store paths NAMES[0..N) (base names "<hash>-<name>") from the

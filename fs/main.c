@@ -15,13 +15,17 @@ usage (FILE *f)
          "commands:\n"
          "  mount PROJECT   mount the project's cage view and print the mount point\n"
          "      -p, --package STOREPATH   a package (repeatable; replaces cage.json's list)\n"
-         "      -m, --mode readonly|shared\n"
+         "      -m, --mode readonly|shared|copy|isolated\n"
+         "      -c, --cache URL           binary cache of isolated mode (file://, http(s)://)\n"
+         "      -D, --nix-daemon          shared mode: the host nix-daemon's socket in the cage\n"
          "      -b, --blacklist GLOB      hide more (repeatable; added to the defaults)\n"
          "      -n, --network off|host\n"
          "      -f, --foreground          serve in the foreground (debugging)\n"
          "  umount PROJECT  unmount and stop the daemon (idempotent)\n"
          "  status PROJECT  show whether the project is mounted (exit 1 when not)\n"
          "  init [PROJECT]  write a starting cage.json\n"
+         "  copy --to DIR [--closure] [--durable] [--no-uring] STOREPATH...\n"
+         "                  copy store paths with the copy engine (copy mode's engine)\n"
          "\n"
          "common options: --json (machine-readable output), -v (verbose), -h (help)\n",
          f);
@@ -119,6 +123,8 @@ main (int argc, char **argv)
     return cmd_status (argc - 1, argv + 1);
   if (strcmp (cmd, "init") == 0)
     return cmd_init (argc - 1, argv + 1);
+  if (strcmp (cmd, "copy") == 0)
+    return cmd_copy (argc - 1, argv + 1);
   fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, init\n",
            cmd);
   return 2;

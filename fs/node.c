@@ -104,6 +104,7 @@ node_alloc (enum node_kind kind, struct node *parent, const char *name)
     return NULL;
   n->kind = kind;
   n->fd = -1;
+  n->old_fd = -1;
   n->name = strdup (name ? name : "");
   if (!n->name)
     {
@@ -416,6 +417,11 @@ node_fd_put (struct node *n)
 {
   pthread_mutex_lock (&node_lock);
   n->pins--;
+  if (n->pins == 0 && n->old_fd >= 0)
+    {
+      close (n->old_fd);
+      n->old_fd = -1;
+    }
   maybe_free (n);
   if (n_cached > max_cached)
     lru_evict ();
@@ -447,6 +453,34 @@ node_moved (struct view *view, dev_t dev, ino_t ino, struct node *newparent,
   struct node *n = hash_find (view, dev, ino);
   if (n && !n->permanent)
     set_parent (n, newparent, newname);
+  pthread_mutex_unlock (&node_lock);
+}
+
+void
+node_rekey (struct node *n, const struct stat *st, int fd)
+{
+  pthread_mutex_lock (&node_lock);
+  hash_remove (n);
+  n->dev = st->st_dev;
+  n->real_ino = st->st_ino;
+  size_t h = hash_key (n->view, n->dev, n->real_ino);
+  n->hnext = buckets[h];
+  buckets[h] = n;
+  if (n->fd >= 0)
+    {
+      lru_unlink (n);
+      if (n->pins == 0)
+        close (n->fd);
+      else
+        {
+          if (n->old_fd >= 0)
+            close (n->old_fd); /* cannot happen: one copy-up per node */
+          n->old_fd = n->fd;
+        }
+      n->fd = -1;
+    }
+  if (fd >= 0)
+    adopt_fd (n, fd);
   pthread_mutex_unlock (&node_lock);
 }
 

@@ -74,6 +74,7 @@ struct node
   /* fd cache (real) */
   int fd;                    /* O_PATH fd, or -1 */
   unsigned pins;
+  int old_fd;                /* replaced by node_rekey while pinned, or -1 */
   struct node *lru_prev, *lru_next;
   struct node *hnext;        /* hash chain */
 };
@@ -112,6 +113,11 @@ void node_ref (struct node *n);   /* nlookup++ */
 /* A rename moved the real node (dev, ino) of VIEW to NEWPARENT/NEWNAME. */
 void node_moved (struct view *view, dev_t dev, ino_t ino, struct node *newparent,
                  const char *newname);
+
+/* N's file was replaced by another (copy-up): re-key N by ST's (dev, ino)
+   and make FD (an O_PATH fd for it, or -1) its cached fd.  A pinned old fd
+   is closed when its last user puts it back. */
+void node_rekey (struct node *n, const struct stat *st, int fd);
 
 /* Path of N relative to its view root into BUF ("" for the root).
    Returns length, or -ENAMETOOLONG. */

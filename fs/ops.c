@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "copyup.h"
 #include "daemon.h"
 #include "safe_open.h"
 #include "visibility.h"
@@ -299,6 +300,11 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
   int r = writable (n);
   if (r == 0 && visibility_protected_node (n))
     r = -EACCES;
+  /* A file shared with the host store gets its own copy first; a handle
+     of the agent's then still names the shared file: change by path. */
+  int copied = r == 0 ? copyup_node (n) : 0;
+  if (copied < 0)
+    r = copied;
   if (r < 0)
     {
       fuse_reply_err (req, -r);
@@ -316,7 +322,7 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
   if (fstatat (fd, "", &cur, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
     r = -errno;
   bool is_link = r == 0 && S_ISLNK (cur.st_mode);
-  int ffd = fi ? (int) fi->fh : -1;
+  int ffd = fi && copied == 0 ? (int) fi->fh : -1;
 
   if (r == 0 && (to_set & FUSE_SET_ATTR_MODE))
     {
@@ -658,6 +664,12 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   if ((acc != O_RDONLY || (fi->flags & O_TRUNC)) && visibility_protected_node (n))
     {
       fuse_reply_err (req, EACCES);
+      return;
+    }
+  int cu = (acc != O_RDONLY || (fi->flags & O_TRUNC)) ? copyup_node (n) : 0;
+  if (cu < 0)
+    {
+      fuse_reply_err (req, -cu);
       return;
     }
   int fd = node_fd_get (n);
@@ -1163,6 +1175,11 @@ change_xattr (fuse_req_t req, fuse_ino_t ino, const char *name, const char *valu
     r = -EPERM;
   if (r == 0 && S_ISLNK (n->mode))
     r = -EPERM; /* user.* xattrs are not allowed on symlinks */
+  if (r == 0)
+    {
+      int cu = copyup_node (n);
+      r = cu < 0 ? cu : 0;
+    }
   if (r < 0)
     {
       fuse_reply_err (req, -r);

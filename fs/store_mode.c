@@ -128,9 +128,13 @@ prepare_copy (const struct cage_config *cfg, const struct project_paths *pp, boo
     return cage_error_set (err, ENOMEM, "copy");
   for (size_t i = 0; i < n; i++)
     names[i] = storepath_name (out->closure[i]);
-  unsigned flags = COPY_DURABLE;
-  if (isatty (STDERR_FILENO))
-    flags |= json ? COPY_JSON : COPY_PROGRESS;
+  /* Hard links where the host store is on the same filesystem (the daemon
+     copies a shared file up before any change: fs/copyup.c). */
+  unsigned flags = COPY_DURABLE | COPY_LINK;
+  if (json)
+    flags |= COPY_JSON; /* NDJSON events on stderr; stdout keeps the result */
+  else if (isatty (STDERR_FILENO))
+    flags |= COPY_PROGRESS;
   if (copy_store_paths (src, dst, names, n, flags, (flags & (COPY_JSON | COPY_PROGRESS)) ? stderr : NULL,
                         &out->copied, err) < 0)
     return cage_error_prefix (err, "copy the closure into the private store `%s`", out->root);
@@ -160,9 +164,10 @@ prepare_copy (const struct cage_config *cfg, const struct project_paths *pp, boo
     return -1;
   out->writable = true;
   out->private_store = true;
-  cage_info ("copy mode: %llu store paths copied (%llu files, %llu bytes) by %s in %.2f s, "
-                 "%llu already there",
+  cage_info ("copy mode: %llu store paths copied (%llu files, %llu of them hard links, %llu "
+             "bytes) by %s in %.2f s, %llu already there",
                  (unsigned long long) out->copied.paths, (unsigned long long) out->copied.files,
+                 (unsigned long long) out->copied.linked,
                  (unsigned long long) out->copied.bytes,
                  out->copied.engine ? out->copied.engine : "nothing", out->copied.seconds,
                  (unsigned long long) out->copied.skipped);
