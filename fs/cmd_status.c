@@ -3,12 +3,14 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "log.h"
 #include "node.h"
 #include "paths.h"
 #include "state.h"
+#include "store_mode.h"
 
 int
 cmd_status (int argc, char **argv)
@@ -28,6 +30,14 @@ cmd_status (int argc, char **argv)
     }
   struct cage_state st;
   bool have = state_read (pp.state_json, &st, NULL) == 0;
+  /* A private store (copy or isolated mode, now or earlier). */
+  long long priv_own = -1, priv_shared = 0;
+  struct stat pst;
+  char priv_store[4096];
+  snprintf (priv_store, sizeof priv_store, "%s/nix/store", pp.private_root);
+  if (stat (priv_store, &pst) == 0
+      && store_disk_usage (priv_store, &priv_own, &priv_shared, NULL) < 0)
+    priv_own = -1;
   bool alive = have && state_daemon_alive (&st);
   bool stale = (have && !alive) || (!have && state_is_fuse_mount (pp.mnt));
   if (json)
@@ -43,14 +53,28 @@ cmd_status (int argc, char **argv)
           json_object_set_new (o, "home", json_string (st.home));
           json_object_set_new (o, "packages", cli_strv_json (st.packages));
           json_object_set_new (o, "closure", cli_strv_json (st.closure));
+          json_object_set_new (o, "closure_bytes", json_integer (st.closure_bytes));
+        }
+      if (priv_own >= 0)
+        {
+          json_object_set_new (o, "private_store", json_string (priv_store));
+          json_object_set_new (o, "private_store_bytes", json_integer (priv_own));
+          json_object_set_new (o, "private_store_shared_bytes", json_integer (priv_shared));
         }
       cli_print_json (o);
     }
   else if (alive)
-    printf ("%s: mounted at %s\n  daemon pid %d, store mode %s, network %s\n"
-            "  %zu packages, closure of %zu store paths\n",
-            pp.project, st.mountpoint, (int) st.pid, st.mode, st.network, cli_strv_len (st.packages),
-            cli_strv_len (st.closure));
+    {
+      printf ("%s: mounted at %s\n  daemon pid %d, store mode %s, network %s\n"
+              "  %zu packages, closure of %zu store paths, %.1f MiB\n",
+              pp.project, st.mountpoint, (int) st.pid, st.mode, st.network,
+              cli_strv_len (st.packages), cli_strv_len (st.closure),
+              (double) st.closure_bytes / 1048576.0);
+      if (priv_own >= 0)
+        printf ("  private store %s: %.1f MiB own, %.1f MiB shared with the host store "
+                "(hard links)\n",
+                priv_store, (double) priv_own / 1048576.0, (double) priv_shared / 1048576.0);
+    }
   else if (stale)
     printf ("%s: stale mount (daemon gone); run: cagefs umount %s\n", pp.project, pp.project);
   else

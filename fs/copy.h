@@ -57,6 +57,10 @@ int copy_store_paths (int src_fd, int dst_fd, const char *const *names, size_t n
                       unsigned flags, FILE *progress, struct copy_stats *stats,
                       struct cage_error *err);
 
+/* Remove NAME (a file, symlink or a whole tree, whatever its modes: store
+   folders are 0555) beneath DIR_FD.  Missing is fine. */
+int copy_remove_tree (int dir_fd, const char *name, struct cage_error *err);
+
 /* Remove leftovers (".tmp-*") of a copy killed earlier from DST_FD. */
 int copy_clean_leftovers (int dst_fd, struct cage_error *err);
 

@@ -102,9 +102,6 @@ struct copy_progress
 void copy_progress_start (struct copy_progress *pg, FILE *out, unsigned flags);
 void copy_progress_tick (struct copy_progress *pg, const struct copy_run *run, bool final);
 
-/* copy_clean.c: remove NAME (a file, symlink or a whole tree, whatever its
-   modes) beneath DIR_FD.  Missing is fine. */
-int copy_remove_tree (int dir_fd, const char *name, struct cage_error *err);
 
 double copy_seconds_since (const struct timespec *t0);
 

@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "closure.h"
+#include "copy.h"
 #include "log.h"
 #include "private.h"
 #include "storepath.h"
@@ -54,22 +55,19 @@ private_store_dir (const char *root, struct cage_error *err)
   return dir;
 }
 
-/* Copy mode: store paths found in the private store that were registered
-   by an earlier mount (an earlier closure) and are not in this closure.
-   What the agent made there itself is not registered and stays visible. */
+/* The store paths present in the private store folder DIR and not in
+   CLOSURE (may be NULL), as a new NULL-terminated vector. */
 static int
-earlier_paths (const char *root, const char *dir, char **closure, char ***out,
-               struct cage_error *err)
+present_paths (const char *dir, char **closure, char ***out, struct cage_error *err)
 {
   *out = NULL;
   autoclosedir DIR *d = opendir (dir);
   if (!d)
     return cage_error_set (err, errno, "read the private store `%s`", dir);
   size_t n = 0, cap = 16;
-  autofree char **cand = calloc (cap + 1, sizeof (char *));
+  autostrv char **cand = calloc (cap + 1, sizeof (char *));
   if (!cand)
     return cage_error_set (err, ENOMEM, "private store");
-  int rc = 0;
   struct dirent *e;
   while ((e = readdir (d)))
     {
@@ -83,25 +81,55 @@ earlier_paths (const char *root, const char *dir, char **closure, char ***out,
         {
           char **nc = realloc (cand, (cap * 2 + 1) * sizeof (char *));
           if (!nc)
-            {
-              rc = cage_error_set (err, ENOMEM, "private store");
-              break;
-            }
+            return cage_error_set (err, ENOMEM, "private store");
           cand = nc;
           cap *= 2;
         }
       if (!(cand[n] = strdup (path)))
-        {
-          rc = cage_error_set (err, ENOMEM, "private store");
-          break;
-        }
+        return cage_error_set (err, ENOMEM, "private store");
       cand[++n] = NULL;
     }
-  if (rc == 0)
-    rc = private_valid (root, cand, out, err);
-  for (size_t i = 0; i < n; i++)
-    free (cand[i]);
-  return rc;
+  *out = steal_ptr (&cand);
+  return 0;
+}
+
+/* Copy mode: store paths found in the private store that were registered
+   by an earlier mount (an earlier closure) and are not in this closure.
+   What the agent made there itself is not registered and stays visible. */
+static int
+earlier_paths (const char *root, const char *dir, char **closure, char ***out,
+               struct cage_error *err)
+{
+  autostrv char **cand = NULL;
+  if (present_paths (dir, closure, &cand, err) < 0)
+    return -1;
+  return private_valid (root, cand, out, err);
+}
+
+/* Isolated mode, after a failed fetch: Nix may leave what it unpacked
+   (unregistered, e.g. a NAR whose hash did not match) in the private
+   store.  Remove every unregistered path, so nothing partial stays. */
+static void
+remove_unregistered (const char *root, const char *dir)
+{
+  struct cage_error e = { 0 };
+  autostrv char **cand = NULL, **valid = NULL;
+  if (present_paths (dir, NULL, &cand, &e) < 0 || private_valid (root, cand, &valid, &e) < 0)
+    {
+      cage_warn ("could not clean the private store `%s`: %s", dir, e.msg);
+      return;
+    }
+  autoclose int fd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  for (char **p = cand; fd >= 0 && p && *p; p++)
+    if (!strv_has (valid, *p))
+      {
+        const char *name = storepath_name (*p);
+        char lock[600];
+        snprintf (lock, sizeof lock, "%s.lock", name);
+        if (copy_remove_tree (fd, name, &e) < 0)
+          cage_warn ("could not remove the partial store path `%s/%s`: %s", dir, name, e.msg);
+        unlinkat (fd, lock, 0);
+      }
 }
 
 static int
@@ -109,7 +137,18 @@ prepare_copy (const struct cage_config *cfg, const struct project_paths *pp, boo
               struct store_setup *out, struct cage_error *err)
 {
   if (closure_resolve (cfg->packages, &out->closure, err) < 0)
-    return -1;
+    {
+      /* Deleted or garbage-collected on the host since an earlier copy:
+         the private store still has the closure (registered there). */
+      struct cage_error e2 = { 0 };
+      struct stat pst;
+      char db[4096];
+      snprintf (db, sizeof db, "%s/nix/var/nix/db/db.sqlite", pp->private_root);
+      if (stat (db, &pst) < 0
+          || closure_resolve_in (pp->private_root, cfg->packages, &out->closure, &e2) < 0)
+        return -1;
+      cage_info ("copy mode: the host store lacks the closure; using the private store's copy");
+    }
   if (!(out->root = private_store_dir (pp->private_root, err)))
     return -1;
   autoclose int src = open (NIX_STORE_DIR, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -190,7 +229,10 @@ prepare_isolated (const struct cage_config *cfg, const struct project_paths *pp,
   if (!(out->root = private_store_dir (pp->private_root, err)))
     return -1;
   if (private_fetch (pp->private_root, cfg->cache, cfg->packages, err) < 0)
-    return -1;
+    {
+      remove_unregistered (pp->private_root, out->root);
+      return -1;
+    }
   if (closure_resolve_in (pp->private_root, cfg->packages, &out->closure, err) < 0)
     return -1;
   out->filter = true;
@@ -222,14 +264,14 @@ store_mode_prepare (const struct cage_config *cfg, const struct project_paths *p
       break;
     }
   if (rc == 0)
-    rc = closure_nar_size (cfg->mode == STORE_ISOLATED ? pp->private_root : NULL, out->closure,
+    rc = closure_nar_size (out->private_store ? pp->private_root : NULL, out->closure,
                            &out->closure_bytes, err);
   if (rc < 0)
     store_setup_free (out);
   return rc;
 }
 
-static long long usage_total;
+static long long usage_own, usage_shared;
 
 static int
 usage_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
@@ -237,17 +279,22 @@ usage_one (const char *path, const struct stat *st, int flag, struct FTW *ftw)
   (void) path;
   (void) flag;
   (void) ftw;
-  usage_total += (long long) st->st_blocks * 512;
+  long long b = (long long) st->st_blocks * 512;
+  if (S_ISREG (st->st_mode) && st->st_nlink > 1)
+    usage_shared += b;
+  else
+    usage_own += b;
   return 0;
 }
 
-long long
-store_disk_usage (const char *path, struct cage_error *err)
+int
+store_disk_usage (const char *path, long long *own, long long *shared, struct cage_error *err)
 {
-  usage_total = 0;
-  /* FTW_PHYS: never follow symlinks; nftw visits each hard link once per
-     name, which is what du -l would count: good enough for a report. */
+  usage_own = usage_shared = 0;
+  /* FTW_PHYS: never follow symlinks. */
   if (nftw (path, usage_one, 64, FTW_PHYS | FTW_MOUNT) < 0)
     return cage_error_set (err, errno, "measure `%s`", path);
-  return usage_total;
+  *own = usage_own;
+  *shared = usage_shared;
+  return 0;
 }

@@ -37,8 +37,10 @@ int store_mode_prepare (const struct cage_config *cfg, const struct project_path
                         bool json, struct store_setup *out, struct cage_error *err);
 void store_setup_free (struct store_setup *s);
 
-/* Bytes used on disk by the tree at PATH (st_blocks, hard links once);
-   -1 with ERR on failure. */
-long long store_disk_usage (const char *path, struct cage_error *err);
+/* Bytes used on disk by the tree at PATH (st_blocks): *OWN by its own
+   files, *SHARED by files with more than one link (copy mode's hard links
+   to the host store: no extra space).  Not thread safe (nftw). */
+int store_disk_usage (const char *path, long long *own, long long *shared,
+                      struct cage_error *err);
 
 #endif

@@ -210,7 +210,11 @@ reap:;
   if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
     {
       autofree char *copy = strdup (eb.p);
-      cage_error_set (err, 0, "%s %s failed: %s", argv[0], argv[1] ? argv[1] : "",
+      /* Name the subcommand: `nix --extra-experimental-features X copy`. */
+      const char *sub = argv[1] ? argv[1] : "";
+      if (argv[1] && argv[2] && argv[3] && !strcmp (argv[1], "--extra-experimental-features"))
+        sub = argv[3];
+      cage_error_set (err, 0, "%s %s failed: %s", argv[0], sub,
                       copy ? nix_error_line (copy) : "(out of memory)");
     }
   else
