@@ -234,7 +234,7 @@ cmd_run_with (bool shell, int argc, char **argv, char **proc_argv, struct cage_c
   else
     {
       opts.argv = argv + i;
-      if (json && !opts.dry_run)
+      if (json)
         opts.stdio = CAGE_STDIO_EVENTS;
     }
   if (opts.seccomp_off)
