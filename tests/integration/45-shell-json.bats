@@ -86,21 +86,25 @@ PROMPT='\$ '
   assert_success
 }
 
-# The probe pushes "x" with TIOCSTI while cage is stopped: had it reached
-# the outer terminal, the byte would wait in its input queue (inq0).
+# The probe pushes "x" with TIOCSTI, on fd 0 and on /dev/tty (the
+# controlling terminal), while cage is stopped: had it reached the outer
+# terminal, the byte would wait in that terminal's input queue (inq0).
 @test "shell: TIOCSTI in the cage never reaches the outer terminal" {
-  local steps=("expect $PROMPT" 'send sleep 1; probe tiocsti; echo probe-$((1+1))\r'
-    'expect probe-\$\(\(1\+1\)\)\r\n' stop 'sleep 2' inq0 cont 'expect probe-2')
-  drive ::: "${steps[@]}" 'send exit\r' wait
-  assert_success
-  grep -q 'denied EPERM' "$BATS_TEST_TMPDIR/screen" || fail "the filter did not refuse TIOCSTI"
-  # Without the filter the byte lands in the cage's own terminal: the
-  # shell reads it as typed input.
-  drive --seccomp=off ::: "${steps[@]}" 'send echo after\r' 'expect xecho: not found' \
-    'send exit\r' wait
-  assert_success
-  grep -q 'allowed ioctl(0, TIOCSTI)' "$BATS_TEST_TMPDIR/screen" \
-    || fail "TIOCSTI was not even tried on the cage's terminal"
+  local how
+  for how in tiocsti tiocsti-tty; do
+    local steps=("expect $PROMPT" "send sleep 1; probe $how; echo probe-\$((1+1))\r"
+      'expect probe-\$\(\(1\+1\)\)\r\n' stop 'sleep 2' inq0 cont 'expect probe-2')
+    drive ::: "${steps[@]}" 'send exit\r' wait
+    assert_success
+    grep -q 'denied EPERM' "$BATS_TEST_TMPDIR/screen" || fail "the filter did not refuse $how"
+    # Without the filter the byte lands in the cage's own terminal: the
+    # shell reads it as typed input.
+    drive --seccomp=off ::: "${steps[@]}" 'send echo after\r' 'expect xecho: not found' \
+      'send exit\r' wait
+    assert_success
+    grep -q 'allowed ioctl(.*TIOCSTI)' "$BATS_TEST_TMPDIR/screen" \
+      || fail "$how: TIOCSTI was not even tried on the cage's terminal"
+  done
 }
 
 @test "shell: the terminal's modes come back after SIGTERM, SIGHUP (hang-up) and a fatal SIGALRM" {
