@@ -8,6 +8,7 @@
    chunk) comes whole as "data_b64" (base64, RFC 4648, with padding).  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -173,6 +174,10 @@ events_relay (int out_fd, int err_fd, struct cage_error *err)
 {
   struct stream st[2] = { { .name = "stdout", .fd = out_fd }, { .name = "stderr", .fd = err_fd } };
   int rc = 0;
+  /* A reader that went away is EPIPE, not our death (the agent, forked
+     already, keeps the default).  */
+  if (signal (SIGPIPE, SIG_IGN) == SIG_ERR)
+    rc = cage_error_set (err, errno, "ignore SIGPIPE");
   while (rc == 0 && (st[0].fd >= 0 || st[1].fd >= 0))
     {
       struct pollfd p[2] = { { .fd = st[0].fd, .events = POLLIN },

@@ -294,31 +294,26 @@ push_in (struct relay *r)
 static void
 pump_out (struct relay *r)
 {
+  /* One read a turn: a shell that prints without end must not keep ^C
+     from getting in. */
   char buf[16384];
-  for (;;)
+  ssize_t n = read (r->master, buf, sizeof buf);
+  if (n < 0 && (errno == EINTR || errno == EAGAIN))
+    return;
+  if (n <= 0)
     {
-      ssize_t n = read (r->master, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && errno == EAGAIN)
-        return;
-      if (n <= 0)
-        {
-          /* EIO: every slave fd is closed, everything read. */
-          r->done = true;
-          return;
-        }
-      if (write_all (STDOUT_FILENO, buf, (size_t) n) < 0)
-        {
-          r->hang_up = true; /* our stdout is gone */
-          return;
-        }
+      /* EIO: every slave fd is closed, everything read. */
+      r->done = true;
+      return;
     }
+  if (write_all (STDOUT_FILENO, buf, (size_t) n) < 0)
+    r->hang_up = true; /* our stdout is gone */
 }
 
 int
 pty_relay (int master, pid_t pid, struct cage_error *err)
 {
+  autoclose int master_fd = master; /* (closed on the early returns) */
   struct relay r = { .master = master, .stdin_open = true };
   int fl = fcntl (master, F_GETFL);
   if (fl < 0 || fcntl (master, F_SETFL, fl | O_NONBLOCK) < 0)
@@ -390,7 +385,7 @@ pty_relay (int master, pid_t pid, struct cage_error *err)
     sigaction (fatal_signals[i], &old_fatal[i], NULL);
   sigaction (SIGPIPE, &old_pipe, NULL);
   /* The last master fd: on a hang-up, the shell's session gets SIGHUP. */
-  close (master);
+  cage_closep (&master_fd);
   if (r.hang_up)
     await_or_kill (pid);
   /* Signals that came meanwhile are dropped: TERM and HUP did their job. */

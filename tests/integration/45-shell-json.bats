@@ -69,6 +69,13 @@ PROMPT='\$ '
   assert_contains "$output" "modes restored"
 }
 
+@test "shell: Ctrl-C gets through while the shell prints without end" {
+  drive ::: "expect $PROMPT" 'send while :; do echo spam-spam-spam; done\r' 'sleep 1' \
+    'send \x03' 'sleep 0.5' 'send echo stopped-$((7+7))\r' 'expect \r\nstopped-14\r\n' \
+    'send exit\r' wait
+  assert_success
+}
+
 @test "shell: Ctrl-Z stops sleep 100; jobs shows it stopped; fg and Ctrl-C end it" {
   drive ::: "expect $PROMPT" 'send sleep 100\r' 'sleep 0.5' 'send \x1a' "expect $PROMPT" \
     'send jobs\r' 'expect Stopped +sleep 100' 'send fg\r' 'expect sleep 100' 'sleep 0.5' \
