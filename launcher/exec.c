@@ -55,6 +55,8 @@ plan_free (struct cage_plan *plan)
   free (plan->project);
   cage_strv_free (plan->envp);
   limits_plan_free (&plan->limits);
+  for (size_t i = 0; i < sizeof plan->shells / sizeof *plan->shells; i++)
+    free (plan->shells[i]);
   memset (plan, 0, sizeof *plan);
 }
 
@@ -202,6 +204,36 @@ merge_flags (struct cage_config *cfg, const struct cage_config *flags, struct ca
   return 0;
 }
 
+/* `cage shell`'s choice, tried in order in the cage: the SHELL the cage's
+   environment sets (cage.json env, --env, --pass-env), else the caller's
+   $SHELL; then the program of that name in /bin (a host's /usr/bin/zsh is
+   the cage's /bin/zsh); then /bin/sh.  */
+static int
+plan_shells (struct cage_plan *plan)
+{
+  const char *sh = NULL;
+  for (char **e = plan->envp; *e; e++)
+    if (strncmp (*e, "SHELL=", 6) == 0)
+      sh = *e + 6;
+  if (!sh || strcmp (sh, "/bin/sh") == 0)
+    sh = getenv ("SHELL");
+  size_t n = 0;
+  if (sh && sh[0] == '/' && strcmp (sh, "/bin/sh") != 0)
+    {
+      const char *base = strrchr (sh, '/') + 1;
+      if (!(plan->shells[n++] = strdup (sh)))
+        return -1;
+      if (*base && strncmp (sh, "/bin/", 5) != 0
+          && asprintf (&plan->shells[n++], "/bin/%s", base) < 0)
+        {
+          plan->shells[--n] = NULL;
+          return -1;
+        }
+    }
+  plan->shells[n] = strdup ("/bin/sh");
+  return plan->shells[n] ? 0 : -1;
+}
+
 static int
 plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage_error *err)
 {
@@ -274,6 +306,18 @@ plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage
       plan_free (plan);
       goto out;
     }
+  plan->stdio = opts->stdio;
+  memset (plan->event_fds, -1, sizeof plan->event_fds);
+  if (plan->stdio == CAGE_STDIO_PTY)
+    {
+      pty_caller_winsize (&plan->winsize);
+      if (plan_shells (plan) < 0)
+        {
+          cage_error_set (err, ENOMEM, "plan the cage");
+          plan_free (plan);
+          goto out;
+        }
+    }
   plan->map_uid = st.cage_uid;
   plan->map_gid = st.cage_gid;
   plan->new_net = strcmp (st.network, "host") != 0;
@@ -308,8 +352,9 @@ strv_json (char **v)
   return a;
 }
 
+/* The namespaces of CLONE_FLAGS by name: ["user", "mount", ...]. */
 static json_t *
-plan_json (const struct cage_plan *plan)
+namespaces_json (int clone_flags)
 {
   json_t *ns = json_array ();
   static const struct { int flag; const char *name; } nss[] = {
@@ -317,13 +362,31 @@ plan_json (const struct cage_plan *plan)
     { CLONE_NEWIPC, "ipc" },   { CLONE_NEWUTS, "uts" },  { CLONE_NEWNET, "net" },
   };
   for (size_t i = 0; ns && i < sizeof nss / sizeof *nss; i++)
-    if (plan->clone_flags & nss[i].flag)
+    if (clone_flags & nss[i].flag)
       json_array_append_new (ns, json_string (nss[i].name));
+  return ns;
+}
+
+static json_t *
+plan_json (const struct cage_plan *plan)
+{
+  static const char *const stdio_names[] = {
+    [CAGE_STDIO_INHERIT] = "inherit", [CAGE_STDIO_PTY] = "pty", [CAGE_STDIO_EVENTS] = "events",
+  };
+  json_t *ns = namespaces_json (plan->clone_flags);
+  json_t *shells = NULL;
+  if (plan->stdio == CAGE_STDIO_PTY)
+    {
+      shells = json_array ();
+      for (size_t i = 0; shells && i < sizeof plan->shells / sizeof *plan->shells; i++)
+        if (plan->shells[i])
+          json_array_append_new (shells, json_string (plan->shells[i]));
+    }
   char uid_map[64], gid_map[64];
   snprintf (uid_map, sizeof uid_map, "%u %u 1", (unsigned) CAGE_INNER_UID, (unsigned) plan->map_uid);
   snprintf (gid_map, sizeof gid_map, "%u %u 1", (unsigned) CAGE_INNER_GID, (unsigned) plan->map_gid);
   return json_pack ("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:b, s:o, s:i, s:i, s:[], s:o, s:b, s:o, "
-                    "s:o, s:s, s:o, s:o}",
+                    "s:o, s:s, s:o, s:o, s:s, s:o}",
                     "project", plan->project, "root", plan->root, "namespaces", ns,
                     "uid_map", uid_map, "gid_map", gid_map, "setgroups", "deny",
                     "hostname", CAGE_HOSTNAME, "loopback_up", plan->new_net,
@@ -335,7 +398,8 @@ plan_json (const struct cage_plan *plan)
                     "no_new_privs", 1, "seccomp", cage_seccomp_plan_json (&plan->seccomp),
                     "limits", limits_plan_json (&plan->limits),
                     "cwd", CAGE_WORKDIR, "env", strv_json (plan->envp), "argv",
-                    strv_json (plan->argv));
+                    strv_json (plan->argv), "stdio", stdio_names[plan->stdio], "shell",
+                    shells ? shells : json_null ());
 }
 
 /* ---- processes in the cage ------------------------------------------- */
@@ -379,23 +443,58 @@ close_fds (unsigned lo, unsigned hi)
   return 0;
 }
 
-/* Close every fd but 0, 1, 2, A and B: the caller's open files (a
-   directory fd would be a way out of the cage) stay outside.  */
+/* Close every fd but 0, 1, 2 and the N in KEEP (-1 ignored): the
+   caller's open files (a directory fd would be a way out of the cage) stay
+   outside.  */
 static int
-close_other_fds (int a, int b, struct cage_error *err)
+close_other_fds (const int *keep, size_t n, struct cage_error *err)
 {
-  unsigned keep[2] = { (unsigned) (a < b ? a : b), (unsigned) (a < b ? b : a) };
   unsigned lo = 3;
-  for (int i = 0; i < 2; i++)
+  for (;;)
     {
-      if (keep[i] > lo && close_fds (lo, keep[i] - 1) < 0)
+      /* the lowest kept fd at or above LO */
+      unsigned next = ~0U;
+      for (size_t i = 0; i < n; i++)
+        if (keep[i] >= 0 && (unsigned) keep[i] >= lo && (unsigned) keep[i] < next)
+          next = (unsigned) keep[i];
+      if (next == ~0U)
+        break;
+      if (next > lo && close_fds (lo, next - 1) < 0)
         return cage_error_set (err, errno, "close inherited files (close_range)");
-      if (keep[i] >= lo)
-        lo = keep[i] + 1;
+      lo = next + 1;
     }
   if (close_fds (lo, ~0U) < 0)
     return cage_error_set (err, errno, "close inherited files (close_range)");
   return 0;
+}
+
+/* Open /dev/null of the cage onto each of FIRST..LAST. */
+static int
+stdio_to_null (int first, int last, struct cage_error *err)
+{
+  int fd = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  if (fd < 0)
+    return cage_error_set (err, errno, "open `/dev/null` in the cage");
+  for (int i = first; i <= last; i++)
+    if (dup2 (fd, i) < 0)
+      {
+        int e = errno;
+        close (fd);
+        return cage_error_set (err, e, "open `/dev/null` in the cage as fd %d", i);
+      }
+  close (fd);
+  return 0;
+}
+
+/* The shell `cage shell` runs: the first of PLAN->shells that is a
+   program in the cage.  */
+static const char *
+pick_shell (const struct cage_plan *plan)
+{
+  for (size_t i = 0; i < sizeof plan->shells / sizeof *plan->shells; i++)
+    if (plan->shells[i] && access (plan->shells[i], X_OK) == 0)
+      return plan->shells[i];
+  return "/bin/sh";
 }
 
 /* Give up every privilege, for good: pid 1 does this once the root is
@@ -414,27 +513,63 @@ drop_privileges (const struct cage_plan *plan, struct cage_error *err)
   return cage_seccomp_install (&plan->seccomp, err);
 }
 
+/* The agent's stdio in its mode: the pty SLAVE as controlling terminal
+   (a session of its own), or the event pipes as stdout and stderr.  */
+static int
+agent_stdio (const struct cage_plan *plan, int slave, struct cage_error *err)
+{
+  if (plan->stdio == CAGE_STDIO_PTY)
+    return pty_make_controlling (slave, err);
+  if (plan->stdio == CAGE_STDIO_EVENTS)
+    for (int i = 0; i < 2; i++)
+      {
+        if (dup2 (plan->event_fds[i][1], 1 + i) < 0)
+          return cage_error_set (err, errno, "make the %s pipe fd %d", i ? "stderr" : "stdout",
+                                 1 + i);
+        close (plan->event_fds[i][1]);
+      }
+  return 0;
+}
+
 /* The agent: pid 2 of the cage, forked by pid 1 after drop_privileges.
-   Never returns.  */
+   SLAVE: the pty's slave (CAGE_STDIO_PTY), else -1.  Never returns.  */
 static _Noreturn void
-agent_exec (const struct cage_plan *plan, const sigset_t *caller_mask, int report_fd)
+agent_exec (struct cage_plan *plan, const sigset_t *caller_mask, int report_fd, int slave)
 {
   struct cage_error err = { 0 };
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
     report_errno_exit (report_fd, "prctl(PR_SET_PDEATHSIG)");
+  if (agent_stdio (plan, slave, &err) < 0)
+    report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
   if (chdir (CAGE_WORKDIR) < 0)
     report_errno_exit (report_fd, "chdir `" CAGE_WORKDIR "` in the cage");
   if (limits_apply_rlimits (&plan->limits, &err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
 
+  char *shell_argv[3];
+  char **argv = plan->argv;
+  if (!argv)
+    {
+      /* A login shell; SHELL names it. */
+      const char *sh = pick_shell (plan);
+      shell_argv[0] = (char *) sh;
+      shell_argv[1] = (char *) "-l";
+      shell_argv[2] = NULL;
+      argv = shell_argv;
+      static char shell_env[4096];
+      snprintf (shell_env, sizeof shell_env, "SHELL=%s", sh);
+      for (char **e = plan->envp; *e; e++)
+        if (strncmp (*e, "SHELL=", 6) == 0)
+          *e = shell_env; /* (this copy of the plan is ours: never freed) */
+    }
   /* execvp searches the PATH of this environment: the cage's /bin. */
   environ = plan->envp;
   if (sigprocmask (SIG_SETMASK, caller_mask, NULL) < 0)
     report_errno_exit (report_fd, "restore the signal mask");
-  execvp (plan->argv[0], plan->argv);
+  execvp (argv[0], argv);
   int e = errno;
-  cage_error_set (&err, e, "cannot run `%s` in the cage%s", plan->argv[0],
-                  e == ENOENT && !strchr (plan->argv[0], '/') ? " (PATH=/bin)" : "");
+  cage_error_set (&err, e, "cannot run `%s` in the cage%s", argv[0],
+                  e == ENOENT && !strchr (argv[0], '/') ? " (PATH=/bin)" : "");
   report_exit (report_fd, e == ENOENT ? CAGE_EXIT_NOT_FOUND : CAGE_EXIT_CANNOT_RUN, &err);
 }
 
@@ -483,12 +618,13 @@ die_with_parent (int lifeline, struct cage_error *err)
 
 /* Pid 1 of the cage.  Never returns.  */
 static _Noreturn void
-cage_init (const struct cage_plan *plan, const sigset_t *caller_mask, int sync_fd,
-           int report_fd)
+cage_init (struct cage_plan *plan, const sigset_t *caller_mask, int sync_fd, int report_fd)
 {
   struct cage_error err = { 0 };
   /* The outer cage is our only link to the caller: die with it. */
-  if (die_with_parent (sync_fd, &err) < 0 || close_other_fds (sync_fd, report_fd, &err) < 0)
+  const int keep[] = { sync_fd, report_fd, plan->event_fds[0][1], plan->event_fds[1][1] };
+  if (die_with_parent (sync_fd, &err) < 0
+      || close_other_fds (keep, sizeof keep / sizeof *keep, &err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
 
   /* Wait for the uid/gid maps.  End-of-file: the outer cage failed (and
@@ -510,10 +646,22 @@ cage_init (const struct cage_plan *plan, const sigset_t *caller_mask, int sync_f
   /* (after the last credential change: re-arm the death signal) */
   if (drop_privileges (plan, &err) < 0 || die_with_parent (sync_fd, &err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
-  close (sync_fd);
   /* The agent shares our uid now: keep it out of our /proc files. */
   if (prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
     report_errno_exit (report_fd, "prctl(PR_SET_DUMPABLE)");
+
+  /* cage shell: the pty, opened as the agent (it owns the slave); the
+     master goes out to the outer cage.  Nothing in the cage keeps the
+     caller's terminal, and nothing in it keeps the event stream.  */
+  int master = -1, slave = -1;
+  if (plan->stdio == CAGE_STDIO_PTY
+      && (pty_open (&plan->winsize, &master, &slave, &err) < 0
+          || pty_send_fd (sync_fd, master, &err) < 0 || stdio_to_null (0, 2, &err) < 0))
+    report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+  if (master >= 0)
+    close (master);
+  if (plan->stdio == CAGE_STDIO_EVENTS && stdio_to_null (1, 2, &err) < 0)
+    report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
 
   /* A signal that came during the set-up (a terminal's ^C reaches us
      directly) cancels the run: the agent has not started to receive it. */
@@ -530,8 +678,13 @@ cage_init (const struct cage_plan *plan, const sigset_t *caller_mask, int sync_f
   if (agent < 0)
     report_errno_exit (report_fd, "fork the agent");
   if (agent == 0)
-    agent_exec (plan, caller_mask, report_fd);
+    agent_exec (plan, caller_mask, report_fd, slave);
   close (report_fd);
+  if (slave >= 0)
+    close (slave);
+  for (int i = 0; i < 2; i++)
+    if (plan->event_fds[i][1] >= 0)
+      close (plan->event_fds[i][1]);
   hide_cmdline (plan->proc_argv); /* (the agent's argv points into it) */
   if (reaper_forward_to (agent, &err) < 0)
     {
@@ -540,7 +693,14 @@ cage_init (const struct cage_plan *plan, const sigset_t *caller_mask, int sync_f
     }
   reaper_ready ();
   sigprocmask (SIG_UNBLOCK, &fwd, NULL);
-  _exit (reaper_run (agent));
+  int wstatus = reaper_run (agent);
+  /* The agent's own wait status, for the exit event (ours cannot say
+     "killed by signal N": pid 1 of a namespace only exits).  */
+  ssize_t sent;
+  do
+    sent = send (sync_fd, &wstatus, sizeof wstatus, MSG_NOSIGNAL);
+  while (sent < 0 && errno == EINTR);
+  _exit (reaper_exit_code (wstatus));
 }
 
 /* ---- the outer cage ---------------------------------------------------- */
@@ -574,12 +734,64 @@ read_report (int fd, struct report *r)
   return (ssize_t) got;
 }
 
+/* The event pipes' read ends (CAGE_STDIO_EVENTS), closed on every path. */
+struct event_pipes
+{
+  int fds[2][2];
+};
+
+static void
+event_pipes_close (struct event_pipes *ep)
+{
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 2; j++)
+      cage_closep (&ep->fds[i][j]);
+}
+
+/* After the command started: relay its pty or its events until it is
+   done, then wait for pid 1.  *WSTATUS gets the agent's wait status
+   when pid 1 sent it over SYNC, else pid 1's own.  */
+static int
+follow (struct cage_plan *plan, pid_t pid, int sync, struct event_pipes *ep,
+        const struct timespec *started, int *wstatus, struct cage_error *err)
+{
+  int rc = 0;
+  if (plan->stdio == CAGE_STDIO_PTY)
+    {
+      int master = pty_recv_fd (sync, err);
+      if (master < 0 || pty_relay (master, pid, err) < 0)
+        {
+          kill (pid, SIGKILL);
+          rc = -1;
+        }
+    }
+  else if (plan->stdio == CAGE_STDIO_EVENTS)
+    {
+      rc = events_start (pid, namespaces_json (plan->clone_flags),
+                         limits_plan_json (&plan->limits), err);
+      if (rc == 0)
+        {
+          rc = events_relay (ep->fds[0][0], ep->fds[1][0], err);
+          ep->fds[0][0] = ep->fds[1][0] = -1;
+        }
+      /* (a failed stdout: the command gets EPIPE; we still wait for it) */
+    }
+  int wrc = reaper_wait (pid, wstatus, rc < 0 ? NULL : err);
+  if (rc < 0 || wrc < 0)
+    return -1;
+  int agent_status;
+  if (recv (sync, &agent_status, sizeof agent_status, MSG_DONTWAIT) == (ssize_t) sizeof agent_status)
+    *wstatus = agent_status;
+  return 0;
+}
+
 static int
 run (struct cage_plan *plan, int *exit_code, struct cage_error *err)
 {
   *exit_code = CAGE_EXIT_FAILURE;
-  /* The go signal (and pid 1's lifeline): a socket, so that sending to a
-     dead pid 1 is EPIPE, not SIGPIPE.  */
+  /* The go signal, pid 1's lifeline, and its way back (the pty's master,
+     the agent's status): a socket, so that sending to a dead pid 1 is
+     EPIPE, not SIGPIPE.  */
   int p[2];
   if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, p) < 0)
     return cage_error_set (err, errno, "create a socket pair");
@@ -587,6 +799,14 @@ run (struct cage_plan *plan, int *exit_code, struct cage_error *err)
   if (pipe2 (p, O_CLOEXEC) < 0)
     return cage_error_set (err, errno, "create a pipe");
   autoclose int report_rd = p[0], report_wr = p[1];
+  __attribute__ ((cleanup (event_pipes_close))) struct event_pipes ep
+    = { { { -1, -1 }, { -1, -1 } } };
+  if (plan->stdio == CAGE_STDIO_EVENTS)
+    for (int i = 0; i < 2; i++)
+      if (pipe2 (ep.fds[i], O_CLOEXEC) < 0)
+        return cage_error_set (err, errno, "create a pipe for the command's %s",
+                               i ? "stderr" : "stdout");
+  memcpy (plan->event_fds, ep.fds, sizeof ep.fds);
 
   /* We must be able to wait for pid 1, and it for the agent. */
   if (signal (SIGCHLD, SIG_DFL) == SIG_ERR)
@@ -603,6 +823,8 @@ run (struct cage_plan *plan, int *exit_code, struct cage_error *err)
 
   fflush (stdout);
   fflush (stderr);
+  struct timespec started;
+  clock_gettime (CLOCK_MONOTONIC, &started);
   pid_t pid = raw_clone (plan->clone_flags);
   if (pid < 0)
     {
@@ -614,11 +836,16 @@ run (struct cage_plan *plan, int *exit_code, struct cage_error *err)
     {
       close (sync_wr);
       close (report_rd);
+      for (int i = 0; i < 2; i++)
+        if (ep.fds[i][0] >= 0)
+          close (ep.fds[i][0]);
       cage_init (plan, &caller_mask, sync_rd, report_wr);
     }
   cage_debug ("pid 1 of the cage is %d", (int) pid);
   cage_closep (&sync_rd);
   cage_closep (&report_wr);
+  for (int i = 0; i < 2; i++)
+    cage_closep (&ep.fds[i][1]);
 
   int wstatus;
   /* (limits: pid 1 enters its cgroups before it can fork anything) */
@@ -644,9 +871,13 @@ run (struct cage_plan *plan, int *exit_code, struct cage_error *err)
   struct report r;
   ssize_t got = read_report (report_rd, &r);
   reaper_ready ();
-  int wrc = reaper_wait (pid, &wstatus, err);
+  int frc;
+  if (got == (ssize_t) sizeof r || reaper_cancelled ())
+    frc = reaper_wait (pid, &wstatus, err);
+  else
+    frc = follow (plan, pid, sync_wr, &ep, &started, &wstatus, err);
   limits_cgroups_remove (&plan->limits);
-  if (wrc < 0)
+  if (frc < 0)
     return -1;
   if (got == (ssize_t) sizeof r)
     {
@@ -656,8 +887,12 @@ run (struct cage_plan *plan, int *exit_code, struct cage_error *err)
       return -1;
     }
   int sig = reaper_cancelled ();
-  *exit_code = sig ? 128 + sig : reaper_exit_code (wstatus);
+  if (sig)
+    wstatus = sig; /* (as if killed by it) */
+  *exit_code = reaper_exit_code (wstatus);
   cage_info ("the cage exited with status %d", *exit_code);
+  if (plan->stdio == CAGE_STDIO_EVENTS && events_exit (wstatus, &started, err) < 0)
+    return -1;
   return 0;
 }
 

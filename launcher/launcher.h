@@ -10,6 +10,8 @@
      caps.c     capabilities (libcap)
      seccomp.c  the syscall filter (libseccomp)
      reaper.c   signal forwarding, waiting, pid 1's reaping loop
+     pty.c      `cage shell`: the cage's own pty, the relay to the terminal
+     events.c   `cage exec --json`: the NDJSON event stream
 
    Every function returns 0 (or a value >= 0) on success and -1 with ERR set
    on failure; messages name the path and the reason.  */
@@ -19,7 +21,9 @@
 #include <jansson.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <sys/ioctl.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "config.h"
 #include "error.h"
@@ -36,10 +40,21 @@
 
 /* ---- exec.c ------------------------------------------------------------ */
 
+/* Where the agent's stdin, stdout and stderr go.  */
+enum cage_stdio
+{
+  CAGE_STDIO_INHERIT = 0, /* cage exec: the caller's own */
+  CAGE_STDIO_PTY,         /* cage shell: a pty of the cage's devpts, relayed */
+  CAGE_STDIO_EVENTS,      /* cage exec --json: stdin the caller's, stdout and
+                             stderr pipes turned into NDJSON events */
+};
+
 struct exec_options
 {
   const char *project;  /* as given on the command line */
-  char **argv;          /* the command, NULL-terminated, argv[0] != NULL */
+  char **argv;          /* the command, NULL-terminated, argv[0] != NULL;
+                           NULL with CAGE_STDIO_PTY: a login shell */
+  enum cage_stdio stdio;
   bool dry_run;         /* print the plan (JSON) instead of running it */
   char **proc_argv;     /* main's argv: pid 1 overwrites it (may be NULL) */
   /* Flags over cage.json: env_pass, env_set and limits are used. */
@@ -92,6 +107,12 @@ struct cage_plan
   char **proc_argv;     /* borrowed from the options */
   struct limits_plan limits;
   struct seccomp_options seccomp;
+  enum cage_stdio stdio;
+  char *shells[3];      /* CAGE_STDIO_PTY: the shells to try, in order (the
+                           last is /bin/sh); the agent runs the first that
+                           exists in the cage, with -l */
+  struct winsize winsize; /* CAGE_STDIO_PTY: the caller's terminal's size */
+  int event_fds[2][2];  /* CAGE_STDIO_EVENTS: stdout and stderr pipes */
 };
 
 /* Run OPTS->argv in a cage on the mounted project.  On success returns 0
@@ -212,7 +233,55 @@ int reaper_cancelled (void);
 int reaper_wait (pid_t pid, int *wstatus, struct cage_error *err);
 
 /* Pid 1: forward the signals to AGENT and reap every child until AGENT
-   exits; returns AGENT's exit status (reaper_exit_code).  */
+   exits; returns AGENT's wait status.  */
 int reaper_run (pid_t agent);
+
+/* ---- pty.c ------------------------------------------------------------- */
+
+/* In the cage (pid 1, after the root is set up and privileges dropped):
+   open a pty of the cage's own devpts instance; *MASTER and *SLAVE get
+   close-on-exec fds, the slave owned by the agent, sized WS.  */
+int pty_open (const struct winsize *ws, int *master, int *slave, struct cage_error *err);
+
+/* The agent, before exec: a new session whose controlling terminal is
+   SLAVE, which becomes its stdin, stdout and stderr.  */
+int pty_make_controlling (int slave, struct cage_error *err);
+
+/* Pass FD over the unix socket SOCK (SCM_RIGHTS), and take it. */
+int pty_send_fd (int sock, int fd, struct cage_error *err);
+int pty_recv_fd (int sock, struct cage_error *err);
+
+/* The caller's terminal's size (stdin's, else stdout's; 0x0 when neither
+   is a terminal).  */
+void pty_caller_winsize (struct winsize *ws);
+
+/* The outer cage: put the caller's terminal (stdin) in raw mode, relay
+   bytes between it and MASTER, copy its size on SIGWINCH, until the cage
+   closes the pty (the shell and everything holding it are gone).  A
+   SIGTERM or SIGHUP to cage hangs the pty up (the shell gets SIGHUP);
+   SIGTSTP gives the terminal back while cage is stopped.  The terminal's
+   modes are restored on return and on any signal that kills cage.  PID is
+   the cage's pid 1: killed when it outlives a hang-up by 2 s.  MASTER is
+   closed on return.  */
+int pty_relay (int master, pid_t pid, struct cage_error *err);
+
+/* ---- events.c ---------------------------------------------------------- */
+
+/* `cage exec --json` writes one JSON object a line on stdout:
+     {"event":"start","pid":P,"namespaces":[...],"limits":{...}}
+     {"event":"stdout","data":"..."}  or  {"event":"stdout","data_b64":"..."}
+     {"event":"stderr", ...}
+     {"event":"exit","code":N,"signal":S|null,"duration_ms":M}
+   "data" is a chunk as read, when it is UTF-8 (a character cut by the read
+   waits for the next chunk); any other chunk comes whole as "data_b64".
+   Each returns -1 with ERR (errno EPIPE: our stdout is closed) on failure. */
+int events_start (pid_t pid, json_t *namespaces, json_t *limits, struct cage_error *err);
+
+/* Read OUT_FD (the agent's stdout) and ERR_FD (its stderr) until both are
+   at end-of-file, writing each chunk as an event.  Both are closed.  */
+int events_relay (int out_fd, int err_fd, struct cage_error *err);
+
+/* WSTATUS: the agent's wait status; STARTED: when the cage was started. */
+int events_exit (int wstatus, const struct timespec *started, struct cage_error *err);
 
 #endif

@@ -1,6 +1,7 @@
 /* main.c - cage: run a command in the cage of a mounted project.
 
      cage exec PROJECT [OPTIONS] -- CMD [ARGS...]
+     cage shell PROJECT [OPTIONS]
 
    Exit status: CMD's (128+N when it was killed by signal N); 125 when cage
    itself fails, 126 when CMD cannot be run, 127 when it is not found (as
@@ -10,25 +11,45 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "launcher.h"
 #include "log.h"
 
-#define USAGE "usage: cage exec PROJECT [OPTIONS] -- CMD [ARGS...]"
+#define USAGE_EXEC "usage: cage exec PROJECT [OPTIONS] -- CMD [ARGS...]"
+#define USAGE USAGE_EXEC " | cage shell PROJECT [OPTIONS]"
+
+/* `cage shell` without a terminal on stdin (as grep and diff: trouble). */
+#define EXIT_NOT_A_TERMINAL 2
 
 static void
 usage (FILE *f)
 {
-  fputs (USAGE "\n"
+  fputs (USAGE_EXEC "\n"
+         "       cage shell PROJECT [OPTIONS]\n"
          "\n"
-         "Run CMD in the cage of PROJECT, which `cagefs mount PROJECT` made: new user,\n"
-         "mount, pid, ipc, uts and (unless the mount says network host) net\n"
+         "exec: run CMD in the cage of PROJECT, which `cagefs mount PROJECT` made: new\n"
+         "user, mount, pid, ipc, uts and (unless the mount says network host) net\n"
          "namespaces, root on the cagefs view, uid 1000 without capabilities,\n"
          "no_new_privs and a seccomp filter; cwd /workspace; PATH=/bin.\n"
          "\n"
-         "options:\n"
-         "  --json      errors as one JSON object on stdout\n"
+         "shell: an interactive login shell in the same cage, on a terminal of the\n"
+         "cage's own (a pty of its /dev/pts; the shell's controlling terminal); cage\n"
+         "relays it to yours, which is raw meanwhile and restored after.  The shell\n"
+         "is the cage's SHELL (cage.json env, --env, --pass-env) or else your $SHELL\n"
+         "when the cage has it (as is, or by name in /bin), else /bin/sh; run with -l.\n"
+         "stdin must be a terminal (else exit 2; use `cage exec PROJECT -- sh`).\n"
+         "SIGTERM or SIGHUP to cage hangs the shell's terminal up.\n"
+         "\n"
+         "options (both):\n"
+         "  --json      exec: NDJSON events on stdout, one a line:\n"
+         "                {\"event\":\"start\",\"pid\":P,\"namespaces\":[..],\"limits\":{..}}\n"
+         "                {\"event\":\"stdout\"|\"stderr\",\"data\":\"...\"} (\"data_b64\" when\n"
+         "                  the chunk is not UTF-8)\n"
+         "                {\"event\":\"exit\",\"code\":N,\"signal\":S|null,\"duration_ms\":M}\n"
+         "              stdin passes through; errors are {\"error\":..,\"errno\":N}.\n"
+         "              shell: errors as JSON\n"
          "  -v          say more on stderr (twice: debug)\n"
          "  --dry-run   print what would be done (JSON) and run nothing\n"
          "  --env NAME=VALUE   set a variable in the cage (repeatable)\n"
@@ -47,8 +68,9 @@ usage (FILE *f)
          "delegated, writable cgroup), else cgroup v1, else rlimits; -v and --dry-run\n"
          "say which.\n"
          "\n"
-         "exit status: CMD's, or 128+N when CMD was killed by signal N;\n"
-         "125 cage failed, 126 CMD cannot be run, 127 CMD not found.\n",
+         "exit status: CMD's (the shell's), or 128+N when it was killed by signal N;\n"
+         "125 cage failed, 126 CMD cannot be run, 127 CMD not found; 2 shell: stdin\n"
+         "is not a terminal.\n",
          f);
 }
 
@@ -87,23 +109,26 @@ opt_value (int argc, char **argv, int *i, const char *name, const char **value)
   return true;
 }
 
-static int cmd_exec_with (int argc, char **argv, char **proc_argv, struct cage_config *flags);
+static int cmd_run_with (bool shell, int argc, char **argv, char **proc_argv,
+                         struct cage_config *flags);
 
+/* `cage exec` (SHELL false) and `cage shell` (SHELL true). */
 static int
-cmd_exec (int argc, char **argv, char **proc_argv)
+cmd_run (bool shell, int argc, char **argv, char **proc_argv)
 {
   struct cage_config flags;
   config_init (&flags);
-  int rc = cmd_exec_with (argc, argv, proc_argv, &flags);
+  int rc = cmd_run_with (shell, argc, argv, proc_argv, &flags);
   config_free (&flags);
   return rc;
 }
 
 static int
-cmd_exec_with (int argc, char **argv, char **proc_argv, struct cage_config *flags)
+cmd_run_with (bool shell, int argc, char **argv, char **proc_argv, struct cage_config *flags)
 {
   struct exec_options opts = { .proc_argv = proc_argv, .flags = flags };
   struct cage_error ferr = { 0 };
+  const char *cmd = shell ? "shell" : "exec";
   const char *v;
   bool json = false;
   int i;
@@ -136,42 +161,42 @@ cmd_exec_with (int argc, char **argv, char **proc_argv, struct cage_config *flag
       else if (opt_value (argc, argv, &i, "--seccomp", &v))
         {
           if (!v || (strcmp (v, "off") != 0 && strcmp (v, "on") != 0))
-            return usage_error (json, "exec: --seccomp takes on or off");
+            return usage_error (json, "%s: --seccomp takes on or off", cmd);
           opts.seccomp_off = strcmp (v, "off") == 0;
         }
       else if (opt_value (argc, argv, &i, "--env", &v))
         {
           if (!v)
-            return usage_error (json, "exec: --env needs NAME=VALUE");
+            return usage_error (json, "%s: --env needs NAME=VALUE", cmd);
           if (config_add_env_set (flags, v, &ferr) < 0)
-            return usage_error (json, "exec: --env: %s", ferr.msg);
+            return usage_error (json, "%s: --env: %s", cmd, ferr.msg);
         }
       else if (opt_value (argc, argv, &i, "--pass-env", &v))
         {
           if (!v)
-            return usage_error (json, "exec: --pass-env needs a NAME");
+            return usage_error (json, "%s: --pass-env needs a NAME", cmd);
           if (config_add_env_pass (flags, v, &ferr) < 0)
-            return usage_error (json, "exec: --pass-env: %s", ferr.msg);
+            return usage_error (json, "%s: --pass-env: %s", cmd, ferr.msg);
         }
       else if (opt_value (argc, argv, &i, "--memory", &v))
         {
           if (config_parse_memory (v, &flags->limits.memory, &ferr) < 0)
-            return usage_error (json, "exec: --memory: %s", ferr.msg);
+            return usage_error (json, "%s: --memory: %s", cmd, ferr.msg);
         }
       else if (opt_value (argc, argv, &i, "--cpus", &v))
         {
           if (config_parse_cpus (v, &flags->limits.cpus, &ferr) < 0)
-            return usage_error (json, "exec: --cpus: %s", ferr.msg);
+            return usage_error (json, "%s: --cpus: %s", cmd, ferr.msg);
         }
       else if (opt_value (argc, argv, &i, "--pids", &v))
         {
           if (config_parse_count ("pids", v, &flags->limits.pids, &ferr) < 0)
-            return usage_error (json, "exec: --pids: %s", ferr.msg);
+            return usage_error (json, "%s: --pids: %s", cmd, ferr.msg);
         }
       else if (opt_value (argc, argv, &i, "--nofile", &v))
         {
           if (config_parse_count ("nofile", v, &flags->limits.nofile, &ferr) < 0)
-            return usage_error (json, "exec: --nofile: %s", ferr.msg);
+            return usage_error (json, "%s: --nofile: %s", cmd, ferr.msg);
         }
       else if (strcmp (a, "-h") == 0 || strcmp (a, "--help") == 0)
         {
@@ -179,19 +204,39 @@ cmd_exec_with (int argc, char **argv, char **proc_argv, struct cage_config *flag
           return 0;
         }
       else if (a[0] == '-' && a[1] != '\0')
-        return usage_error (json, "exec: unknown option `%s`", a);
+        return usage_error (json, "%s: unknown option `%s`", cmd, a);
       else if (!opts.project)
         opts.project = a;
       else
         break; /* the command, without a `--` */
     }
   if (!opts.project)
-    return usage_error (json, "exec: missing PROJECT");
-  if (i >= argc)
-    return usage_error (json, "exec: missing the command to run after `--`");
-  if (argv[i][0] == '\0')
-    return usage_error (json, "exec: the command is an empty string");
-  opts.argv = argv + i;
+    return usage_error (json, "%s: missing PROJECT", cmd);
+  if (shell)
+    {
+      if (i < argc)
+        return usage_error (json, "shell: unexpected `%s`: the shell takes no command (use "
+                            "cage exec PROJECT -- CMD)", argv[i]);
+      if (!opts.dry_run && !isatty (STDIN_FILENO))
+        {
+          struct cage_error err = { 0 };
+          cage_error_set (&err, 0, "shell: stdin is not a terminal; for a shell without one "
+                          "run: cage exec PROJECT -- sh");
+          cage_error_print (&err, "cage", json);
+          return EXIT_NOT_A_TERMINAL;
+        }
+      opts.stdio = CAGE_STDIO_PTY;
+    }
+  else if (i >= argc)
+    return usage_error (json, "%s: missing the command to run after `--`", cmd);
+  else if (argv[i][0] == '\0')
+    return usage_error (json, "%s: the command is an empty string", cmd);
+  else
+    {
+      opts.argv = argv + i;
+      if (json)
+        opts.stdio = CAGE_STDIO_EVENTS;
+    }
   if (opts.seccomp_off)
     cage_warn ("--seccomp=off: the cage runs WITHOUT its syscall filter; use it only to debug");
 
@@ -236,10 +281,12 @@ main (int argc, char **argv)
       return 0;
     }
   if (strcmp (cmd, "exec") == 0)
-    return cmd_exec (argc - 1, argv + 1, argv);
+    return cmd_run (false, argc - 1, argv + 1, argv);
+  if (strcmp (cmd, "shell") == 0)
+    return cmd_run (true, argc - 1, argv + 1, argv);
   bool json = false;
   for (int i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
     if (strcmp (argv[i], "--json") == 0)
       json = true;
-  return usage_error (json, "unknown command `%s`; the command is: exec", cmd);
+  return usage_error (json, "unknown command `%s`; the commands are: exec, shell", cmd);
 }

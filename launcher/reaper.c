@@ -104,8 +104,8 @@ reaper_run (pid_t agent)
       int wstatus;
       pid_t r = waitpid (-1, &wstatus, 0);
       if (r == agent)
-        return reaper_exit_code (wstatus);
+        return wstatus;
       if (r < 0 && errno != EINTR)
-        return CAGE_EXIT_FAILURE; /* ECHILD: cannot happen while AGENT lives */
+        return CAGE_EXIT_FAILURE << 8; /* ECHILD: cannot happen while AGENT lives */
     }
 }
