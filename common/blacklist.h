@@ -1,9 +1,20 @@
-/* blacklist.h - glob patterns that hide secrets in every view.
+/* blacklist.h - gitignore-style patterns that hide secrets in every view.
 
-   A pattern without '/' matches an entry's name at any depth ("*.pem",
-   ".env.*").  A pattern with '/' ("…/.docker/config.json") matches the last
-   components of the entry's path relative to the view root, at component
-   boundaries.  Matching uses fnmatch(3); it does not allocate.  */
+   Each pattern follows gitignore(5):
+   - "*" matches anything but '/', "?" one character but '/', "[a-z]",
+     "[!a-z]" a set; a backslash quotes the next character;
+   - a pattern without a '/' (but a trailing one) matches a name at any
+     depth ("*.pem", ".env.*");
+   - a pattern with a '/' at its start or middle is anchored to the view's
+     root ("/build.log", "config/prod.yml"); a "**" component matches zero
+     or more folders: at the start, in every folder (so "**" then
+     "/.kube/config" hides .kube/config at any depth), in the middle, any
+     folders between, and at the end everything inside a folder;
+   - a trailing '/' matches folders only ("secrets/");
+   - a leading '!' re-includes what an earlier pattern hid ("!.env.example");
+     the last pattern that matches decides.  As in git, nothing inside a
+     hidden folder can be re-included (the view never reaches it).
+   Patterns are compiled once; matching does not allocate.  */
 #ifndef CAGE_BLACKLIST_H
 #define CAGE_BLACKLIST_H
 
@@ -15,30 +26,51 @@
 /* The built-in defaults, NULL-terminated. */
 extern const char *const blacklist_defaults[];
 
-struct blacklist
+struct blacklist_rule
 {
-  char **patterns;  /* NULL-terminated, defaults first */
-  size_t n;
-  bool has_paths;   /* some pattern contains '/' */
+  char *glob;            /* without '!', the leading '/' and the trailing '/' */
+  const char *source;    /* the pattern as written (points into patterns[]) */
+  unsigned ncomp;        /* components of GLOB ('/'-separated) */
+  bool negate;           /* "!": re-include */
+  bool dir_only;         /* trailing '/' */
+  bool anchored;         /* matched against the whole path, else the name */
+  bool trailing_dstar;   /* a final "**" component: inside a folder, not itself */
 };
 
-/* Build from the defaults plus EXTRA (NULL-terminated, may be NULL).
-   An empty pattern or one with an empty component is an error. */
-int blacklist_init (struct blacklist *bl, char *const *extra,
+struct blacklist
+{
+  char **patterns;       /* NULL-terminated, as written, defaults first */
+  size_t n;
+  struct blacklist_rule *rules;
+  bool has_paths;        /* some rule needs the whole path (anchored) */
+  bool has_dir_only;     /* some rule matches folders only */
+  bool has_negations;
+};
+
+/* Build from the defaults (when DEFAULTS) plus EXTRA (NULL-terminated, may
+   be NULL).  A bad pattern is an error naming it. */
+int blacklist_init (struct blacklist *bl, char *const *extra, bool defaults,
                     struct cage_error *err);
 void blacklist_free (struct blacklist *bl);
 
-/* Is PATTERN usable?  Not empty, no empty, "." or ".." component, no leading
-   '/' (anchored patterns are not supported yet).  On error ERR says why and
-   how to fix it, without naming the pattern: callers add where it came
-   from ("blacklist pattern \"x\": ...", "cage.json:4:5: ...").  */
+/* Is PATTERN usable?  On error ERR says why and how to fix it, without
+   naming the pattern: callers add where it came from.  */
 int blacklist_check_pattern (const char *pattern, struct cage_error *err);
 
-/* Does NAME (a single component) match a name-only pattern? */
-bool blacklist_match_name (const struct blacklist *bl, const char *name);
+/* The rule deciding RELPATH ("a/b/name", relative to the view root, no
+   leading '/'; IS_DIR: a folder): the index of the last matching rule, or
+   -1 when none matches.  Hidden iff >= 0 and that rule does not negate. */
+long blacklist_which (const struct blacklist *bl, const char *relpath, bool is_dir);
 
-/* Does RELPATH ("a/b/name", relative to the view root, no leading '/')
-   match any pattern?  Includes blacklist_match_name on the last component. */
+/* Is RELPATH hidden? */
+bool blacklist_match (const struct blacklist *bl, const char *relpath, bool is_dir);
+
+/* Shorthands for a non-folder: NAME alone (a top-level entry), or a path. */
+bool blacklist_match_name (const struct blacklist *bl, const char *name);
 bool blacklist_match_path (const struct blacklist *bl, const char *relpath);
+
+/* Glob match of one pattern against a whole path, gitignore's rules for
+   "*", "?", "[...]", "\\" and "**" components (exposed for tests). */
+bool blacklist_glob (const char *glob, const char *path);
 
 #endif

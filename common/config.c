@@ -494,12 +494,45 @@ load_packages (struct loader *L, json_t *v, struct cage_config *out)
   return 0;
 }
 
+static int load_blacklist_patterns (struct loader *L, json_t *v, struct cage_config *out);
+
+/* "blacklist": [globs] or {"defaults": bool, "patterns": [globs]}. */
 static int
 load_blacklist (struct loader *L, json_t *v, struct cage_config *out)
 {
+  if (!json_is_object (v))
+    return load_blacklist_patterns (L, v, out);
+  const char *key;
+  json_t *e;
+  json_object_foreach (v, key, e)
+    {
+      push_key (L, key);
+      if (strcmp (key, "defaults") == 0)
+        {
+          if (!json_is_boolean (e))
+            return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be true or false, not %s",
+                            PATH_NAME (L), type_name (e));
+          out->blacklist_no_defaults = json_is_false (e);
+        }
+      else if (strcmp (key, "patterns") == 0)
+        {
+          if (load_blacklist_patterns (L, e, out) < 0)
+            return -1;
+        }
+      else
+        return fail_at (L, JSON_LOCATE_KEY, "unknown key %s in \"blacklist\"; valid keys: "
+                        "defaults, patterns", QUOTED (key));
+      pop (L);
+    }
+  return 0;
+}
+
+static int
+load_blacklist_patterns (struct loader *L, json_t *v, struct cage_config *out)
+{
   if (!json_is_array (v))
-    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an array of globs, not %s; "
-                    "e.g. [\"*.secret\", \"config/credentials.json\"]",
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an array of globs (or an object with \"defaults\" "
+                    "and \"patterns\"), not %s; e.g. [\"*.secret\", \"/config/credentials.json\"]",
                     PATH_NAME (L), type_name (v));
   size_t i;
   json_t *e;
@@ -876,6 +909,8 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
     cfg->limits.pids = tmp.limits.pids;
   if (tmp.limits.nofile)
     cfg->limits.nofile = tmp.limits.nofile;
+  if (tmp.blacklist_no_defaults)
+    cfg->blacklist_no_defaults = true;
   if (have_mode)
     cfg->mode = tmp.mode;
   if (tmp.cache)

@@ -6,7 +6,9 @@
                       "packages": [ "/nix/store/<hash>-<name>", ... ],
                       "cache": "file:///srv/cache" | "https://...",  isolated
                       "nix_daemon": false },                          shared
-       "blacklist": [ "<glob>", ... ],          extra globs, added to defaults
+       "blacklist": [ "<glob>", ... ],          extra gitignore-style globs,
+                                                added to the defaults; or
+       "blacklist": { "defaults": true, "patterns": [ "<glob>", ... ] }
        "network":   "off" | "host",
        "env":       { "pass": [ "NAME", ... ],      caller's variables to keep
                       "set":  { "NAME": "value" } }  explicit values
@@ -53,6 +55,7 @@ struct cage_config
   size_t n_packages;
   char **blacklist;     /* NULL-terminated; extra globs (defaults not included) */
   size_t n_blacklist;
+  bool blacklist_no_defaults; /* "blacklist": {"defaults": false} */
   enum network_mode network;
   char **env_pass;      /* NULL-terminated; variable names */
   size_t n_env_pass;

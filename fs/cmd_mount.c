@@ -181,7 +181,7 @@ cmd_mount (int argc, char **argv)
   {
     /* The blacklist is checked here so a bad glob fails before mounting. */
     struct blacklist bl;
-    if (blacklist_init (&bl, cfg.blacklist, &err) < 0)
+    if (blacklist_init (&bl, cfg.blacklist, !cfg.blacklist_no_defaults, &err) < 0)
       goto out;
     blacklist_free (&bl);
   }

@@ -24,6 +24,7 @@ usage (FILE *f)
          "  umount PROJECT  unmount and stop the daemon (idempotent)\n"
          "  status PROJECT  show whether the project is mounted (exit 1 when not)\n"
          "  init [PROJECT]  write a starting cage.json\n"
+         "  check PROJECT   list what the blacklist hides in the workspace, and why\n"
          "  copy --to DIR [--closure] [--durable] [--no-uring] STOREPATH...\n"
          "                  copy store paths with the copy engine (copy mode's engine)\n"
          "\n"
@@ -125,6 +126,8 @@ main (int argc, char **argv)
     return cmd_init (argc - 1, argv + 1);
   if (strcmp (cmd, "copy") == 0)
     return cmd_copy (argc - 1, argv + 1);
+  if (strcmp (cmd, "check") == 0)
+    return cmd_check (argc - 1, argv + 1);
   fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, init\n",
            cmd);
   return 2;

@@ -601,8 +601,9 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
     r = -EACCES;
   /* Moving a directory that a path pattern names would uncover what it
      hides; with RENAME_EXCHANGE both sides move. */
-  if (r == 0 && (visibility_protected (p, name) || visibility_guards_rename (p, name)
-                 || ((flags & RENAME_EXCHANGE) && visibility_guards_rename (np, newname))))
+  if (r == 0 && (visibility_protected (p, name) || visibility_guards_rename (p, name, false)
+                 || visibility_guards_rename (np, newname, true)
+                 || ((flags & RENAME_EXCHANGE) && visibility_guards_rename (np, newname, false))))
     r = -EACCES;
   if (r < 0)
     {

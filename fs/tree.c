@@ -156,7 +156,7 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
   fs->host_gid = st->host_gid;
   fs->cage_uid = st->cage_uid;
   fs->cage_gid = st->cage_gid;
-  if (blacklist_init (&fs->blacklist, cfg->blacklist, err) < 0)
+  if (blacklist_init (&fs->blacklist, cfg->blacklist, !cfg->blacklist_no_defaults, err) < 0)
     return -1;
 
   fs->workspace = (struct view){ .name = "workspace", .writable = true,

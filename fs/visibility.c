@@ -6,6 +6,8 @@
 #include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <fcntl.h>
 
 static int
 cmp_name (const void *key, const void *elem)
@@ -42,38 +44,48 @@ visibility_check (struct node *parent, const char *name)
   const struct blacklist *bl = v->blacklist;
   if (!bl)
     return 0;
-  if (!bl->has_paths)
-    return blacklist_match_name (bl, name) ? -ENOENT : 0;
   char rel[4096];
-  if (node_relpath_child (parent, name, rel, sizeof rel) < 0)
+  const char *path = name;
+  if (bl->has_paths)
+    {
+      if (node_relpath_child (parent, name, rel, sizeof rel) < 0)
+        return -ENOENT;
+      path = rel;
+    }
+  bool as_file = blacklist_match (bl, path, false);
+  if (!bl->has_dir_only)
+    return as_file ? -ENOENT : 0;
+  bool as_dir = blacklist_match (bl, path, true);
+  if (as_file == as_dir)
+    return as_file ? -ENOENT : 0;
+  /* A folder-only pattern ("secrets/") decides: is it a folder? */
+  int fd = node_fd_get (parent);
+  if (fd < 0)
     return -ENOENT;
-  return blacklist_match_path (bl, rel) ? -ENOENT : 0;
+  struct stat st;
+  bool is_dir = fstatat (fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode);
+  node_fd_put (parent);
+  return (is_dir ? as_dir : as_file) ? -ENOENT : 0;
 }
 
 bool
-visibility_guards_rename (struct node *parent, const char *name)
+visibility_guards_rename (struct node *parent, const char *name, bool dest)
 {
   const struct blacklist *bl = parent->view ? parent->view->blacklist : NULL;
   if (!bl || !bl->has_paths)
     return false;
-  for (char **p = bl->patterns; p && *p; p++)
+  for (size_t i = 0; i < bl->n; i++)
     {
-      const char *pat = *p;
-      if (!strchr (pat, '/'))
+      const struct blacklist_rule *r = &bl->rules[i];
+      /* Moving a folder named by a hiding path pattern would uncover what
+         it hides; moving one to a name of a re-including pattern would
+         uncover what the other patterns hide. */
+      if (!r->anchored || r->ncomp < 2 || r->negate != dest)
         continue;
-      /* Each component but the last. */
-      const char *s = pat;
-      for (const char *slash; (slash = strchr (s, '/')); s = slash + 1)
-        {
-          char comp[256];
-          size_t l = (size_t) (slash - s);
-          if (l == 0 || l >= sizeof comp)
-            continue;
-          memcpy (comp, s, l);
-          comp[l] = '\0';
-          if (fnmatch (comp, name, 0) == 0)
-            return true;
-        }
+      const char *c = r->glob + strlen (r->glob) + 1;
+      for (unsigned k = 0; k + 1 < r->ncomp + (r->trailing_dstar ? 1 : 0); k++, c += strlen (c) + 1)
+        if (strcmp (c, "**") != 0 && fnmatch (c, name, 0) == 0)
+          return true;
     }
   return false;
 }

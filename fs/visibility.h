@@ -14,9 +14,10 @@ int visibility_check (struct node *parent, const char *name);
 
 /* Would renaming the directory entry NAME (in PARENT) move a hidden entry
    to a path where the blacklist no longer covers it?  True when NAME
-   matches a non-final component of a path pattern (".docker" for
-   ".docker/config.json"). */
-bool visibility_guards_rename (struct node *parent, const char *name);
+   matches a non-final component of a hiding path pattern (".docker" for
+   "**" "/.docker/config.json").  DEST: NAME is the new name; then true
+   when it matches a non-final component of a re-including ("!") pattern. */
+bool visibility_guards_rename (struct node *parent, const char *name, bool dest);
 
 /* The project's own cage.json is read-only to the agent: it must not be
    able to loosen its next cage.  True for PARENT/NAME = workspace/cage.json. */

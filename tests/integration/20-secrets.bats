@@ -235,3 +235,72 @@ EOF
   [ "$status" -ne 0 ] || fails+=(".env readable with extra globs")
   [ "${#fails[@]}" -eq 0 ] || fail "${fails[@]}"
 }
+
+@test "gitignore rules: anchored, folder-only, ** and ! re-include, in the running view" {
+  cat > "$PROJECT/cage.json" <<EOF2
+{ "store": { "packages": [ "$FIX_TOOLS" ] },
+  "blacklist": [ "/top.txt", "cache/", "**/deploy/*.yml", "*.log", "!keep.log", "!.env.example" ] }
+EOF2
+  put top.txt "SECRET-top"
+  put sub/top.txt "visible-sub-top"
+  put cache/data "SECRET-cache"
+  put sub/cache "visible: a file named cache"
+  put a/b/deploy/prod.yml "SECRET-prod"
+  put deploy/x.yml "SECRET-x"
+  put deploy/sub/y.yml "visible-deeper"
+  put run.log "SECRET-log"
+  put keep.log "visible-keep"
+  put .env.example "visible-example"
+  put .env "SECRET-env"
+  mount_project
+  local p fails=()
+  for p in top.txt cache/data cache a/b/deploy/prod.yml deploy/x.yml run.log .env; do
+    run --separate-stderr cage exec "$PROJECT" -- cat "/workspace/$p"
+    [[ $status -ne 0 && $stderr == *"No such file or directory"* ]] \
+      || fails+=("$p should be hidden: $status $output $stderr")
+  done
+  for p in sub/top.txt sub/cache deploy/sub/y.yml keep.log .env.example; do
+    run --separate-stderr cage exec "$PROJECT" -- cat "/workspace/$p"
+    [ "$status" -eq 0 ] && [[ $output == visible* ]] || fails+=("$p should be visible: $status $stderr")
+  done
+  run --separate-stderr cage exec "$PROJECT" -- ls -1a /workspace
+  for p in top.txt cache run.log .env; do
+    grep -qx "$p" <<<"$output" && fails+=("ls lists $p")
+  done
+  for p in keep.log .env.example sub; do
+    grep -qx "$p" <<<"$output" || fails+=("ls does not list $p")
+  done
+  [ "${#fails[@]}" -eq 0 ] || fail "${fails[@]}"
+}
+
+@test "\"blacklist\": {\"defaults\": false} turns the defaults off; cagefs check says what hides what" {
+  put .env "not a secret here"
+  put notes.secret "SECRET"
+  put build/out.bin "SECRET-build"
+  cat > "$PROJECT/cage.json" <<EOF2
+{ "store": { "packages": [ "$FIX_TOOLS" ] },
+  "blacklist": { "defaults": false, "patterns": [ "*.secret", "/build/" ] } }
+EOF2
+  run --separate-stderr cagefs check "$PROJECT"
+  assert_success
+  assert_contains "$output" "notes.secret	(pattern \"*.secret\")"
+  assert_contains "$output" "build/	(pattern \"/build/\")"
+  assert_contains "$output" "2 hidden in"
+  run --separate-stderr cagefs check --json "$PROJECT"
+  assert_success
+  assert_equal "$(jq -r '.count, .defaults' <<<"$output" | tr '\n' ' ')" "2 false " "check --json"
+  mount_project
+  run --separate-stderr cage exec "$PROJECT" -- cat /workspace/.env
+  assert_success
+  assert_equal "$output" "not a secret here"
+  run --separate-stderr cage exec "$PROJECT" -- cat /workspace/notes.secret
+  assert_failure
+  # With the defaults on (the default), check lists .env with its pattern.
+  cat > "$PROJECT/cage.json" <<EOF2
+{ "store": { "packages": [ "$FIX_TOOLS" ] } }
+EOF2
+  run --separate-stderr cagefs check "$PROJECT" --blacklist '*.secret'
+  assert_success
+  assert_contains "$output" ".env	(pattern \".env\")"
+  assert_contains "$output" "notes.secret	(pattern \"*.secret\")"
+}

@@ -47,8 +47,8 @@ __wrap_strdup (const char *s)
 
 static const char *const required_defaults[] = {
   ".ssh", ".gnupg", ".aws", ".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_ed25519*",
-  "id_ecdsa*", ".netrc", ".git-credentials", ".npmrc", ".pypirc", ".docker/config.json",
-  ".kube/config", ".azure", ".config/gcloud", "*.p12", "*.pfx", ".pgpass", "id_dsa*",
+  "id_ecdsa*", ".netrc", ".git-credentials", ".npmrc", ".pypirc", "**/.docker/config.json",
+  "**/.kube/config", ".azure", "**/.config/gcloud", "*.p12", "*.pfx", ".pgpass", "id_dsa*",
 };
 
 static bool
@@ -83,12 +83,12 @@ test_init_defaults_only (void **state)
 {
   struct blacklist bl;
   struct cage_error err = { 0 };
-  assert_int_equal (blacklist_init (&bl, NULL, &err), 0);
+  assert_int_equal (blacklist_init (&bl, NULL, true, &err), 0);
   size_t n = 0;
   while (blacklist_defaults[n])
     n++;
   assert_int_equal (bl.n, n);
-  assert_true (bl.has_paths); /* ".docker/config.json" */
+  assert_true (bl.has_paths); /* "**" "/.docker/config.json" */
   for (size_t i = 0; i < n; i++)
     assert_string_equal (bl.patterns[i], blacklist_defaults[i]);
   assert_null (bl.patterns[n]);
@@ -104,7 +104,7 @@ test_init_extra (void **state)
   char *extra[] = { "*.secret", "config/credentials.json", ".ssh", "*.secret", NULL };
   struct blacklist bl;
   struct cage_error err = { 0 };
-  assert_int_equal (blacklist_init (&bl, extra, &err), 0);
+  assert_int_equal (blacklist_init (&bl, extra, true, &err), 0);
   size_t n = 0;
   while (blacklist_defaults[n])
     n++;
@@ -114,7 +114,9 @@ test_init_extra (void **state)
   assert_string_equal (bl.patterns[n + 1], "config/credentials.json");
   assert_null (bl.patterns[n + 2]);
   assert_true (blacklist_match_name (&bl, "db.secret"));
-  assert_true (blacklist_match_path (&bl, "app/config/credentials.json"));
+  /* A '/' in the middle anchors to the root, as in git. */
+  assert_true (blacklist_match_path (&bl, "config/credentials.json"));
+  assert_false (blacklist_match_path (&bl, "app/config/credentials.json"));
   assert_false (blacklist_match_path (&bl, "credentials.json"));
   blacklist_free (&bl);
 }
@@ -128,13 +130,14 @@ struct bad_pattern
 static const struct bad_pattern bad_patterns[] = {
   { "", "blacklist pattern \"\": the pattern is empty; remove it or write a glob such as "
         "\"*.secret\"" },
-  { "/etc/secret", "blacklist pattern \"/etc/secret\": a leading '/' (anchoring the pattern "
-                   "to the view root) is not supported yet; drop it to match \"etc/secret\" "
-                   "at any depth" },
+  { "#x", "blacklist pattern \"#x\": a pattern starting with '#' would be a comment in a "
+          ".gitignore; write \"\\#...\" for a name that starts with '#'" },
+  { "!", "blacklist pattern \"!\": the pattern names nothing; write a glob such as "
+         "\"*.secret\" or \"/build/\"" },
+  { "/", "blacklist pattern \"/\": the pattern names nothing; write a glob such as "
+         "\"*.secret\" or \"/build/\"" },
   { "a//b", "blacklist pattern \"a//b\": the pattern has an empty component (\"//\"); write "
             "a single '/' between components" },
-  { ".ssh/", "blacklist pattern \".ssh/\": the pattern ends with '/'; drop the trailing '/' "
-             "(a directory is matched by its name, and hiding it hides everything below it)" },
   { "a/../b", "blacklist pattern \"a/../b\": the pattern has a \"..\" component; patterns "
               "match paths inside the view, which never contain \"..\"" },
   { "..", "blacklist pattern \"..\": the pattern has a \"..\" component; patterns match paths "
@@ -151,7 +154,7 @@ test_bad_patterns (void **state)
       char *extra[] = { "*.ok", (char *) bad_patterns[i].pattern, NULL };
       struct blacklist bl;
       struct cage_error err = { 0 };
-      assert_int_equal (blacklist_init (&bl, extra, &err), -1);
+      assert_int_equal (blacklist_init (&bl, extra, true, &err), -1);
       assert_string_equal (err.msg, bad_patterns[i].msg);
       assert_int_equal (err.errnum, 0);
       assert_null (bl.patterns);
@@ -163,7 +166,7 @@ static void
 test_good_patterns (void **state)
 {
   static const char *const good[] = { "x", "..x", "x..", ".x.", "a/b", "*/.env", "[ab]/c",
-                                      "a.../b" };
+                                      "a.../b", "/etc/secret", ".ssh/", "!keep", "**/x", "a/**", "\\#x" };
   for (size_t i = 0; i < N_ELEMS (good); i++)
     {
       struct cage_error err = { 0 };
@@ -216,7 +219,7 @@ static const struct match_case match_cases[] = {
   { ".azure", true },
   { "db.secret", true },
   { "secret", false },
-  /* Paths: trailing components at a component boundary. */
+  /* Defaults with "**": at any depth, at component boundaries. */
   { ".docker/config.json", true },
   { "a/b/.docker/config.json", true },
   { "x.docker/config.json", false },
@@ -233,11 +236,11 @@ static const struct match_case match_cases[] = {
   { "u/.config/gcloud", true },
   { ".config/gcloudx", false },
   { "build/out.log", true },
-  { "src/build/out.log", true },
+  { "src/build/out.log", false }, /* anchored: a '/' in the middle */
   { "build/sub/out.log", false }, /* '*' does not cross '/' */
   { "rebuild/out.log", false },
   { "a/b/c", true },
-  { "x/a/b/c", true },
+  { "x/a/b/c", false },
   { "a/b/b/c", false },
   { "a/c", false },
   /* Not hidden. */
@@ -252,7 +255,7 @@ test_match_path (void **state)
   char *extra[] = { "*.secret", "build/*.log", "a/*/c", NULL };
   struct blacklist bl;
   struct cage_error err = { 0 };
-  assert_int_equal (blacklist_init (&bl, extra, &err), 0);
+  assert_int_equal (blacklist_init (&bl, extra, true, &err), 0);
   int failures = 0;
   for (size_t i = 0; i < N_ELEMS (match_cases); i++)
     {
@@ -282,7 +285,7 @@ test_match_name_only_names (void **state)
   char *extra[] = { "dir/name", NULL };
   struct blacklist bl;
   struct cage_error err = { 0 };
-  assert_int_equal (blacklist_init (&bl, extra, &err), 0);
+  assert_int_equal (blacklist_init (&bl, extra, true, &err), 0);
   assert_false (blacklist_match_name (&bl, "name"));
   assert_false (blacklist_match_name (&bl, "config.json"));
   assert_true (blacklist_match_path (&bl, "dir/name"));
@@ -291,14 +294,137 @@ test_match_name_only_names (void **state)
   blacklist_free (&bl);
 }
 
-/* A hand-built blacklist without path patterns (has_paths false). */
-static void
-test_match_without_paths (void **state)
+/* gitignore(5) semantics, one small list of patterns per case; most cases
+   are the examples of git's own documentation. */
+struct gi_case
 {
-  char *patterns[] = { "*.pem", NULL };
-  struct blacklist bl = { .patterns = patterns, .n = 1, .has_paths = false };
-  assert_true (blacklist_match_path (&bl, "a/b/c.pem"));
-  assert_false (blacklist_match_path (&bl, "a/b.pem/c"));
+  const char *patterns; /* '\n'-separated, in order */
+  const char *path;
+  bool is_dir;
+  bool hidden;
+};
+
+static const struct gi_case gi_cases[] = {
+  /* "hello.*" matches any file or folder whose name begins with "hello." */
+  { "hello.*", "hello.txt", false, true },
+  { "hello.*", "a/b/hello.c", false, true },
+  { "hello.*", "a/hello.d", true, true },
+  { "hello.*", "hello", false, false },
+  /* "/hello.*" only in the root */
+  { "/hello.*", "hello.txt", false, true },
+  { "/hello.*", "a/hello.c", false, false },
+  /* "doc/frotz/": the folder doc/frotz, not a/doc/frotz; "frotz/" any folder */
+  { "doc/frotz/", "doc/frotz", true, true },
+  { "doc/frotz/", "a/doc/frotz", true, false },
+  { "doc/frotz/", "doc/frotz", false, false },
+  { "frotz/", "frotz", true, true },
+  { "frotz/", "a/frotz", true, true },
+  { "frotz/", "a/frotz", false, false },
+  /* "foo/" matches a folder foo, not a file foo */
+  { "foo/", "foo", false, false },
+  { "foo/", "foo", true, true },
+  /* "doc/frotz" and "/doc/frotz" are the same */
+  { "doc/frotz", "doc/frotz", false, true },
+  { "/doc/frotz", "doc/frotz", false, true },
+  { "doc/frotz", "x/doc/frotz", false, false },
+  // "foo/*" matches foo/test.json and foo/bar, not foo/bar/hello.c
+  { "foo/*", "foo/test.json", false, true },
+  { "foo/*", "foo/bar", true, true },
+  { "foo/*", "foo/bar/hello.c", false, false },
+  { "foo/*", "foo", true, false },
+  /* "**" at the start: in every folder */
+  { "**/foo", "foo", false, true },
+  { "**/foo", "a/b/foo", false, true },
+  { "**/foo/bar", "foo/bar", false, true },
+  { "**/foo/bar", "x/foo/bar", false, true },
+  { "**/foo/bar", "x/foo/y/bar", false, false },
+  // "abc/**": everything inside abc, not abc itself
+  { "abc/**", "abc/x", false, true },
+  { "abc/**", "abc/x/y/z", false, true },
+  { "abc/**", "abc", true, false },
+  { "abc/**", "x/abc/y", false, false },
+  // "a/**/b": zero or more folders between
+  { "a/**/b", "a/b", false, true },
+  { "a/**/b", "a/x/b", false, true },
+  { "a/**/b", "a/x/y/b", false, true },
+  { "a/**/b", "a/x/y/c", false, false },
+  { "a/**/b", "x/a/b", false, false },
+  /* other consecutive asterisks are plain '*' */
+  { "foo**bar", "fooXbar", false, true },
+  { "foo**bar", "foo/bar", false, false },
+  /* "?" and sets never match '/' */
+  { "a?c", "abc", false, true },
+  { "/a?c", "a/c", false, false },
+  { "[a-c].txt", "b.txt", false, true },
+  { "[a-c].txt", "d.txt", false, false },
+  { "[!a-c].txt", "d.txt", false, true },
+  { "[!a-c].txt", "a.txt", false, false },
+  /* "!" re-includes; the last matching pattern decides */
+  { "*.log\n!important.log", "important.log", false, false },
+  { "*.log\n!important.log", "a.log", false, true },
+  { "!important.log\n*.log", "important.log", false, true },
+  { "*.key\n!public/*.key", "public/a.key", false, false },
+  { "*.key\n!public/*.key", "private/a.key", false, true },
+  { "*.key\n!public/*.key", "x/public/a.key", false, true },
+  /* a backslash quotes */
+  { "\\!important", "!important", false, true },
+  { "\\#x", "#x", false, true },
+  { "\\*", "*", false, true },
+  { "\\*", "a", false, false },
+  /* a leading '*' matches a leading dot (no FNM_PERIOD, as git) */
+  { "*.pem", ".pem", false, true },
+  /* a name pattern matches folders too */
+  { "secrets", "a/secrets", true, true },
+};
+
+static void
+test_gitignore_table (void **state)
+{
+  int failures = 0;
+  for (size_t i = 0; i < N_ELEMS (gi_cases); i++)
+    {
+      const struct gi_case *c = &gi_cases[i];
+      char buf[256];
+      snprintf (buf, sizeof buf, "%s", c->patterns);
+      char *extra[8];
+      size_t n = 0;
+      for (char *save = NULL, *t = strtok_r (buf, "\n", &save); t && n < 7;
+           t = strtok_r (NULL, "\n", &save))
+        extra[n++] = t;
+      extra[n] = NULL;
+      struct blacklist bl;
+      struct cage_error err = { 0 };
+      if (blacklist_init (&bl, extra, false, &err) < 0)
+        {
+          printf ("# patterns \"%s\": %s\n", c->patterns, err.msg);
+          failures++;
+          continue;
+        }
+      if (blacklist_match (&bl, c->path, c->is_dir) != c->hidden)
+        {
+          printf ("# patterns \"%s\", %s \"%s\": should be %s\n", c->patterns,
+                  c->is_dir ? "folder" : "file", c->path, c->hidden ? "hidden" : "visible");
+          failures++;
+        }
+      blacklist_free (&bl);
+    }
+  assert_int_equal (failures, 0);
+}
+
+/* Without defaults nothing is hidden but what is asked. */
+static void
+test_no_defaults (void **state)
+{
+  char *extra[] = { "*.secret", NULL };
+  struct blacklist bl;
+  struct cage_error err = { 0 };
+  assert_int_equal (blacklist_init (&bl, extra, false, &err), 0);
+  assert_int_equal (bl.n, 1);
+  assert_false (blacklist_match_name (&bl, ".env"));
+  assert_true (blacklist_match_name (&bl, "a.secret"));
+  assert_int_equal (blacklist_which (&bl, "a.secret", false), 0);
+  assert_int_equal (blacklist_which (&bl, "a.txt", false), -1);
+  blacklist_free (&bl);
 }
 
 static void
@@ -307,7 +433,7 @@ test_match_does_not_allocate (void **state)
   char *extra[] = { "*.secret", "build/*.log", NULL };
   struct blacklist bl;
   struct cage_error err = { 0 };
-  assert_int_equal (blacklist_init (&bl, extra, &err), 0);
+  assert_int_equal (blacklist_init (&bl, extra, true, &err), 0);
   /* The wrapper is live: blacklist_init itself allocates. */
   alloc_count = 0;
   alloc_watch = true;
@@ -341,7 +467,8 @@ main (void)
     cmocka_unit_test (test_good_patterns),
     cmocka_unit_test (test_match_path),
     cmocka_unit_test (test_match_name_only_names),
-    cmocka_unit_test (test_match_without_paths),
+    cmocka_unit_test (test_gitignore_table),
+    cmocka_unit_test (test_no_defaults),
     cmocka_unit_test (test_match_does_not_allocate),
   };
   return unit_run (tests);

@@ -262,13 +262,17 @@ static const struct error_case error_cases[] = {
     "e.g. \"/nix/store/<hash>-<name>\"" },
   /* blacklist */
   { "{\"blacklist\": \"*.pem\"}",
-    "cage.json:1:15: \"blacklist\" must be an array of globs, not a string; "
-    "e.g. [\"*.secret\", \"config/credentials.json\"]" },
+    "cage.json:1:15: \"blacklist\" must be an array of globs (or an object with \"defaults\" "
+    "and \"patterns\"), not a string; e.g. [\"*.secret\", \"/config/credentials.json\"]" },
+  { "{\"blacklist\": {\"defaults\": 1}}",
+    "cage.json:1:28: \"blacklist.defaults\" must be true or false, not a number" },
+  { "{\"blacklist\": {\"default\": false}}",
+    "cage.json:1:16: unknown key \"default\" in \"blacklist\"; valid keys: defaults, patterns" },
   { "{\"blacklist\": [\"a\", null]}",
     "cage.json:1:21: \"blacklist[1]\" must be a string (a glob such as \"*.secret\"), not null" },
-  { "{\"blacklist\": [\"/etc/x\"]}",
-    "cage.json:1:16: \"blacklist[0]\" is \"/etc/x\": a leading '/' (anchoring the pattern to "
-    "the view root) is not supported yet; drop it to match \"etc/x\" at any depth" },
+  { "{\"blacklist\": [\"#x\"]}",
+    "cage.json:1:16: \"blacklist[0]\" is \"#x\": a pattern starting with '#' would be a comment "
+    "in a .gitignore; write \"\\#...\" for a name that starts with '#'" },
   { "{\n  \"blacklist\": [\n    \"ok\",\n    \"a/../b\"\n  ]\n}",
     "cage.json:4:5: \"blacklist[1]\" is \"a/../b\": the pattern has a \"..\" component; "
     "patterns match paths inside the view, which never contain \"..\"" },
