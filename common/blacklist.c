@@ -275,12 +275,46 @@ contains (char **v, size_t n, const char *s)
   return false;
 }
 
+const char *const protect_defaults[] = {
+  /* The project's own cage: the agent must not loosen its next one. */
+  "/cage.json",
+  /* Git: what runs on the user's next git command, and where it pushes. */
+  "**/.git/hooks",
+  "**/.git/hooks/**",
+  "**/.git/config",
+  ".gitmodules",
+  /* What runs when the user enters the folder or opens a shell there. */
+  ".envrc",
+  ".bashrc",
+  ".bash_profile",
+  ".bash_login",
+  ".profile",
+  ".zshrc",
+  ".zshenv",
+  ".zprofile",
+  ".zlogin",
+  /* Editor and agent configuration (tasks, MCP servers run on open). */
+  "/.vscode",
+  "/.vscode/**",
+  "/.idea",
+  "/.idea/**",
+  ".mcp.json",
+  NULL,
+};
+
 int
 blacklist_init (struct blacklist *bl, char *const *extra, bool defaults, struct cage_error *err)
 {
+  return blacklist_init_with (bl, defaults ? blacklist_defaults : NULL, extra, err);
+}
+
+int
+blacklist_init_with (struct blacklist *bl, const char *const *defaults, char *const *extra,
+                     struct cage_error *err)
+{
   memset (bl, 0, sizeof *bl);
   size_t n_defaults = 0, n_extra = 0;
-  while (defaults && blacklist_defaults[n_defaults])
+  while (defaults && defaults[n_defaults])
     n_defaults++;
   while (extra && extra[n_extra])
     n_extra++;
@@ -291,7 +325,7 @@ blacklist_init (struct blacklist *bl, char *const *extra, bool defaults, struct 
   size_t n = 0;
   for (size_t i = 0; i < n_defaults + n_extra; i++)
     {
-      const char *p = i < n_defaults ? blacklist_defaults[i] : extra[i - n_defaults];
+      const char *p = i < n_defaults ? defaults[i] : extra[i - n_defaults];
       if (blacklist_check_pattern (p, err) < 0)
         return cage_error_prefix (err, "blacklist pattern \"%s\"", p ? p : "");
       /* A repeat changes nothing, unless a negation came in between. */

@@ -23,8 +23,10 @@
 
 #include "error.h"
 
-/* The built-in defaults, NULL-terminated. */
+/* The built-in defaults, NULL-terminated: hidden secrets, and protected
+   files (the agent may read them, not change, rename or delete them). */
 extern const char *const blacklist_defaults[];
+extern const char *const protect_defaults[];
 
 struct blacklist_rule
 {
@@ -51,6 +53,9 @@ struct blacklist
    be NULL).  A bad pattern is an error naming it. */
 int blacklist_init (struct blacklist *bl, char *const *extra, bool defaults,
                     struct cage_error *err);
+/* The same with another list of defaults (NULL: none). */
+int blacklist_init_with (struct blacklist *bl, const char *const *defaults, char *const *extra,
+                         struct cage_error *err);
 void blacklist_free (struct blacklist *bl);
 
 /* Is PATTERN usable?  On error ERR says why and how to fix it, without

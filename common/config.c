@@ -247,6 +247,7 @@ config_free (struct cage_config *cfg)
     return;
   cage_strv_free (cfg->packages);
   cage_strv_free (cfg->blacklist);
+  cage_strv_free (cfg->protected);
   cage_strv_free (cfg->env_pass);
   cage_strv_free (cfg->env_set);
   free (cfg->cache);
@@ -494,14 +495,23 @@ load_packages (struct loader *L, json_t *v, struct cage_config *out)
   return 0;
 }
 
-static int load_blacklist_patterns (struct loader *L, json_t *v, struct cage_config *out);
+/* A list of gitignore-style patterns: "blacklist" or "protected". */
+struct pattern_list
+{
+  const char *key;
+  char ***v;
+  size_t *n;
+  bool *no_defaults;
+};
 
-/* "blacklist": [globs] or {"defaults": bool, "patterns": [globs]}. */
+static int load_patterns (struct loader *L, json_t *v, const struct pattern_list *pl);
+
+/* KEY: [globs] or {"defaults": bool, "patterns": [globs]}. */
 static int
-load_blacklist (struct loader *L, json_t *v, struct cage_config *out)
+load_pattern_list (struct loader *L, json_t *v, const struct pattern_list *pl)
 {
   if (!json_is_object (v))
-    return load_blacklist_patterns (L, v, out);
+    return load_patterns (L, v, pl);
   const char *key;
   json_t *e;
   json_object_foreach (v, key, e)
@@ -512,23 +522,23 @@ load_blacklist (struct loader *L, json_t *v, struct cage_config *out)
           if (!json_is_boolean (e))
             return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be true or false, not %s",
                             PATH_NAME (L), type_name (e));
-          out->blacklist_no_defaults = json_is_false (e);
+          *pl->no_defaults = json_is_false (e);
         }
       else if (strcmp (key, "patterns") == 0)
         {
-          if (load_blacklist_patterns (L, e, out) < 0)
+          if (load_patterns (L, e, pl) < 0)
             return -1;
         }
       else
-        return fail_at (L, JSON_LOCATE_KEY, "unknown key %s in \"blacklist\"; valid keys: "
-                        "defaults, patterns", QUOTED (key));
+        return fail_at (L, JSON_LOCATE_KEY, "unknown key %s in \"%s\"; valid keys: "
+                        "defaults, patterns", QUOTED (key), pl->key);
       pop (L);
     }
   return 0;
 }
 
 static int
-load_blacklist_patterns (struct loader *L, json_t *v, struct cage_config *out)
+load_patterns (struct loader *L, json_t *v, const struct pattern_list *pl)
 {
   if (!json_is_array (v))
     return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an array of globs (or an object with \"defaults\" "
@@ -547,7 +557,7 @@ load_blacklist_patterns (struct loader *L, json_t *v, struct cage_config *out)
       if (blacklist_check_pattern (s, &why) < 0)
         return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s: %s", PATH_NAME (L),
                         QUOTED (s), why.msg);
-      if (config_add_blacklist (out, s) < 0)
+      if (strv_add (pl->v, pl->n, s) < 0)
         return cage_error_set (L->err, ENOMEM, "%s", L->name);
       pop (L);
     }
@@ -775,7 +785,11 @@ load_root (struct loader *L, json_t *root, struct cage_config *out, bool *have_m
       if (strcmp (key, "store") == 0)
         r = load_store (L, v, out, have_mode);
       else if (strcmp (key, "blacklist") == 0)
-        r = load_blacklist (L, v, out);
+        r = load_pattern_list (L, v, &(struct pattern_list){ "blacklist", &out->blacklist,
+                               &out->n_blacklist, &out->blacklist_no_defaults });
+      else if (strcmp (key, "protected") == 0)
+        r = load_pattern_list (L, v, &(struct pattern_list){ "protected", &out->protected,
+                               &out->n_protected, &out->protected_no_defaults });
       else if (strcmp (key, "network") == 0)
         {
           r = load_network (L, v, out);
@@ -787,7 +801,7 @@ load_root (struct loader *L, json_t *root, struct cage_config *out, bool *have_m
         r = load_limits (L, v, out);
       else
         r = fail_at (L, JSON_LOCATE_KEY, "unknown key %s; valid keys: store, blacklist, "
-                     "network, env, limits", QUOTED (key));
+                     "protected, network, env, limits", QUOTED (key));
       if (r < 0)
         return -1;
       pop (L);
@@ -883,7 +897,8 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
   if (strv_reserve (&cfg->env_set, cfg->n_env_set, tmp.n_env_set) < 0
       || strv_reserve (&cfg->env_pass, cfg->n_env_pass, tmp.n_env_pass) < 0
       || strv_merge (&cfg->packages, &cfg->n_packages, tmp.packages, tmp.n_packages) < 0
-      || strv_merge (&cfg->blacklist, &cfg->n_blacklist, tmp.blacklist, tmp.n_blacklist) < 0)
+      || strv_merge (&cfg->blacklist, &cfg->n_blacklist, tmp.blacklist, tmp.n_blacklist) < 0
+      || strv_merge (&cfg->protected, &cfg->n_protected, tmp.protected, tmp.n_protected) < 0)
     {
       /* Undo a completed package merge (the strings came from TMP). */
       for (size_t i = n_packages; i < cfg->n_packages; i++)
@@ -911,6 +926,8 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
     cfg->limits.nofile = tmp.limits.nofile;
   if (tmp.blacklist_no_defaults)
     cfg->blacklist_no_defaults = true;
+  if (tmp.protected_no_defaults)
+    cfg->protected_no_defaults = true;
   if (have_mode)
     cfg->mode = tmp.mode;
   if (tmp.cache)

@@ -9,6 +9,8 @@
        "blacklist": [ "<glob>", ... ],          extra gitignore-style globs,
                                                 added to the defaults; or
        "blacklist": { "defaults": true, "patterns": [ "<glob>", ... ] }
+       "protected": [ "<glob>", ... ]  or  { "defaults": ..., "patterns": ... }
+                                                readable, never changed
        "network":   "off" | "host",
        "env":       { "pass": [ "NAME", ... ],      caller's variables to keep
                       "set":  { "NAME": "value" } }  explicit values
@@ -56,6 +58,9 @@ struct cage_config
   char **blacklist;     /* NULL-terminated; extra globs (defaults not included) */
   size_t n_blacklist;
   bool blacklist_no_defaults; /* "blacklist": {"defaults": false} */
+  char **protected;     /* NULL-terminated; extra globs the agent may read, not change */
+  size_t n_protected;
+  bool protected_no_defaults; /* "protected": {"defaults": false} */
   enum network_mode network;
   char **env_pass;      /* NULL-terminated; variable names */
   size_t n_env_pass;

@@ -276,6 +276,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   node_table_destroy ();
   node_free_tree (cagefs.root);
   blacklist_free (&cagefs.blacklist);
+  blacklist_free (&cagefs.protect);
   free (cagefs.store.allowed_top);
   free (cagefs.store.hidden_top);
   close (cagefs.workspace.root_fd);

@@ -20,6 +20,7 @@ struct cagefs
                                 store session's root */
   struct view workspace, store, home;
   struct blacklist blacklist;
+  struct blacklist protect;  /* workspace files the agent may not change */
   uid_t host_uid, cage_uid;  /* attributes: host_uid is shown as cage_uid */
   gid_t host_gid, cage_gid;
 };

@@ -602,6 +602,7 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
   /* Moving a directory that a path pattern names would uncover what it
      hides; with RENAME_EXCHANGE both sides move. */
   if (r == 0 && (visibility_protected (p, name) || visibility_guards_rename (p, name, false)
+                 || (p->view == &cagefs.workspace && visibility_guards_protected (p, name))
                  || visibility_guards_rename (np, newname, true)
                  || ((flags & RENAME_EXCHANGE) && visibility_guards_rename (np, newname, false))))
     r = -EACCES;

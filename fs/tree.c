@@ -158,6 +158,9 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
   fs->cage_gid = st->cage_gid;
   if (blacklist_init (&fs->blacklist, cfg->blacklist, !cfg->blacklist_no_defaults, err) < 0)
     return -1;
+  if (blacklist_init_with (&fs->protect, cfg->protected_no_defaults ? NULL : protect_defaults,
+                           cfg->protected, err) < 0)
+    return cage_error_prefix (err, "protected");
 
   fs->workspace = (struct view){ .name = "workspace", .writable = true,
                                  .blacklist = &fs->blacklist, .entry_timeout = 1.0,

@@ -68,10 +68,11 @@ visibility_check (struct node *parent, const char *name)
   return (is_dir ? as_dir : as_file) ? -ENOENT : 0;
 }
 
-bool
-visibility_guards_rename (struct node *parent, const char *name, bool dest)
+/* Does NAME match a non-final component of an anchored rule of BL (hiding
+   rules, or with NEGATE the re-including ones)? */
+static bool
+names_a_folder_of (const struct blacklist *bl, const char *name, bool negate)
 {
-  const struct blacklist *bl = parent->view ? parent->view->blacklist : NULL;
   if (!bl || !bl->has_paths)
     return false;
   for (size_t i = 0; i < bl->n; i++)
@@ -80,7 +81,7 @@ visibility_guards_rename (struct node *parent, const char *name, bool dest)
       /* Moving a folder named by a hiding path pattern would uncover what
          it hides; moving one to a name of a re-including pattern would
          uncover what the other patterns hide. */
-      if (!r->anchored || r->ncomp < 2 || r->negate != dest)
+      if (!r->anchored || r->ncomp < 2 || r->negate != negate)
         continue;
       const char *c = r->glob + strlen (r->glob) + 1;
       for (unsigned k = 0; k + 1 < r->ncomp + (r->trailing_dstar ? 1 : 0); k++, c += strlen (c) + 1)
@@ -91,19 +92,42 @@ visibility_guards_rename (struct node *parent, const char *name, bool dest)
 }
 
 bool
+visibility_guards_rename (struct node *parent, const char *name, bool dest)
+{
+  return names_a_folder_of (parent->view ? parent->view->blacklist : NULL, name, dest);
+}
+
+bool
+visibility_guards_protected (struct node *parent, const char *name)
+{
+  return names_a_folder_of (&cagefs.protect, name, false);
+}
+
+/* Is RELPATH (in the workspace) protected, as a file or as a folder? */
+static bool
+protected_path (const char *rel)
+{
+  return blacklist_match (&cagefs.protect, rel, false) || blacklist_match (&cagefs.protect, rel, true);
+}
+
+bool
 visibility_protected (struct node *parent, const char *name)
 {
-  return parent->kind == NODE_REAL && parent->view == &cagefs.workspace && parent->parent == NULL
-         && strcmp (name, "cage.json") == 0;
+  if (parent->kind != NODE_REAL || parent->view != &cagefs.workspace || !cagefs.protect.n)
+    return false;
+  char rel[4096];
+  if (node_relpath_child (parent, name, rel, sizeof rel) < 0)
+    return true;
+  return protected_path (rel);
 }
 
 bool
 visibility_protected_node (struct node *n)
 {
-  if (n->kind != NODE_REAL || n->view != &cagefs.workspace || !n->parent)
+  if (n->kind != NODE_REAL || n->view != &cagefs.workspace || !n->parent || !cagefs.protect.n)
     return false;
-  pthread_mutex_lock (&node_lock);
-  bool r = n->parent->parent == NULL && strcmp (n->name, "cage.json") == 0;
-  pthread_mutex_unlock (&node_lock);
-  return r;
+  char rel[4096];
+  if (node_relpath (n, rel, sizeof rel) < 0)
+    return true;
+  return protected_path (rel);
 }

@@ -19,10 +19,15 @@ int visibility_check (struct node *parent, const char *name);
    when it matches a non-final component of a re-including ("!") pattern. */
 bool visibility_guards_rename (struct node *parent, const char *name, bool dest);
 
-/* The project's own cage.json is read-only to the agent: it must not be
-   able to loosen its next cage.  True for PARENT/NAME = workspace/cage.json. */
+/* Protected files (cage.json's "protected" and its defaults: the project's
+   own cage.json, .git/config, .git/hooks, shell rc files, .envrc, editor
+   and MCP configuration): the agent may read them but not create, change,
+   rename or delete them.  True when workspace PARENT/NAME is one. */
 bool visibility_protected (struct node *parent, const char *name);
 /* Same for an existing node. */
 bool visibility_protected_node (struct node *n);
+/* Would renaming the folder NAME (in PARENT) move a protected path (".git"
+   for ".git/config")? */
+bool visibility_guards_protected (struct node *parent, const char *name);
 
 #endif
