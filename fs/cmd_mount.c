@@ -12,6 +12,7 @@
 #include "closure.h"
 #include "config.h"
 #include "daemon.h"
+#include "hooks.h"
 #include "lock.h"
 #include "log.h"
 #include "paths.h"
@@ -217,6 +218,7 @@ cmd_mount (int argc, char **argv)
   if (project_clean_stale (&pp, &err) < 0)
     goto out;
 
+  hooks_run (&cfg, HOOK_PRE_MOUNT, &pp);
   if (store_mode_prepare (&cfg, &pp, json, &ss, &err) < 0)
     goto out;
   char **closure = steal_ptr (&ss.closure);
@@ -257,7 +259,10 @@ cmd_mount (int argc, char **argv)
   if (daemon_start (&cfg, &pp, &st, &ss, foreground, &err) < 0)
     goto out;
   if (!foreground)
-    print_mounted (&st, false, json);
+    {
+      hooks_run (&cfg, HOOK_POST_MOUNT, &pp);
+      print_mounted (&st, false, json);
+    }
   rc = 0;
 
 out:
