@@ -37,6 +37,9 @@ struct project_paths
    With CREATE, make the state directories (0700). */
 int paths_project (const char *project, bool create, struct project_paths *out,
                    struct cage_error *err);
+/* The paths of a project whose folder is gone, from the absolute path it
+   had (as `cagefs list` shows it): nothing is resolved, checked or made. */
+int paths_project_gone (const char *project, struct project_paths *out, struct cage_error *err);
 void paths_free (struct project_paths *p);
 
 /* The state root (not created). Caller frees. */

@@ -17,6 +17,7 @@
 #include "log.h"
 #include "paths.h"
 #include "private.h"
+#include "sessions.h"
 #include "store_mode.h"
 #include "state.h"
 
@@ -218,6 +219,8 @@ cmd_mount (int argc, char **argv)
   if (project_clean_stale (&pp, &err) < 0)
     goto out;
 
+  if (sessions_record (&pp, config_mode_name (cfg.mode), &err) < 0)
+    goto out;
   hooks_run (&cfg, HOOK_PRE_MOUNT, &pp);
   if (store_mode_prepare (&cfg, &pp, json, &ss, &err) < 0)
     goto out;
