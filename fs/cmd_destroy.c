@@ -196,6 +196,7 @@ cmd_destroy (int argc, char **argv)
   bool json = false, yes = false;
   int c;
   optind = 1;
+  opterr = 0; /* one error line, ours */
   while ((c = getopt_long (argc, argv, "yjvh", opts, NULL)) != -1)
     {
       if (c == 'y')
@@ -212,7 +213,7 @@ cmd_destroy (int argc, char **argv)
           return 0;
         }
       else
-        return cli_usage_error ("destroy", "bad option");
+        return cli_usage_error ("destroy", "unknown option `%s`", argv[optind - 1]);
     }
   if (optind != argc - 1)
     return cli_usage_error ("destroy", "expected exactly one PROJECT directory");

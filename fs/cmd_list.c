@@ -37,6 +37,7 @@ cmd_list (int argc, char **argv)
   bool json = false;
   int c;
   optind = 1;
+  opterr = 0; /* one error line, ours */
   while ((c = getopt_long (argc, argv, "jvh", opts, NULL)) != -1)
     {
       if (c == 'j')
@@ -50,7 +51,7 @@ cmd_list (int argc, char **argv)
           return 0;
         }
       else
-        return cli_usage_error ("list", "bad option");
+        return cli_usage_error ("list", "unknown option `%s`", argv[optind - 1]);
     }
   if (optind != argc)
     return cli_usage_error ("list", "takes no PROJECT (it lists them all)");
