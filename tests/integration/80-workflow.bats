@@ -9,7 +9,9 @@ load helpers
 SRC=${CAGEFS_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
 
 require_src () {
-  [ -r "$SRC/Makefile" ] && [ -d "$SRC/man" ] || skip "the source tree ($SRC) is not readable here"
+  if ! [ -r "$SRC/Makefile" ] || ! [ -d "$SRC/man" ]; then
+    skip "the source tree ($SRC) is not readable here"
+  fi
 }
 
 # The project's state folder (from status --json, which works mounted or not).
@@ -326,4 +328,173 @@ EOF
   assert_success
   assert_equal "$(cut -d'|' -f1 "$log" | tr '\n' ' ')" "pre-mount post-mount pre-umount post-umount " \
     "hooks run"
+}
+
+# ---------------------------------------------------------------------------
+# man pages and bash completion
+
+# render PAGE: the page as plain text on stdout, one very long line per
+# paragraph (no hyphenation at line ends); warnings on stderr.
+render () {
+  if command -v man >/dev/null; then
+    LC_ALL=C.UTF-8 MANWIDTH=1000 man --warnings -l "$1"
+  else
+    groff -man -Tutf8 -ww -rLL=1000n "$1" | sed 's/.\x08//g'
+  fi
+}
+
+@test "make install DESTDIR puts the programs, man pages and completions in place; each page renders without warnings" {
+  require_src
+  local d=$BATS_TEST_TMPDIR/dest f page
+  run --separate-stderr make -s -C "$SRC" install DESTDIR="$d" PREFIX=/usr
+  assert_success
+  for f in bin/cagefs bin/cage share/man/man1/cagefs.1 share/man/man1/cage.1 \
+    share/man/man5/cage.json.5 share/bash-completion/completions/cagefs \
+    share/bash-completion/completions/cage; do
+    [ -f "$d/usr/$f" ] || fail "make install did not install $f:" "$(cd "$d" && find . -type f)"
+  done
+  for page in man1/cagefs.1 man1/cage.1 man5/cage.json.5; do
+    run --separate-stderr render "$d/usr/share/man/$page"
+    assert_success
+    assert_equal "$stderr" "" "warnings rendering $page"
+    assert_contains "$output" "NAME" "$page"
+    assert_contains "$output" "SEE ALSO" "$page"
+  done
+}
+
+@test "man pages: every command and option of cagefs --help and cage --help is documented" {
+  require_src
+  local page w
+  page=$(render "$SRC/man/cagefs.1")
+  # commands: the first word of the help's two-space indented lines
+  for w in $(cagefs --help | sed -n 's/^  \([a-z]\+\).*/\1/p'); do
+    assert_contains "$page" "$w" "cagefs.1 (command $w)"
+  done
+  for w in $( { cagefs --help; cagefs mount --help; cagefs list --help; cagefs destroy --help; } \
+    | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+    assert_contains "$page" "$w" "cagefs.1 (option $w)"
+  done
+  page=$(render "$SRC/man/cage.1")
+  for w in $(cage --help | grep -o -- '--[a-z][a-z-]*' | sort -u); do
+    assert_contains "$page" "$w" "cage.1 (option $w)"
+  done
+  for w in 125 126 127; do assert_contains "$page" "$w" "cage.1 (exit status $w)"; done
+}
+
+# valid_keys JSON: the keys cage.json's loader lists when it meets an unknown
+# key in JSON (the loader is the truth: a key added there must be documented).
+valid_keys () {
+  printf '%s\n' "$1" > "$PROJECT/cage.json"
+  cagefs mount "$PROJECT" 2>&1 >/dev/null | sed -n 's/.*valid keys: //p' | tr -d ',' | tr ' ' '\n'
+}
+
+@test "cage.json(5) documents every key the loader knows, and the hooks' environment" {
+  require_src
+  local page k section keys=()
+  page=$(render "$SRC/man/cage.json.5")
+  for k in $(valid_keys '{"nope": 1}'); do keys+=("$k"); done
+  [ "${#keys[@]}" -ge 6 ] || fail "too few top-level keys from the loader: ${keys[*]}"
+  for section in store env limits hooks; do
+    for k in $(valid_keys "{\"$section\": {\"nope\": 1}}"); do keys+=("$section.$k"); done
+  done
+  assert_contains " ${keys[*]} " " hooks.post-umount " "keys from the loader"
+  for k in "${keys[@]}"; do
+    assert_contains "$page" "$k" "cage.json.5 (key $k)"
+  done
+  for k in CAGEFS_PROJECT CAGEFS_MOUNTPOINT CAGEFS_STATE_DIR CAGEFS_HOOK; do
+    assert_contains "$page" "$k" "cage.json.5"
+  done
+}
+
+# complete PROG WORDS...: what PROG's bash completion offers for WORDS (the
+# last one being completed), one a line.
+complete_words () {
+  local file=$1 fn=$2
+  shift 2
+  bash -c '. "$1"; shift; fn=$1; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 ));
+    "$fn"; printf "%s\n" "${COMPREPLY[@]}"' complete "$file" "$fn" "$@"
+}
+
+@test "bash completion: commands, options and values of cagefs and cage" {
+  require_src
+  local c=$SRC/completion
+  bash -n "$c/cagefs.bash" || fail "cagefs.bash does not parse"
+  bash -n "$c/cage.bash" || fail "cage.bash does not parse"
+  assert_equal "$(complete_words "$c/cagefs.bash" _cagefs cagefs de)" "destroy" "cagefs de"
+  assert_equal "$(complete_words "$c/cagefs.bash" _cagefs cagefs l)" "list" "cagefs l"
+  assert_equal "$(complete_words "$c/cagefs.bash" _cagefs cagefs destroy --y)" "--yes" "destroy --y"
+  assert_equal "$(complete_words "$c/cagefs.bash" _cagefs cagefs mount . --mode "" | sort | tr '\n' ' ')" \
+    "copy isolated readonly shared " "mount --mode"
+  assert_equal "$(complete_words "$c/cagefs.bash" _cagefs cagefs mount . --network h)" "host" "--network h"
+  assert_equal "$(complete_words "$c/cagefs.bash" _cagefs cagefs list --j)" "--json" "list --j"
+  assert_equal "$(complete_words "$c/cage.bash" _cage cage e)" "exec" "cage e"
+  assert_equal "$(complete_words "$c/cage.bash" _cage cage exec . --mem)" "--memory" "cage exec --mem"
+  assert_equal "$(complete_words "$c/cage.bash" _cage cage exec . --seccomp o | sort | tr '\n' ' ')" \
+    "off on " "--seccomp"
+  # after `--`: commands of the host, to run in the cage
+  complete_words "$c/cage.bash" _cage cage exec . -- ech | grep -qx echo \
+    || fail "no echo among the commands after --"
+  # and every cagefs command of --help is completed
+  local w
+  for w in $(cagefs --help | sed -n 's/^  \([a-z]\+\).*/\1/p'); do
+    complete_words "$c/cagefs.bash" _cagefs cagefs "$w" | grep -qx "$w" \
+      || fail "cagefs $w is not completed"
+  done
+}
+
+# ---------------------------------------------------------------------------
+# Nix packaging (no nixpkgs offline: parsed, and evaluated against stubs)
+
+@test "nix: package.nix, default.nix and flake.nix parse" {
+  require_src
+  command -v nix-instantiate >/dev/null || skip "no nix-instantiate"
+  local f
+  for f in nix/package.nix nix/default.nix flake.nix; do
+    run --separate-stderr nix-instantiate --parse "$SRC/$f"
+    assert_success
+    assert_equal "$stderr" "" "nix-instantiate --parse $f"
+  done
+}
+
+@test "nix: package.nix builds with make and installs with make install PREFIX=\$out; the flake and default.nix call it" {
+  require_src
+  command -v nix-instantiate >/dev/null || skip "no nix-instantiate"
+  local expr
+  # package.nix against stubs: mkDerivation returns its attributes.
+  expr="let r = import $SRC/nix/package.nix {
+      lib = { cleanSource = p: p; cleanSourceWith = a: a.src; platforms.linux = [ ]; };
+      stdenv.mkDerivation = a: a;
+      pkg-config = \"pkg-config\"; fuse3 = \"fuse3\"; libseccomp = \"libseccomp\";
+      jansson = \"jansson\"; liburing = \"liburing\"; libcap = \"libcap\"; };
+    in { inherit (r) pname buildInputs nativeBuildInputs buildPhase installPhase; }"
+  run --separate-stderr nix-instantiate --eval --strict --json -E "$expr"
+  assert_success
+  local j=$output
+  assert_equal "$(jq -r .pname <<<"$j")" cagefs "pname"
+  assert_equal "$(jq -r '.buildInputs | sort | join(" ")' <<<"$j")" \
+    "fuse3 jansson libcap liburing libseccomp" "buildInputs"
+  assert_equal "$(jq -r '.nativeBuildInputs | join(" ")' <<<"$j")" "pkg-config" "nativeBuildInputs"
+  assert_contains "$(jq -r .buildPhase <<<"$j")" "make -j" "buildPhase"
+  assert_contains "$(jq -r .installPhase <<<"$j")" "make install PREFIX=\$out" "installPhase"
+
+  # The flake's packages.x86_64-linux.default and default.nix: callPackage ./nix/package.nix.
+  expr="let
+      fake = system: { callPackage = p: args: { path = toString p; inherit system args; }; };
+      nixpkgs = {
+        lib.genAttrs = names: f: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
+        legacyPackages = { x86_64-linux = fake \"x86_64-linux\"; aarch64-linux = fake \"aarch64-linux\"; };
+      };
+      flake = import $SRC/flake.nix;
+      out = flake.outputs { self = out; inherit nixpkgs; };
+    in { flake = out.packages.x86_64-linux.default;
+         url = flake.inputs.nixpkgs.url;
+         classic = import $SRC/nix/default.nix { pkgs = fake \"any\"; }; }"
+  run --separate-stderr nix-instantiate --eval --strict --json -E "$expr"
+  assert_success
+  j=$output
+  assert_equal "$(jq -r .flake.path <<<"$j")" "$SRC/nix/package.nix" "flake's default package"
+  assert_equal "$(jq -r .flake.system <<<"$j")" "x86_64-linux" "flake's system"
+  assert_equal "$(jq -c .flake.args <<<"$j")" "{}" "callPackage arguments"
+  assert_equal "$(jq -r .classic.path <<<"$j")" "$SRC/nix/package.nix" "default.nix"
+  assert_contains "$(jq -r .url <<<"$j")" "nixpkgs" "the flake's nixpkgs input"
 }
