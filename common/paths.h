@@ -9,6 +9,8 @@
                      so every write is EROFS before any permission check)
        home/         the cage's persistent home
        state.json    written by the daemon once the mount is ready
+       project.json  the project's path and last mode, written by mount and
+                     kept until `cagefs destroy` (fs/sessions.h)
        daemon.log    the daemon's stderr
        private/      copy and isolated modes: the project's private Nix store
                      (private/nix/store, private/nix/var/nix/db; Nix's tools
