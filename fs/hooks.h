@@ -14,7 +14,9 @@
      post-mount   once the mount is ready (not with --foreground)
      pre-umount   before a running daemon is stopped
      post-umount  after it is gone and the mounts are detached
-   Mounting a mounted project, or unmounting one that is not, runs none. */
+   Mounting a mounted project, or unmounting one that is not, runs none.
+   Hooks run with the project lock held and are waited for: a hook that
+   mounts, unmounts or destroys its own project would wait forever. */
 #ifndef CAGE_HOOKS_H
 #define CAGE_HOOKS_H
 
