@@ -56,9 +56,18 @@ bin-links: $(BIN)/cagefs $(BIN)/cage
 asan:
 	$(MAKE) VARIANT=asan all
 
+# install: the programs, their man pages and bash completion.
+MANDIR ?= $(PREFIX)/share/man
+COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+
 install: $(BIN)/cagefs $(BIN)/cage
-	install -d $(DESTDIR)$(PREFIX)/bin
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(COMPLETIONDIR)
 	install -m 0755 $(BIN)/cagefs $(BIN)/cage $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 man/cagefs.1 man/cage.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/cage.json.5 $(DESTDIR)$(MANDIR)/man5/
+	install -m 0644 completion/cagefs.bash $(DESTDIR)$(COMPLETIONDIR)/cagefs
+	install -m 0644 completion/cage.bash $(DESTDIR)$(COMPLETIONDIR)/cage
 
 clean:
 	rm -rf build bin

@@ -80,6 +80,20 @@ config_network_name (enum network_mode m)
   return "unknown";
 }
 
+const char *
+config_hook_name (enum hook_kind h)
+{
+  switch (h)
+    {
+    case HOOK_PRE_MOUNT: return "pre-mount";
+    case HOOK_POST_MOUNT: return "post-mount";
+    case HOOK_PRE_UMOUNT: return "pre-umount";
+    case HOOK_POST_UMOUNT: return "post-umount";
+    case HOOK_COUNT: break;
+    }
+  return "unknown";
+}
+
 /* S as a JSON-style quoted string for messages: control characters, '"'
    and '\\' escaped, cut (at a character boundary) after about 60 bytes. */
 static const char *
@@ -251,6 +265,8 @@ config_free (struct cage_config *cfg)
   cage_strv_free (cfg->env_pass);
   cage_strv_free (cfg->env_set);
   free (cfg->cache);
+  for (int h = 0; h < HOOK_COUNT; h++)
+    free (cfg->hooks[h]);
   config_init (cfg);
 }
 
@@ -734,6 +750,38 @@ load_nix_daemon (struct loader *L, json_t *v, struct cage_config *out)
   return 0;
 }
 
+#define HOOK_KEYS "pre-mount, post-mount, pre-umount, post-umount"
+
+static int
+load_hooks (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_object (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an object, not %s; e.g. "
+                    "\"hooks\": {\"post-mount\": \"echo mounted\"}", PATH_NAME (L),
+                    type_name (v));
+  const char *key;
+  json_t *m;
+  json_object_foreach (v, key, m)
+    {
+      push_key (L, key);
+      int h = 0;
+      while (h < HOOK_COUNT && strcmp (key, config_hook_name ((enum hook_kind) h)) != 0)
+        h++;
+      if (h == HOOK_COUNT)
+        return fail_at (L, JSON_LOCATE_KEY, "unknown key %s in \"hooks\"; valid keys: "
+                        HOOK_KEYS, QUOTED (key));
+      if (!json_is_string (m) || !json_string_value (m)[0])
+        return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a shell command string, not %s; "
+                        "e.g. \"echo mounted\"", PATH_NAME (L),
+                        json_is_string (m) ? "an empty string" : type_name (m));
+      free (out->hooks[h]);
+      if (!(out->hooks[h] = strdup (json_string_value (m))))
+        return cage_error_set (L->err, ENOMEM, "%s", L->name);
+      pop (L);
+    }
+  return 0;
+}
+
 static int
 load_store (struct loader *L, json_t *v, struct cage_config *out, bool *have_mode)
 {
@@ -799,9 +847,11 @@ load_root (struct loader *L, json_t *root, struct cage_config *out, bool *have_m
         r = load_env (L, v, out);
       else if (strcmp (key, "limits") == 0)
         r = load_limits (L, v, out);
+      else if (strcmp (key, "hooks") == 0)
+        r = load_hooks (L, v, out);
       else
         r = fail_at (L, JSON_LOCATE_KEY, "unknown key %s; valid keys: store, blacklist, "
-                     "protected, network, env, limits", QUOTED (key));
+                     "protected, network, env, limits, hooks", QUOTED (key));
       if (r < 0)
         return -1;
       pop (L);
@@ -942,6 +992,12 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
     }
   if (have_network)
     cfg->network = tmp.network;
+  for (int h = 0; h < HOOK_COUNT; h++)
+    if (tmp.hooks[h])
+      {
+        free (cfg->hooks[h]);
+        cfg->hooks[h] = steal_ptr (&tmp.hooks[h]);
+      }
   config_free (&tmp);
   return 0;
 }

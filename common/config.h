@@ -15,7 +15,9 @@
        "env":       { "pass": [ "NAME", ... ],      caller's variables to keep
                       "set":  { "NAME": "value" } }  explicit values
        "limits":    { "memory": "512M" | bytes, "cpus": 1.5,
-                      "pids": 256, "nofile": 1024 }
+                      "pids": 256, "nofile": 1024 },
+       "hooks":     { "pre-mount": "sh command", "post-mount": "...",
+                      "pre-umount": "...", "post-umount": "..." }
      }
    Every key is optional.  An unknown key, a wrong type or a bad value is an
    error naming FILE:LINE:COLUMN and the valid choices.  */
@@ -50,6 +52,16 @@ struct cage_limits
   unsigned long nofile;      /* open files per process */
 };
 
+/* Lifecycle hooks: shell commands cagefs runs on the host (fs/hooks.c). */
+enum hook_kind
+{
+  HOOK_PRE_MOUNT = 0,
+  HOOK_POST_MOUNT,
+  HOOK_PRE_UMOUNT,
+  HOOK_POST_UMOUNT,
+  HOOK_COUNT,
+};
+
 struct cage_config
 {
   enum store_mode mode;
@@ -70,6 +82,7 @@ struct cage_config
   char *cache;          /* binary cache URL (isolated mode), or NULL */
   bool nix_daemon;      /* shared mode: the host's nix-daemon socket inside */
   bool have_nix_daemon; /* nix_daemon was given */
+  char *hooks[HOOK_COUNT]; /* shell commands, or NULL */
 };
 
 /* Initialise CFG to defaults (readonly, no packages, no extra globs,
@@ -115,6 +128,8 @@ int config_parse_count (const char *what, const char *s, unsigned long *out,
 
 const char *config_mode_name (enum store_mode m);
 const char *config_network_name (enum network_mode m);
+/* "pre-mount", "post-mount", "pre-umount", "post-umount". */
+const char *config_hook_name (enum hook_kind h);
 
 void config_free (struct cage_config *cfg);
 

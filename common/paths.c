@@ -90,20 +90,10 @@ fnv1a (const char *s)
   return h;
 }
 
-int
-paths_project (const char *project, bool create, struct project_paths *out,
-               struct cage_error *err)
+/* Fill OUT for the project whose real path is REAL. */
+static int
+paths_fill (const char *real, struct project_paths *out, struct cage_error *err)
 {
-  memset (out, 0, sizeof *out);
-  char real[PATH_MAX];
-  if (!realpath (project, real))
-    return cage_error_set (err, errno, "project `%s`", project);
-  struct stat st;
-  if (stat (real, &st) < 0)
-    return cage_error_set (err, errno, "project `%s`", real);
-  if (!S_ISDIR (st.st_mode))
-    return cage_error_set (err, ENOTDIR, "project `%s`", real);
-
   autofree char *root = paths_state_root (err);
   if (!root)
     return -1;
@@ -126,10 +116,33 @@ paths_project (const char *project, bool create, struct project_paths *out,
   if (!out->mnt || !out->store_mnt || !out->home || !out->state_json || !out->log
       || !out->private_root)
     goto nomem;
+  return 0;
+
+nomem:
+  paths_free (out);
+  return cage_error_set (err, ENOMEM, "project `%s`", real);
+}
+
+int
+paths_project (const char *project, bool create, struct project_paths *out,
+               struct cage_error *err)
+{
+  memset (out, 0, sizeof *out);
+  char real[PATH_MAX];
+  if (!realpath (project, real))
+    return cage_error_set (err, errno, "project `%s`", project);
+  struct stat st;
+  if (stat (real, &st) < 0)
+    return cage_error_set (err, errno, "project `%s`", real);
+  if (!S_ISDIR (st.st_mode))
+    return cage_error_set (err, ENOTDIR, "project `%s`", real);
+  if (paths_fill (real, out, err) < 0)
+    return -1;
 
   if (create)
     {
-      if (paths_mkdir_p (root, 0700, err) < 0 || paths_mkdir_p (out->state, 0700, err) < 0
+      autofree char *root = paths_state_root (err);
+      if (!root || paths_mkdir_p (root, 0700, err) < 0 || paths_mkdir_p (out->state, 0700, err) < 0
           || paths_mkdir_p (out->mnt, 0700, err) < 0
           || paths_mkdir_p (out->store_mnt, 0700, err) < 0 || paths_mkdir_p (out->home, 0700, err) < 0)
         {
@@ -138,10 +151,24 @@ paths_project (const char *project, bool create, struct project_paths *out,
         }
     }
   return 0;
+}
 
-nomem:
-  paths_free (out);
-  return cage_error_set (err, ENOMEM, "project `%s`", real);
+int
+paths_project_gone (const char *project, struct project_paths *out, struct cage_error *err)
+{
+  memset (out, 0, sizeof *out);
+  if (project[0] != '/')
+    return cage_error_set (err, ENOENT, "project `%s`", project);
+  /* The real path as it was: no trailing slash (but for "/"), no "//". */
+  char real[PATH_MAX];
+  size_t o = 0;
+  for (const char *p = project; *p && o + 1 < sizeof real; p++)
+    if (!(*p == '/' && o > 0 && real[o - 1] == '/'))
+      real[o++] = *p;
+  while (o > 1 && real[o - 1] == '/')
+    o--;
+  real[o] = '\0';
+  return paths_fill (real, out, err);
 }
 
 void

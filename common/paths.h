@@ -9,6 +9,8 @@
                      so every write is EROFS before any permission check)
        home/         the cage's persistent home
        state.json    written by the daemon once the mount is ready
+       project.json  the project's path and last mode, written by mount and
+                     kept until `cagefs destroy` (fs/sessions.h)
        daemon.log    the daemon's stderr
        private/      copy and isolated modes: the project's private Nix store
                      (private/nix/store, private/nix/var/nix/db; Nix's tools
@@ -37,6 +39,9 @@ struct project_paths
    With CREATE, make the state directories (0700). */
 int paths_project (const char *project, bool create, struct project_paths *out,
                    struct cage_error *err);
+/* The paths of a project whose folder is gone, from the absolute path it
+   had (as `cagefs list` shows it): nothing is resolved, checked or made. */
+int paths_project_gone (const char *project, struct project_paths *out, struct cage_error *err);
 void paths_free (struct project_paths *p);
 
 /* The state root (not created). Caller frees. */

@@ -12,10 +12,12 @@
 #include "closure.h"
 #include "config.h"
 #include "daemon.h"
+#include "hooks.h"
 #include "lock.h"
 #include "log.h"
 #include "paths.h"
 #include "private.h"
+#include "sessions.h"
 #include "store_mode.h"
 #include "state.h"
 
@@ -217,6 +219,9 @@ cmd_mount (int argc, char **argv)
   if (project_clean_stale (&pp, &err) < 0)
     goto out;
 
+  if (sessions_record (&pp, config_mode_name (cfg.mode), &err) < 0)
+    goto out;
+  hooks_run (&cfg, HOOK_PRE_MOUNT, &pp);
   if (store_mode_prepare (&cfg, &pp, json, &ss, &err) < 0)
     goto out;
   char **closure = steal_ptr (&ss.closure);
@@ -257,7 +262,10 @@ cmd_mount (int argc, char **argv)
   if (daemon_start (&cfg, &pp, &st, &ss, foreground, &err) < 0)
     goto out;
   if (!foreground)
-    print_mounted (&st, false, json);
+    {
+      hooks_run (&cfg, HOOK_POST_MOUNT, &pp);
+      print_mounted (&st, false, json);
+    }
   rc = 0;
 
 out:

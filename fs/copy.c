@@ -140,7 +140,7 @@ copy_run_all (struct copy_run *run, FILE *progress, struct copy_stats *stats)
       return -1;
   cage_debug ("copy: planned %zu files, %zu folders in %.3f s", run->nfiles, run->ndirs,
               copy_seconds_since (&pg.start));
-  if (run->nfiles > 1)
+  if (run->nfiles > 1) /* (files is NULL when every file was linked) */
     qsort (run->files, run->nfiles, sizeof *run->files, by_size_desc);
   const char *why = NULL;
   run->use_uring = !(run->flags & COPY_NO_URING) && run->nfiles > 0 && copy_uring_usable (&why);

@@ -23,6 +23,9 @@ usage (FILE *f)
          "      -f, --foreground          serve in the foreground (debugging)\n"
          "  umount PROJECT  unmount and stop the daemon (idempotent)\n"
          "  status PROJECT  show whether the project is mounted (exit 1 when not)\n"
+         "  list            every project with state: mounted, stale or not mounted\n"
+         "  destroy PROJECT unmount it and remove its whole state folder\n"
+         "      -y, --yes                 do not ask (required when stdin is not a terminal)\n"
          "  init [PROJECT]  write a starting cage.json\n"
          "  check PROJECT   list what the blacklist hides in the workspace, and why\n"
          "  copy --to DIR [--closure] [--durable] [--no-uring] STOREPATH...\n"
@@ -128,7 +131,11 @@ main (int argc, char **argv)
     return cmd_copy (argc - 1, argv + 1);
   if (strcmp (cmd, "check") == 0)
     return cmd_check (argc - 1, argv + 1);
-  fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, init\n",
+  if (strcmp (cmd, "list") == 0)
+    return cmd_list (argc - 1, argv + 1);
+  if (strcmp (cmd, "destroy") == 0)
+    return cmd_destroy (argc - 1, argv + 1);
+  fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, list, destroy, init, check, copy\n",
            cmd);
   return 2;
 }

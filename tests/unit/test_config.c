@@ -149,6 +149,33 @@ test_env_and_limits (void **state)
 }
 
 static void
+test_hooks (void **state)
+{
+  struct cage_config cfg;
+  config_init (&cfg);
+  struct cage_error err = { 0 };
+  for (int h = 0; h < HOOK_COUNT; h++)
+    assert_null (cfg.hooks[h]);
+  assert_int_equal (config_load_string (&cfg, "{\"hooks\": {\"pre-mount\": \"make prep\", "
+                                        "\"post-umount\": \"echo 'bye'\"}}", "cage.json", &err), 0);
+  assert_string_equal (cfg.hooks[HOOK_PRE_MOUNT], "make prep");
+  assert_null (cfg.hooks[HOOK_POST_MOUNT]);
+  assert_null (cfg.hooks[HOOK_PRE_UMOUNT]);
+  assert_string_equal (cfg.hooks[HOOK_POST_UMOUNT], "echo 'bye'");
+  /* A later file replaces a hook it names and keeps the others. */
+  assert_int_equal (config_load_string (&cfg, "{\"hooks\": {\"pre-mount\": \"true\"}}",
+                                        "cage.json", &err), 0);
+  assert_string_equal (cfg.hooks[HOOK_PRE_MOUNT], "true");
+  assert_string_equal (cfg.hooks[HOOK_POST_UMOUNT], "echo 'bye'");
+  /* A bad file leaves them alone. */
+  assert_int_equal (config_load_string (&cfg, "{\"hooks\": {\"pre-mount\": 1}}",
+                                        "cage.json", &err), -1);
+  assert_string_equal (cfg.hooks[HOOK_PRE_MOUNT], "true");
+  assert_string_equal (config_hook_name (HOOK_PRE_UMOUNT), "pre-umount");
+  config_free (&cfg);
+}
+
+static void
 test_limit_flags (void **state)
 {
   struct cage_error err = { 0 };
@@ -193,13 +220,13 @@ struct error_case
 static const struct error_case error_cases[] = {
   /* Unknown keys: the key's position. */
   { "{\n  \"stor\": {}\n}",
-    "cage.json:2:3: unknown key \"stor\"; valid keys: store, blacklist, network, env, limits" },
+    "cage.json:2:3: unknown key \"stor\"; valid keys: store, blacklist, network, env, limits, hooks" },
   { "{\"network\": \"off\", \"Network\": \"off\"}",
-    "cage.json:1:20: unknown key \"Network\"; valid keys: store, blacklist, network, env, limits" },
+    "cage.json:1:20: unknown key \"Network\"; valid keys: store, blacklist, network, env, limits, hooks" },
   { "{\"store\": {\"mdoe\": \"shared\"}}",
     "cage.json:1:12: unknown key \"mdoe\" in \"store\"; valid keys: mode, packages, cache, nix_daemon" },
   { "{\"a\\\"b\\n\": 1}",
-    "cage.json:1:2: unknown key \"a\\\"b\\n\"; valid keys: store, blacklist, network, env, limits" },
+    "cage.json:1:2: unknown key \"a\\\"b\\n\"; valid keys: store, blacklist, network, env, limits, hooks" },
   /* env, limits */
   { "{\"env\": {\"pass\": [\"A-B\"]}}",
     "cage.json:1:19: \"env.pass[0]\" is \"A-B\", not a variable name; use letters, digits "
@@ -221,6 +248,19 @@ static const struct error_case error_cases[] = {
   { "{\"limits\": {\"swap\": 1}}",
     "cage.json:1:13: unknown key \"swap\" in \"limits\"; valid keys: memory, cpus, pids, "
     "nofile" },
+  /* hooks */
+  { "{\"hooks\": {\"post-mount\": \"true\", \"on-mount\": \"x\"}}",
+    "cage.json:1:34: unknown key \"on-mount\" in \"hooks\"; valid keys: pre-mount, post-mount, "
+    "pre-umount, post-umount" },
+  { "{\"hooks\": {\"pre-mount\": [\"make\"]}}",
+    "cage.json:1:25: \"hooks.pre-mount\" must be a shell command string, not an array; "
+    "e.g. \"echo mounted\"" },
+  { "{\"hooks\": {\"pre-umount\": \"\"}}",
+    "cage.json:1:26: \"hooks.pre-umount\" must be a shell command string, not an empty "
+    "string; e.g. \"echo mounted\"" },
+  { "{\"hooks\": \"make\"}",
+    "cage.json:1:11: \"hooks\" must be an object, not a string; e.g. \"hooks\": "
+    "{\"post-mount\": \"echo mounted\"}" },
   /* store.mode */
   { "{\n  \"store\": {\n    \"mode\": \"copyy\"\n  }\n}",
     "cage.json:3:13: \"store.mode\" is \"copyy\"; valid choices: readonly, shared, copy, isolated" },
@@ -597,6 +637,7 @@ main (void)
     cmocka_unit_test (test_error_leaves_config_alone),
     cmocka_unit_test (test_env_and_limits),
     cmocka_unit_test (test_limit_flags),
+    cmocka_unit_test (test_hooks),
     cmocka_unit_test (test_errors),
     cmocka_unit_test (test_long_value),
     cmocka_unit_test (test_parse_mode),

@@ -429,6 +429,30 @@ test_mkdir_p (void **state)
   assert_int_equal (err.errnum, ENOTDIR);
 }
 
+/* A gone project's paths are those it had while it existed. */
+static void
+test_project_gone (void **state)
+{
+  setenv ("XDG_RUNTIME_DIR", tmp, 1);
+  make_dir (at ("proj"));
+  struct cage_error err = { 0 };
+  struct project_paths live, gone;
+  assert_int_equal (paths_project (at ("proj"), false, &live, &err), 0);
+  char spelled[PATH_MAX + 16];
+  snprintf (spelled, sizeof spelled, "%s//proj/", tmp);
+  assert_int_equal (rmdir (at ("proj")), 0);
+  assert_int_equal (paths_project (at ("proj"), false, &gone, &err), -1);
+  assert_int_equal (paths_project_gone (spelled, &gone, &err), 0);
+  assert_string_equal (gone.project, live.project);
+  assert_string_equal (gone.state, live.state);
+  assert_string_equal (gone.mnt, live.mnt);
+  assert_string_equal (gone.private_root, live.private_root);
+  paths_free (&gone);
+  paths_free (&live);
+  assert_int_equal (paths_project_gone ("proj", &gone, &err), -1);
+  assert_int_equal (err.errnum, ENOENT);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown (f, setup, teardown)
 
 int
@@ -450,6 +474,7 @@ main (void)
     T (test_project_not_dir),
     T (test_project_create_fails),
     T (test_mkdir_p),
+    T (test_project_gone),
   };
   return unit_run (tests);
 }
