@@ -13,7 +13,7 @@ _cagefs ()
   local cur prev cmd i
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD-1]}
-  local commands="mount umount status list destroy init copy help"
+  local commands="mount umount status list destroy init check copy help"
 
   # The command is the first word after `cagefs`.
   cmd=
@@ -48,6 +48,7 @@ _cagefs ()
       COMPREPLY=($(compgen -W "$opts" -- "$cur"))
       return ;;
     destroy) opts="--yes --json --verbose --help" ;;
+    check) opts="--blacklist --json --verbose --help" ;;
     init) opts="--json" ;;
     copy)
       case $prev in
