@@ -1,6 +1,7 @@
 #include "visibility.h"
 
 #include "daemon.h"
+#include "hidden_inodes.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -48,6 +49,14 @@ visibility_check (struct node *parent, const char *name)
   if (node_relpath_child (parent, name, rel, sizeof rel) < 0)
     return -ENOENT;
   return blacklist_match_path (bl, rel) ? -ENOENT : 0;
+}
+
+int
+visibility_check_inode (const struct view *view, const struct stat *st)
+{
+  if (!view || !view->hidden_inodes || !S_ISREG (st->st_mode) || st->st_nlink < 2)
+    return 0;
+  return hidden_inodes_hides (view->hidden_inodes, st) ? -ENOENT : 0;
 }
 
 bool
