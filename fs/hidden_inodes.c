@@ -19,6 +19,8 @@
 #include "cleanup.h"
 
 #define FUSE_SUPER_MAGIC 0x65735546
+#define STR_(x) #x
+#define STR(x) STR_ (x)
 
 /* A file with several links. */
 struct link_entry
@@ -163,6 +165,9 @@ struct walk
   struct link_map *m;
   const struct blacklist *bl;
   size_t entries;
+  double t0;                 /* start, ms */
+  const char *why;           /* why the walk stopped early (or skipped) */
+  bool halted;               /* stopped altogether: bound or time */
   size_t unreadable;         /* folders we could not open or list */
   int unreadable_errno;
   char unreadable_first[256];
@@ -181,6 +186,28 @@ note_unreadable (struct walk *w, int e)
     }
 }
 
+/* Does the blacklist hide the entry NAME at w->rel?  (Asked only of folders
+   and of files with several links: matching costs more than the stat.) */
+static bool
+is_hidden (const struct walk *w, const char *name)
+{
+  if (!w->bl)
+    return false;
+  return w->bl->has_paths ? blacklist_match_path (w->bl, w->rel)
+                          : blacklist_match_name (w->bl, name);
+}
+
+static double now_ms (void);
+
+/* The walk stops early (the map is truncated), for WHY. */
+static void
+stop (struct walk *w, const char *why)
+{
+  w->m->truncated = true;
+  if (!w->why)
+    w->why = why;
+}
+
 static int walk_dir (struct walk *w, int fd, size_t len, bool hidden, dev_t dev, unsigned depth);
 
 /* Walk the folder NAME of D (w->rel names it). -1 only when out of memory. */
@@ -190,7 +217,7 @@ descend (struct walk *w, DIR *d, const char *name, size_t len, bool hidden, dev_
 {
   if (depth + 1 > HIDDEN_INODES_MAX_DEPTH)
     {
-      w->m->truncated = true;
+      stop (w, "folders deeper than " STR (HIDDEN_INODES_MAX_DEPTH) " levels");
       return 0;
     }
   int fd = openat (dirfd (d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -261,27 +288,33 @@ walk_dir (struct walk *w, int fd, size_t len, bool hidden, dev_t dev, unsigned d
       const char *name = e->d_name;
       if (name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2])))
         continue;
-      if (++w->entries > HIDDEN_INODES_MAX_ENTRIES)
+      if (w->halted)
+        break;
+      if (w->entries == HIDDEN_INODES_MAX_ENTRIES)
         {
-          w->m->truncated = true;
+          stop (w, "more than " STR (HIDDEN_INODES_MAX_ENTRIES) " entries");
+          w->halted = true;
+          break;
+        }
+      if (++w->entries % 4096 == 0 && now_ms () - w->t0 > HIDDEN_INODES_MAX_SECONDS * 1e3)
+        {
+          stop (w, "the walk took over " STR (HIDDEN_INODES_MAX_SECONDS) " s");
+          w->halted = true;
           break;
         }
       size_t nlen = strlen (name);
       size_t at = len ? len + 1 : 0;
       if (at + nlen >= sizeof w->rel)
         {
-          w->m->truncated = true;
+          stop (w, "a path longer than 4095 bytes");
           continue;
         }
       if (len)
         w->rel[len] = '/';
       memcpy (w->rel + at, name, nlen + 1);
-      bool h = hidden
-               || (w->bl && (w->bl->has_paths ? blacklist_match_path (w->bl, w->rel)
-                                              : blacklist_match_name (w->bl, name)));
       int r = 0;
       if (e->d_type == DT_DIR)
-        r = descend (w, d, name, at + nlen, h, dev, depth);
+        r = descend (w, d, name, at + nlen, hidden || is_hidden (w, name), dev, depth);
       else if (e->d_type == DT_REG || e->d_type == DT_UNKNOWN)
         {
           struct stat st;
@@ -291,9 +324,10 @@ walk_dir (struct walk *w, int fd, size_t len, bool hidden, dev_t dev, unsigned d
                 note_unreadable (w, errno);
             }
           else if (S_ISDIR (st.st_mode))
-            r = descend (w, d, name, at + nlen, h, dev, depth);
+            r = descend (w, d, name, at + nlen, hidden || is_hidden (w, name), dev, depth);
           else if (S_ISREG (st.st_mode) && st.st_nlink > 1)
             {
+              bool h = hidden || is_hidden (w, name);
               struct link_entry *le = map_insert (w->m, st.st_dev, st.st_ino);
               if (!le)
                 r = -1;
@@ -326,7 +360,6 @@ now_ms (void)
 static struct link_map *
 walk_tree (struct hidden_inodes *hi, char *warning, size_t warning_size, struct cage_error *err)
 {
-  double t0 = now_ms ();
   warning[0] = '\0';
   struct link_map *m = calloc (1, sizeof *m);
   struct walk *w = calloc (1, sizeof *w);
@@ -339,6 +372,7 @@ walk_tree (struct hidden_inodes *hi, char *warning, size_t warning_size, struct 
     }
   w->m = m;
   w->bl = hi->bl;
+  w->t0 = now_ms ();
   int fd = openat (hi->root_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   struct stat st;
   int r = -1;
@@ -364,25 +398,23 @@ walk_tree (struct hidden_inodes *hi, char *warning, size_t warning_size, struct 
       return NULL;
     }
 
-  size_t off = 0;
   if (m->truncated)
-    off += (size_t) snprintf (warning + off, warning_size - off,
-                              "`%s` has more than %d entries or %d levels: hard links to hidden "
-                              "files are looked for only among the entries walked",
-                              hi->root, HIDDEN_INODES_MAX_ENTRIES, HIDDEN_INODES_MAX_DEPTH);
-  if (w->unreadable && off < warning_size)
-    off += (size_t) snprintf (warning + off, warning_size - off,
-                              "%s%zu folder%s of `%s` could not be read (`%s`: %s): hard links "
-                              "from there to hidden files are not found",
-                              off ? "; " : "", w->unreadable, w->unreadable == 1 ? "" : "s",
-                              hi->root, w->unreadable_first, strerror (w->unreadable_errno));
-  if (w->fuse && off < warning_size)
-    snprintf (warning + off, warning_size - off,
-              "%sFUSE filesystems in `%s` (`%s`) are not searched for hard links to hidden files",
-              off ? "; " : "", hi->root, w->fuse_first);
+    snprintf (warning, warning_size,
+              "`%s`: hard links to hidden files were looked for only among %zu entries "
+              "(stopped early: %s): past them, a hidden file's other names are not hidden",
+              hi->root, w->entries, w->why);
+  char notes[768] = "";
+  size_t off = 0;
+  if (w->unreadable)
+    off += (size_t) snprintf (notes, sizeof notes, "; %zu folder%s not read (first `%s`: %s)",
+                              w->unreadable, w->unreadable == 1 ? "" : "s", w->unreadable_first,
+                              strerror (w->unreadable_errno));
+  if (w->fuse && off < sizeof notes)
+    snprintf (notes + off, sizeof notes - off, "; %zu FUSE mount%s not walked (first `%s`)",
+              w->fuse, w->fuse == 1 ? "" : "s", w->fuse_first);
   fprintf (stderr, "cagefs: hard-link walk of `%s`: %zu entries, %zu files with several links "
-           "(%zu hidden), %.1f ms\n", hi->root, w->entries > HIDDEN_INODES_MAX_ENTRIES
-           ? (size_t) HIDDEN_INODES_MAX_ENTRIES : w->entries, m->n, m->n_hidden, now_ms () - t0);
+           "(%zu hidden), %.1f ms%s\n", hi->root, w->entries, m->n, m->n_hidden,
+           now_ms () - w->t0, notes);
   free (w);
   return m;
 }

@@ -15,10 +15,12 @@
    links (made through the daemon, to files it may see) are noted without a
    walk.  Only files with more than one link cost a look into the set.
 
-   Not covered (said once when it happens): a walk stopped at
-   HIDDEN_INODES_MAX_ENTRIES entries or HIDDEN_INODES_MAX_DEPTH levels, and
-   folders the daemon cannot read; FUSE filesystems mounted inside the
-   workspace are not walked (nor checked).  */
+   Not covered: what a walk stopped early did not reach (at
+   HIDDEN_INODES_MAX_ENTRIES entries, HIDDEN_INODES_MAX_DEPTH levels or
+   HIDDEN_INODES_MAX_SECONDS; a warning the user sees at mount), folders the
+   daemon cannot read and FUSE filesystems mounted inside the workspace (not
+   walked: they may be slow, or be our own mount); both are named in the
+   daemon's log.  */
 #ifndef CAGE_HIDDEN_INODES_H
 #define CAGE_HIDDEN_INODES_H
 
@@ -31,6 +33,7 @@
 
 #define HIDDEN_INODES_MAX_ENTRIES 1000000
 #define HIDDEN_INODES_MAX_DEPTH 256
+#define HIDDEN_INODES_MAX_SECONDS 10
 
 struct hidden_inodes;
 
