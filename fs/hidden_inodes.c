@@ -168,7 +168,7 @@ struct walk
   double t0;                 /* start, ms */
   const char *why;           /* why the walk stopped early (or skipped) */
   bool halted;               /* stopped altogether: bound or time */
-  size_t unreadable;         /* folders we could not open or list */
+  size_t unreadable;         /* entries we could not stat, open or list */
   int unreadable_errno;
   char unreadable_first[256];
   size_t fuse;               /* FUSE mounts not walked */
@@ -181,7 +181,8 @@ note_unreadable (struct walk *w, int e)
 {
   if (w->unreadable++ == 0)
     {
-      snprintf (w->unreadable_first, sizeof w->unreadable_first, "%.200s", w->rel[0] ? w->rel : ".");
+      snprintf (w->unreadable_first, sizeof w->unreadable_first, "%.200s",
+                w->rel[0] ? w->rel : ".");
       w->unreadable_errno = e;
     }
 }
@@ -406,8 +407,8 @@ walk_tree (struct hidden_inodes *hi, char *warning, size_t warning_size, struct 
   char notes[768] = "";
   size_t off = 0;
   if (w->unreadable)
-    off += (size_t) snprintf (notes, sizeof notes, "; %zu folder%s not read (first `%s`: %s)",
-                              w->unreadable, w->unreadable == 1 ? "" : "s", w->unreadable_first,
+    off += (size_t) snprintf (notes, sizeof notes, "; %zu entr%s not read (first `%s`: %s)",
+                              w->unreadable, w->unreadable == 1 ? "y" : "ies", w->unreadable_first,
                               strerror (w->unreadable_errno));
   if (w->fuse && off < sizeof notes)
     snprintf (notes + off, sizeof notes - off, "; %zu FUSE mount%s not walked (first `%s`)",

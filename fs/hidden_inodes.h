@@ -20,7 +20,9 @@
    HIDDEN_INODES_MAX_SECONDS; a warning the user sees at mount), folders the
    daemon cannot read and FUSE filesystems mounted inside the workspace (not
    walked: they may be slow, or be our own mount); both are named in the
-   daemon's log.  */
+   daemon's log.  A host rename of one of a visible file's links to a hidden
+   name keeps the link count, so the file stays visible under its other
+   names until a walk happens for another reason.  */
 #ifndef CAGE_HIDDEN_INODES_H
 #define CAGE_HIDDEN_INODES_H
 
