@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "daemon.h"
+#include "hidden_inodes.h"
 #include "log.h"
 
 extern char **environ;
@@ -213,6 +214,16 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
     return cage_error_set (err, ENOMEM, "inode table");
   if (tree_build (&cagefs, cfg, pp, st, ss, err) < 0)
     return -1;
+  /* Hard links to hidden files: one walk now (a warning when it is not
+     complete: the parent shows it to the user too). */
+  char warning[1024];
+  cagefs.workspace.hidden_inodes = hidden_inodes_new (cagefs.workspace.root_fd, pp->project,
+                                                      &cagefs.blacklist, warning, sizeof warning,
+                                                      err);
+  if (!cagefs.workspace.hidden_inodes)
+    return -1;
+  if (warning[0])
+    cage_warn ("%s", warning);
 
   /* Signals are taken by one thread (sigwait); block them everywhere else,
      in the FUSE workers too, which inherit this mask. */
@@ -256,6 +267,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   if (ready_fd >= 0)
     {
       send_msg (ready_fd, "R");
+      send_msg (ready_fd, warning);
       close (ready_fd);
     }
 
@@ -275,6 +287,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   fuse_session_destroy (root_se);
   node_table_destroy ();
   node_free_tree (cagefs.root);
+  hidden_inodes_free (cagefs.workspace.hidden_inodes);
   blacklist_free (&cagefs.blacklist);
   blacklist_free (&cagefs.protect);
   free (cagefs.store.allowed_top);
@@ -361,6 +374,8 @@ daemon_start (const struct cage_config *cfg, const struct project_paths *pp,
   buf[len] = '\0';
   if (len > 0 && buf[0] == 'R')
     {
+      if (len > 1)
+        cage_warn ("%s", buf + 1); /* what the daemon could not cover */
       /* The kernel's INIT is answered by now or will be on this stat. */
       struct stat sb;
       if (stat (pp->mnt, &sb) < 0)

@@ -19,6 +19,7 @@
 #include "blacklist.h"
 
 struct strset;
+struct hidden_inodes;
 
 /* A view: a real directory tree shown at some place in the root tree. */
 struct view
@@ -36,6 +37,9 @@ struct view
   /* A private store: its own files at the top (.links, *.lock, .tmp-*)
      are hidden. */
   bool private_store;
+  /* Files with several links, one of them hidden (hidden_inodes.h);
+     NULL: not checked. */
+  struct hidden_inodes *hidden_inodes;
   double entry_timeout, attr_timeout;
   double negative_timeout;   /* how long "no such name" may be cached */
   bool keep_cache;

@@ -20,6 +20,7 @@
 
 #include "copyup.h"
 #include "daemon.h"
+#include "hidden_inodes.h"
 #include "safe_open.h"
 #include "visibility.h"
 
@@ -132,6 +133,11 @@ real_lookup (struct node *parent, const char *name, struct node **out, struct st
       e = errno;
       close (fd);
       return -e;
+    }
+  if (visibility_check_inode (parent->view, st) < 0)
+    {
+      close (fd);
+      return -ENOENT;
     }
   struct node *n = node_get_real (parent, name, st, fd);
   if (!n)
@@ -413,6 +419,24 @@ op_readlink (fuse_req_t req, fuse_ino_t ino)
     }
 }
 
+/* Is PARENT/NAME an existing file hidden by another of its names?  The
+   kernel was told it does not exist, so a create, link or rename may come
+   for it: it must be neither opened, truncated nor replaced. */
+static bool
+existing_hidden (struct node *parent, const char *name)
+{
+  if (!parent->view->hidden_inodes)
+    return false;
+  int pfd = node_fd_get (parent);
+  if (pfd < 0)
+    return false; /* the operation itself fails on it */
+  struct stat st;
+  bool hidden = fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
+                && visibility_check_inode (parent->view, &st) < 0;
+  node_fd_put (parent);
+  return hidden;
+}
+
 /* A new entry NAME in PARENT: PARENT must be writable and NAME may not be
    hidden (EACCES: a hidden file can be neither read nor clobbered). */
 static int
@@ -421,7 +445,8 @@ check_new_name (struct node *parent, const char *name)
   int r = writable (parent);
   if (r < 0)
     return r;
-  if (visibility_check (parent, name) < 0 || visibility_protected (parent, name))
+  if (visibility_check (parent, name) < 0 || visibility_protected (parent, name)
+      || existing_hidden (parent, name))
     return -EACCES;
   return 0;
 }
@@ -533,6 +558,10 @@ op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newna
       fuse_reply_err (req, -r);
       return;
     }
+  /* The link count before, so the new link is noted without a walk. */
+  struct stat before;
+  bool note = n->view->hidden_inodes
+              && fstatat (fd, "", &before, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0;
   char path[64];
   procpath (path, sizeof path, fd);
   int res = linkat (AT_FDCWD, path, pfd, newname, AT_SYMLINK_FOLLOW);
@@ -544,6 +573,8 @@ op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newna
       fuse_reply_err (req, e);
       return;
     }
+  if (note)
+    hidden_inodes_linked (n->view->hidden_inodes, &before);
   reply_new_entry (req, p, newname);
 }
 
@@ -679,6 +710,20 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     {
       fuse_reply_err (req, -fd);
       return;
+    }
+  /* Looked up before a hidden name was linked to it: no longer opened. */
+  if (n->view->hidden_inodes)
+    {
+      struct stat st;
+      int r = fstatat (fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
+                ? -errno
+                : visibility_check_inode (n->view, &st);
+      if (r < 0)
+        {
+          node_fd_put (n);
+          fuse_reply_err (req, -r);
+          return;
+        }
     }
   char p[64];
   procpath (p, sizeof p, fd);
@@ -928,6 +973,20 @@ add_entry (fuse_req_t req, bool plus, char *buf, size_t size, size_t *pos, const
   return true;
 }
 
+/* Plain readdir: may the entry NAME (of type TYPE) of the folder DFD of DIR
+   be listed, as far as its inode goes?  (readdirplus decides that in
+   real_lookup.)  What cannot be stat'ed is listed and left to the lookup. */
+static bool
+entry_inode_visible (struct node *dir, int dfd, const char *name, unsigned char type)
+{
+  if (!dir->view->hidden_inodes || (type != DT_REG && type != DT_UNKNOWN))
+    return true;
+  struct stat st;
+  if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return errno != ENOENT;
+  return visibility_check_inode (dir->view, &st) == 0;
+}
+
 static void
 do_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi,
             bool plus)
@@ -1003,16 +1062,22 @@ do_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
       const char *name = d->entry->d_name;
       off_t next = d->entry->d_off;
       bool dot = strcmp (name, ".") == 0 || strcmp (name, "..") == 0;
-      if (dot || visibility_check (n, name) == 0)
+      bool show = dot || visibility_check (n, name) == 0;
+      struct node *c = NULL;
+      struct stat cst;
+      if (show && !dot && plus)
         {
-          struct node *c = NULL;
-          struct stat cst;
-          if (plus && !dot && real_lookup (n, name, &c, &cst) < 0)
-            c = NULL; /* gone meanwhile: list it without attributes */
-          if (!add_entry (req, plus, buf, size, &pos, name, d->entry->d_ino,
-                          (mode_t) DTTOIF (d->entry->d_type), c, c ? &cst : NULL, next))
-            break;
+          int r = real_lookup (n, name, &c, &cst);
+          if (r < 0)
+            c = NULL; /* list it without attributes */
+          if (r == -ENOENT)
+            show = false; /* hidden by another of its names, or gone */
         }
+      else if (show && !dot)
+        show = entry_inode_visible (n, dirfd (d->dp), name, d->entry->d_type);
+      if (show && !add_entry (req, plus, buf, size, &pos, name, d->entry->d_ino,
+                              (mode_t) DTTOIF (d->entry->d_type), c, c ? &cst : NULL, next))
+        break;
       d->entry = NULL;
       d->offset = next;
     }

@@ -1,6 +1,7 @@
 #include "visibility.h"
 
 #include "daemon.h"
+#include "hidden_inodes.h"
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -66,6 +67,14 @@ visibility_check (struct node *parent, const char *name)
   bool is_dir = fstatat (fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode);
   node_fd_put (parent);
   return (is_dir ? as_dir : as_file) ? -ENOENT : 0;
+}
+
+int
+visibility_check_inode (const struct view *view, const struct stat *st)
+{
+  if (!view || !view->hidden_inodes || !S_ISREG (st->st_mode) || st->st_nlink < 2)
+    return 0;
+  return hidden_inodes_hides (view->hidden_inodes, st) ? -ENOENT : 0;
 }
 
 /* Does NAME match a non-final component of an anchored rule of BL (hiding

@@ -5,12 +5,19 @@
 #define CAGE_VISIBILITY_H
 
 #include <stdbool.h>
+#include <sys/stat.h>
 
 #include "node.h"
 
 /* 0 when PARENT/NAME may be looked up or listed; -ENOENT when it is hidden
    or outside the closure, or NAME is not a single component. */
 int visibility_check (struct node *parent, const char *name);
+
+/* 0 when the real file ST (just stat'ed in VIEW) may be shown; -ENOENT when
+   it is a regular file with several links and one of its names is hidden:
+   then it is hidden under every name (hidden_inodes.h).  Costs nothing for
+   a file with one link. */
+int visibility_check_inode (const struct view *view, const struct stat *st);
 
 /* Would renaming the directory entry NAME (in PARENT) move a hidden entry
    to a path where the blacklist no longer covers it?  True when NAME

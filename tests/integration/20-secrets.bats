@@ -303,4 +303,28 @@ EOF2
   assert_success
   assert_contains "$output" ".env	(pattern \".env\")"
   assert_contains "$output" "notes.secret	(pattern \"*.secret\")"
+
+@test "a workspace deeper than the hard-link walk goes: mount warns in one line; links it met stay hidden" {
+  put .env "SECRET-env"
+  ln "$PROJECT/.env" "$PROJECT/innocent.txt"
+  local deep
+  deep=$(printf 'd/%.0s' {1..300})
+  mkdir -p "$PROJECT/$deep"
+  run --separate-stderr cagefs mount "$PROJECT" --package "$FIX_TOOLS"
+  assert_success
+  MOUNTED_MNTS+=("$output")
+  [ "$(printf '%s\n' "$stderr" | grep -c .)" -eq 1 ] || fail "expected one warning line:" "$stderr"
+  assert_contains "$stderr" "cagefs: warning: \`$PROJECT\`: hard links to hidden files were looked for only among" \
+    "the mount's warning"
+  assert_contains "$stderr" "deeper than 256 levels" "the mount's warning"
+  run --separate-stderr cage exec "$PROJECT" -- cat /workspace/innocent.txt
+  assert_failure
+  refute_contains "$output" SECRET
+  # a mount without such a tree says nothing
+  local other
+  other=$(new_project)
+  EXTRA_PROJECTS+=("$other")
+  run --separate-stderr cagefs mount "$other" --package "$FIX_TOOLS"
+  assert_success
+  assert_equal "$stderr" "" "stderr of a plain mount"
 }

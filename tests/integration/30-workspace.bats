@@ -51,6 +51,43 @@ setup () { common_setup; require_namespaces; }
   assert_equal "$(stat -c %a "$PROJECT/c.txt")" 700 "mode of c.txt"
 }
 
+@test "hard links between visible names work (host-made before and after the mount, and in the cage)" {
+  # what a local git clone makes: objects hard-linked between two repositories
+  put repo/.git/objects/ab/cdef "object-1"
+  put repo/.git/objects/12/3456 "object-2"
+  mkdir -p "$PROJECT/clone/.git"
+  cp -al "$PROJECT/repo/.git/objects" "$PROJECT/clone/.git/objects"
+  put a.txt "shared"
+  ln "$PROJECT/a.txt" "$PROJECT/b.txt"
+  put .env "SECRET-env" # a hidden file with one link changes nothing
+  mount_tools
+  run --separate-stderr cage_sh 'cd /workspace && ls clone/.git/objects/ab && cat a.txt b.txt \
+    clone/.git/objects/ab/cdef clone/.git/objects/12/3456 repo/.git/objects/ab/cdef &&
+    stat -c "%h %i" a.txt b.txt'
+  assert_success
+  local lines
+  mapfile -t lines <<<"$output"
+  assert_equal "${lines[*]:0:6}" "cdef shared shared object-1 object-2 object-1" "ls and cat"
+  assert_equal "${lines[6]}" "${lines[7]}" "inode and link count of a.txt and b.txt"
+  [[ ${lines[6]} == "2 "* ]] || fail "a.txt should have 2 links in the cage: ${lines[6]}"
+  # a write through one name shows through the other
+  run --separate-stderr cage_sh 'echo more >> /workspace/a.txt && cat /workspace/b.txt'
+  assert_success
+  assert_equal "$output" "shared"$'\n'"more" "b.txt after appending to a.txt"
+  # links made in the cage (git clone --local) are real hard links on the host
+  run --separate-stderr cage_sh 'cd /workspace && mkdir -p clone2/ab && ln repo/.git/objects/ab/cdef clone2/ab/cdef &&
+    ln clone2/ab/cdef clone2/ab/again && cat clone2/ab/cdef clone2/ab/again && stat -c %h clone2/ab/again'
+  assert_success
+  assert_equal "$output" "object-1"$'\n'"object-1"$'\n'"4" "links made in the cage"
+  assert_equal "$(stat -c %i "$PROJECT/clone2/ab/again")" "$(stat -c %i "$PROJECT/repo/.git/objects/ab/cdef")" \
+    "inode of the cage-made link on the host"
+  # a link made on the host after the mount between visible names reads too
+  ln "$PROJECT/a.txt" "$PROJECT/c.txt"
+  run --separate-stderr cage exec "$PROJECT" -- cat /workspace/c.txt /workspace/a.txt
+  assert_success
+  assert_equal "$output" "shared"$'\n'"more"$'\n'"shared"$'\n'"more" "c.txt (a host link made after the mount)"
+}
+
 @test "a workspace symlink to /etc/shadow does not reach the host" {
   ln -s /etc/shadow "$PROJECT/shadow"
   ln -s /etc/passwd "$PROJECT/passwd"

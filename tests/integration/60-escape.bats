@@ -155,14 +155,76 @@ make_secrets () {
 
 @test "secret: a hardlink made on the host under an innocent name does not expose it" {
   make_secrets
+  put sub/.ssh/known_hosts "SECRET-in-hidden-folder"
   ln "$PROJECT/.env" "$PROJECT/innocent.txt"
   ln "$PROJECT/sub/.ssh/id_rsa" "$PROJECT/sub/notes.txt"
+  ln "$PROJECT/sub/.ssh/known_hosts" "$PROJECT/hosts.txt"
+  ln "$PROJECT/.kube/config" "$PROJECT/sub/kube.txt"
+  # what cp -al and rsync --link-dest make: a tree of links beside the original
+  mkdir "$PROJECT/backup"
+  ln "$PROJECT/sub/server.pem" "$PROJECT/backup/server.txt"
+  # the control: on the host these names do hold the secrets
+  local p
+  for p in innocent.txt sub/notes.txt hosts.txt sub/kube.txt backup/server.txt; do
+    grep -q SECRET "$PROJECT/$p" || fail "control: $p does not hold a secret on the host"
+  done
+  local before
+  before=$(tree_fingerprint "$PROJECT")
   mount_probe
-  run cage_sh 'ls /workspace; cat /workspace/innocent.txt /workspace/sub/notes.txt'
-  assert_contains "$output" innocent.txt "ls /workspace"
-  if [[ $output == *SECRET* ]]; then
-    skip "HOLE: the blacklist is by name only: a hidden file's other hard link under an innocent name (host-made, e.g. cp -al, rsync --link-dest) is readable in the cage: $output"
-  fi
+  local fails=()
+  run --separate-stderr cage exec "$PROJECT" -- ls -a /workspace /workspace/sub /workspace/backup
+  assert_success
+  assert_contains "$output" plain.txt "ls -a (the control: plain files are listed)"
+  for p in innocent.txt notes.txt hosts.txt kube.txt server.txt; do
+    [[ $output != *"$p"* ]] || fails+=("ls -a lists $p")
+  done
+  for p in innocent.txt sub/notes.txt hosts.txt sub/kube.txt backup/server.txt; do
+    run probe_in open "/workspace/$p" r
+    [[ $status -eq 1 && $output == *"denied ENOENT"* ]] || fails+=("open $p: $status $output")
+  done
+  run cage_sh 'cat /workspace/innocent.txt /workspace/sub/notes.txt /workspace/hosts.txt \
+    /workspace/sub/kube.txt /workspace/backup/server.txt; grep -r SECRET /workspace'
+  refute_contains "$output" SECRET
+  # nor can its name be written, linked or renamed over (the file is the secret)
+  local cmd
+  for cmd in "echo pwned > /workspace/innocent.txt" "echo pwned >> /workspace/hosts.txt" \
+    "ln /workspace/plain.txt /workspace/innocent.txt" "mv /workspace/plain.txt /workspace/sub/notes.txt" \
+    "mkdir /workspace/backup/server.txt" "rm /workspace/innocent.txt"; do
+    run --separate-stderr cage_sh "$cmd"
+    [ "$status" -ne 0 ] || fails+=("'$cmd' succeeded")
+  done
+  assert_equal "$(tree_fingerprint "$PROJECT")" "$before" "host project tree"
+  [ "${#fails[@]}" -eq 0 ] || fail "${fails[@]}"
+}
+
+@test "secret: a hardlink made on the host under an innocent name after the mount does not expose it" {
+  make_secrets
+  put sub/.ssh/known_hosts "SECRET-in-hidden-folder"
+  # sub/.env already has a second link (outside the project) at mount time
+  ln "$PROJECT/sub/.env" "$BATS_TEST_TMPDIR/outside"
+  mount_probe
+  run cage_sh 'cat /workspace/plain.txt; ls /workspace/later.txt'
+  assert_contains "$output" plain "the control: the cage reads the workspace"
+  ln "$PROJECT/.env" "$PROJECT/later.txt"
+  ln "$PROJECT/sub/.env" "$PROJECT/sub/later.txt"
+  ln "$PROJECT/sub/.ssh/known_hosts" "$PROJECT/hosts.txt"
+  local p fails=()
+  for p in later.txt sub/later.txt hosts.txt; do
+    grep -q SECRET "$PROJECT/$p" || fail "control: $p does not hold a secret on the host"
+  done
+  sleep 1.1 # the negative entry of later.txt cached by the kernel expires
+  for p in later.txt sub/later.txt hosts.txt; do
+    run probe_in open "/workspace/$p" r
+    [[ $status -eq 1 && $output == *"denied ENOENT"* ]] || fails+=("open $p: $status $output")
+  done
+  run --separate-stderr cage exec "$PROJECT" -- ls -a /workspace /workspace/sub
+  assert_success
+  assert_contains "$output" plain.txt "ls -a (the control: plain files are listed)"
+  refute_contains "$output" later.txt
+  refute_contains "$output" hosts.txt
+  run cage_sh 'cat /workspace/later.txt /workspace/sub/later.txt /workspace/hosts.txt; grep -r SECRET /workspace'
+  refute_contains "$output" SECRET
+  [ "${#fails[@]}" -eq 0 ] || fail "${fails[@]}"
 }
 
 @test "secret: renaming it (or its hidden folder) to a visible name fails, host unchanged" {
