@@ -10,6 +10,8 @@
        home/         the cage's persistent home
        state.json    written by the daemon once the mount is ready
        daemon.log    the daemon's stderr
+       audit.ndjson  the daemon's audit log: what the agent was refused
+                     (fs/audit.h; audit.ndjson.1 after a rotation)
        private/      copy and isolated modes: the project's private Nix store
                      (private/nix/store, private/nix/var/nix/db; Nix's tools
                      reach it as --store local?root=<state>/private)
@@ -30,6 +32,7 @@ struct project_paths
   char *home;
   char *state_json;
   char *log;
+  char *audit;     /* audit.ndjson */
   char *private_root; /* not created here: the store modes that use it do */
 };
 

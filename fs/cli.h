@@ -10,6 +10,7 @@ int cmd_umount (int argc, char **argv);
 int cmd_status (int argc, char **argv);
 int cmd_init (int argc, char **argv);
 int cmd_copy (int argc, char **argv);
+int cmd_audit (int argc, char **argv);
 
 /* Parse `CMD [--json] [-v] PROJECT`.  Returns 0 with *PROJECT set, or
    the exit status of a usage error. */

@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "cleanup.h"
 #include "daemon.h"
 #include "log.h"
@@ -213,6 +214,8 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
     return cage_error_set (err, ENOMEM, "inode table");
   if (tree_build (&cagefs, cfg, pp, st, ss, err) < 0)
     return -1;
+  if (audit_open (pp->audit, cagefs.root, err) < 0)
+    return -1;
 
   /* Signals are taken by one thread (sigwait); block them everywhere else,
      in the FUSE workers too, which inherit this mask. */
@@ -273,6 +276,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   pthread_join (sig_tid, NULL);
   fuse_session_destroy (store_se);
   fuse_session_destroy (root_se);
+  audit_close ();
   node_table_destroy ();
   node_free_tree (cagefs.root);
   blacklist_free (&cagefs.blacklist);

@@ -26,6 +26,10 @@ usage (FILE *f)
          "  init [PROJECT]  write a starting cage.json\n"
          "  copy --to DIR [--closure] [--durable] [--no-uring] STOREPATH...\n"
          "                  copy store paths with the copy engine (copy mode's engine)\n"
+         "  audit PROJECT [--follow] [--json]\n"
+         "                  what the agent was refused: hidden names, denied writes,\n"
+         "                  read-only violations (--json: the raw NDJSON log;\n"
+         "                  -f, --follow: keep printing new entries)\n"
          "\n"
          "common options: --json (machine-readable output), -v (verbose), -h (help)\n",
          f);
@@ -125,6 +129,8 @@ main (int argc, char **argv)
     return cmd_init (argc - 1, argv + 1);
   if (strcmp (cmd, "copy") == 0)
     return cmd_copy (argc - 1, argv + 1);
+  if (strcmp (cmd, "audit") == 0)
+    return cmd_audit (argc - 1, argv + 1);
   fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, init\n",
            cmd);
   return 2;
