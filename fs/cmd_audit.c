@@ -195,6 +195,7 @@ cmd_audit (int argc, char **argv)
   bool json = false, follow_ = false;
   int c;
   optind = 1;
+  opterr = 0; /* one error line: ours */
   while ((c = getopt_long (argc, argv, "jfv", opts, NULL)) != -1)
     {
       if (c == 'j')
@@ -204,7 +205,8 @@ cmd_audit (int argc, char **argv)
       else if (c == 'v')
         cage_log_verbose++;
       else
-        return cli_usage_error ("audit", "bad option");
+        return cli_usage_error ("audit", "unknown option `%s` (valid: --follow, --json, -v)",
+                                argv[optind - 1]);
     }
   if (optind != argc - 1)
     return cli_usage_error ("audit", "expected exactly one PROJECT directory");
