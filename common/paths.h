@@ -12,6 +12,8 @@
        project.json  the project's path and last mode, written by mount and
                      kept until `cagefs destroy` (fs/sessions.h)
        daemon.log    the daemon's stderr
+       audit.ndjson  the daemon's audit log: what the agent was refused
+                     (fs/audit.h; audit.ndjson.1 after a rotation)
        private/      copy and isolated modes: the project's private Nix store
                      (private/nix/store, private/nix/var/nix/db; Nix's tools
                      reach it as --store local?root=<state>/private)
@@ -32,6 +34,7 @@ struct project_paths
   char *home;
   char *state_json;
   char *log;
+  char *audit;     /* audit.ndjson */
   char *private_root; /* not created here: the store modes that use it do */
 };
 

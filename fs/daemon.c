@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "cleanup.h"
 #include "daemon.h"
 #include "hidden_inodes.h"
@@ -224,6 +225,8 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
     return -1;
   if (warning[0])
     cage_warn ("%s", warning);
+  if (audit_open (pp->audit, cagefs.root, err) < 0)
+    return -1;
 
   /* Signals are taken by one thread (sigwait); block them everywhere else,
      in the FUSE workers too, which inherit this mask. */
@@ -285,6 +288,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   pthread_join (sig_tid, NULL);
   fuse_session_destroy (store_se);
   fuse_session_destroy (root_se);
+  audit_close ();
   node_table_destroy ();
   node_free_tree (cagefs.root);
   hidden_inodes_free (cagefs.workspace.hidden_inodes);

@@ -30,6 +30,10 @@ usage (FILE *f)
          "  check PROJECT   list what the blacklist hides in the workspace, and why\n"
          "  copy --to DIR [--closure] [--durable] [--no-uring] STOREPATH...\n"
          "                  copy store paths with the copy engine (copy mode's engine)\n"
+         "  audit PROJECT [--follow] [--json]\n"
+         "                  what the agent was refused: hidden names, denied writes,\n"
+         "                  read-only violations (--json: the raw NDJSON log;\n"
+         "                  -f, --follow: keep printing new entries)\n"
          "\n"
          "common options: --json (machine-readable output), -v (verbose), -h (help)\n",
          f);
@@ -135,7 +139,9 @@ main (int argc, char **argv)
     return cmd_list (argc - 1, argv + 1);
   if (strcmp (cmd, "destroy") == 0)
     return cmd_destroy (argc - 1, argv + 1);
-  fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, list, destroy, init, check, copy\n",
+  if (strcmp (cmd, "audit") == 0)
+    return cmd_audit (argc - 1, argv + 1);
+  fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, list, destroy, init, check, copy, audit\n",
            cmd);
   return 2;
 }

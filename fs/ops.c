@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "copyup.h"
 #include "daemon.h"
 #include "hidden_inodes.h"
@@ -210,6 +211,7 @@ op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
       return;
     }
   int r = visibility_check (p, name);
+  audit_lookup (req, p, name, r);
   struct node *n = NULL;
   if (r == 0)
     r = real_lookup (p, name, &n, &st);
@@ -306,6 +308,7 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
   int r = writable (n);
   if (r == 0 && visibility_protected_node (n))
     r = -EACCES;
+  audit_node (req, "setattr", n, r);
   /* A file shared with the host store gets its own copy first; a handle
      of the agent's then still names the shared file: change by path. */
   int copied = r == 0 ? copyup_node (n) : 0;
@@ -475,6 +478,7 @@ make_entry (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, de
     r = -EPERM; /* no device nodes */
   if (r < 0)
     {
+      audit_name (req, link ? "symlink" : S_ISDIR (mode) ? "mkdir" : "mknod", p, name, r);
       fuse_reply_err (req, -r);
       return;
     }
@@ -549,6 +553,7 @@ op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newna
     r = -EACCES;
   if (r < 0)
     {
+      audit_name (req, "link", p, newname, r);
       fuse_reply_err (req, -r);
       return;
     }
@@ -589,6 +594,7 @@ remove_entry (fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
     r = -EACCES;
   if (r < 0)
     {
+      audit_name (req, flags & AT_REMOVEDIR ? "rmdir" : "unlink", p, name, r);
       fuse_reply_err (req, -r);
       return;
     }
@@ -639,6 +645,7 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
     r = -EACCES;
   if (r < 0)
     {
+      audit_rename (req, p, name, np, newname, r);
       fuse_reply_err (req, -r);
       return;
     }
@@ -675,7 +682,10 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   if (n->kind == NODE_FILE)
     {
       if (acc != O_RDONLY || (fi->flags & O_TRUNC))
-        fuse_reply_err (req, EROFS);
+        {
+          audit_node (req, "write", n, -EROFS);
+          fuse_reply_err (req, EROFS);
+        }
       else
         {
           fi->fh = 0;
@@ -691,11 +701,13 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     }
   if ((acc != O_RDONLY || (fi->flags & O_TRUNC)) && !n->view->writable)
     {
+      audit_node (req, "write", n, -EROFS);
       fuse_reply_err (req, EROFS);
       return;
     }
   if ((acc != O_RDONLY || (fi->flags & O_TRUNC)) && visibility_protected_node (n))
     {
+      audit_node (req, "write", n, -EACCES);
       fuse_reply_err (req, EACCES);
       return;
     }
@@ -748,6 +760,7 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
   int r = check_new_name (p, name);
   if (r < 0)
     {
+      audit_name (req, "create", p, name, r);
       fuse_reply_err (req, -r);
       return;
     }
@@ -814,6 +827,7 @@ op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t 
   struct node *n = N (ino);
   if (writable (n) < 0)
     {
+      audit_node (req, "write", n, -EROFS);
       fuse_reply_err (req, EROFS);
       return;
     }
@@ -1238,6 +1252,7 @@ change_xattr (fuse_req_t req, fuse_ino_t ino, const char *name, const char *valu
   int r = writable (n);
   if (r == 0 && visibility_protected_node (n))
     r = -EACCES;
+  audit_node (req, remove ? "removexattr" : "setxattr", n, r);
   if (r == 0 && !xattr_allowed (name))
     r = -EPERM;
   if (r == 0 && S_ISLNK (n->mode))
@@ -1285,6 +1300,7 @@ op_fallocate (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t leng
 {
   if (writable (N (ino)) < 0)
     {
+      audit_node (req, "fallocate", N (ino), -EROFS);
       fuse_reply_err (req, EROFS);
       return;
     }

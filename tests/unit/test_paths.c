@@ -229,6 +229,8 @@ test_project_root_dir (void **state)
   assert_string_equal (p.state_json, want);
   snprintf (want, sizeof want, "%s/cagefs/root-af63a24c860189fe/daemon.log", tmp);
   assert_string_equal (p.log, want);
+  snprintf (want, sizeof want, "%s/cagefs/root-af63a24c860189fe/audit.ndjson", tmp);
+  assert_string_equal (p.audit, want);
   /* Not created. */
   struct stat st;
   assert_int_equal (stat (at ("cagefs"), &st), -1);

@@ -1,0 +1,54 @@
+/* audit.h - the daemon's audit log: what the agent was refused.
+
+   Every refusal of ours (a hidden name looked up, a create, link, rename or
+   remove over a hidden or protected name, a write to a protected file, a
+   write to a read-only view) is appended as one NDJSON line to
+   <state>/audit.ndjson:
+
+     {"time":"2026-11-24T21:00:03.123+00:00","op":"lookup",
+      "path":"/workspace/.env","result":"hidden","pid":4242,"process":"cat"}
+
+   result: "hidden" (ENOENT: blacklisted or outside the closure), "denied"
+   (EACCES) or "read-only" (EROFS).  pid is the host pid of the caller
+   (fuse_req_ctx), process its /proc/PID/comm.  A line may carry
+   "suppressed": N, the entries the rate limit dropped before it.
+
+   Cheap and bounded: one write(2) of a whole line under a mutex (O_APPEND);
+   the same (op, path, process) within 1 s is logged once; at most
+   AUDIT_RATE lines a second (burst AUDIT_BURST); past AUDIT_MAX_BYTES
+   (16 MiB; $CAGEFS_AUDIT_MAX_BYTES at mount time overrides it) the file is
+   renamed to audit.ndjson.1 and a new one started.  */
+#ifndef CAGE_AUDIT_H
+#define CAGE_AUDIT_H
+
+#include <stdint.h>
+
+#include "error.h"
+#include "node.h"
+
+#define AUDIT_RATE 100
+#define AUDIT_BURST 200
+#define AUDIT_MAX_BYTES (16 * 1024 * 1024)
+
+struct fuse_req;
+
+/* Open PATH for appending (0600) and learn where the views are shown.
+   ROOT is the root tree (the synthetic tree holding the view roots). */
+int audit_open (const char *path, struct node *root, struct cage_error *err);
+void audit_close (void);
+
+/* Log the refusal R (a negative errno) of OP on PARENT/NAME: -ENOENT is
+   "hidden", -EACCES "denied", -EROFS "read-only"; other values (and R >= 0)
+   are not refusals of ours and log nothing. */
+void audit_name (struct fuse_req *req, const char *op, struct node *parent, const char *name,
+                 int r);
+/* Same for an existing node N. */
+void audit_node (struct fuse_req *req, const char *op, struct node *n, int r);
+/* A lookup that visibility refused (R < 0): logged as "hidden" when
+   PARENT/NAME exists (a missing name hid nothing). */
+void audit_lookup (struct fuse_req *req, struct node *parent, const char *name, int r);
+/* A refused rename: the path logged is the side that was refused. */
+void audit_rename (struct fuse_req *req, struct node *parent, const char *name,
+                   struct node *newparent, const char *newname, int r);
+
+#endif
