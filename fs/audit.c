@@ -418,7 +418,8 @@ audit_rename (struct fuse_req *req, struct node *parent, const char *name,
   /* The source is blamed unless it was fine and the target was not. */
   bool target = r != -EROFS && r != -ENOENT && visibility_check (parent, name) == 0
                 && !visibility_protected (parent, name)
-                && !visibility_guards_rename (parent, name)
+                && !visibility_guards_rename (parent, name, false)
+                && !visibility_guards_rename (newparent, newname, true)
                 && (visibility_check (newparent, newname) < 0
                     || visibility_protected (newparent, newname));
   if (target)

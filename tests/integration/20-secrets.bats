@@ -303,6 +303,7 @@ EOF2
   assert_success
   assert_contains "$output" ".env	(pattern \".env\")"
   assert_contains "$output" "notes.secret	(pattern \"*.secret\")"
+}
 
 @test "a workspace deeper than the hard-link walk goes: mount warns in one line; links it met stay hidden" {
   put .env "SECRET-env"
