@@ -101,3 +101,43 @@ print(stat.S_ISFIFO(os.stat(os.environ["PROJECT"] + "/fifo").st_mode))'
   assert_success
   assert_equal "$output" "EPERM"$'\n'"True" "mknod"
 }
+
+# posixcheck (tests/fixtures/posixcheck.c) in DIR: its "ok NAME" / "fail
+# NAME: why" lines.  Natively first, on the project's own filesystem; then
+# in the cage.  Every check that passes natively must pass in the cage,
+# but for the differences documented in the README (KNOWN: "DIR:CHECK").
+posix_compare () {
+  local where=$1 checks=$2 known=$3 native cage line name fails=()
+  local ndir=$BATS_TEST_TMPDIR/native
+  mkdir -p "$ndir"
+  native=$("$PROBE_DIR/bin/posixcheck" "$ndir" $checks) || true
+  run --separate-stderr cage_sh "posixcheck $where $checks"
+  cage=$output
+  [ -n "$cage" ] || fail "posixcheck printed nothing in the cage: $stderr"
+  while read -r line; do
+    [[ $line == ok\ * ]] || continue
+    name=${line#ok }
+    if ! grep -qx "ok $name" <<<"$cage"; then
+      [[ " $known " == *" $where:$name "* ]] && continue
+      fails+=("$where: $(grep "^fail $name:" <<<"$cage" || echo "$name: no result")")
+    fi
+  done <<<"$native"
+  [ "${#fails[@]}" -eq 0 ] || fail "natively fine, not in the cage:" "${fails[@]}" "native:" "$native"
+}
+
+@test "what agents' tools do works in /workspace as natively (posixcheck, 20 checks)" {
+  PROBE_DIR=$("$BATS_TEST_DIRNAME/../fixtures/probes.sh")
+  mount_tools --package "$PROBE_DIR"
+  # O_TMPFILE: this libfuse has no tmpfile operation (EOPNOTSUPP); /tmp has it.
+  posix_compare /workspace "" "/workspace:o_tmpfile"
+}
+
+@test "what agents' tools do works in /tmp and the home as natively (O_TMPFILE included in /tmp)" {
+  PROBE_DIR=$("$BATS_TEST_DIRNAME/../fixtures/probes.sh")
+  mount_tools --package "$PROBE_DIR"
+  local checks="rename_over_file rename_dirs renameat2 unlink_open hardlink symlink chmod truncate"
+  checks+=" utimens_ns o_append o_excl fallocate mmap_write fsync xattr_user name_255 sparse_5g"
+  checks+=" locks o_tmpfile"
+  posix_compare /tmp "$checks" ""
+  posix_compare '$HOME' "$checks" '$HOME:o_tmpfile'
+}
