@@ -177,28 +177,25 @@ prepare_copy (const struct cage_config *cfg, const struct project_paths *pp, boo
   if (copy_store_paths (src, dst, names, n, flags, (flags & (COPY_JSON | COPY_PROGRESS)) ? stderr : NULL,
                         &out->copied, err) < 0)
     return cage_error_prefix (err, "copy the closure into the private store `%s`", out->root);
-  /* Register every time something was copied, and when the database is
-     missing (a mount killed between the copy and the registration). */
-  char db[4096];
-  snprintf (db, sizeof db, "%s/nix/var/nix/db/db.sqlite", pp->private_root);
-  if (out->copied.paths > 0 || access (db, F_OK) < 0)
-    {
-      /* Register what is not registered yet. */
-      char **valid = NULL;
-      if (private_valid (pp->private_root, out->closure, &valid, err) < 0)
-        return -1;
-      char **todo = calloc (n + 1, sizeof (char *));
-      size_t t = 0;
-      for (size_t i = 0; todo && i < n; i++)
-        if (!strv_has (valid, out->closure[i]))
-          todo[t++] = out->closure[i];
-      int r = todo ? private_register (pp->private_root, todo, err)
-                   : cage_error_set (err, ENOMEM, "register");
-      free (todo);
-      cage_strv_free (valid);
-      if (r < 0)
-        return -1;
-    }
+  /* Register what is not registered yet: asked every time (one query), so
+     a mount killed between the copy and the registration is finished. */
+  {
+    char **valid = NULL;
+    if (private_valid (pp->private_root, out->closure, &valid, err) < 0)
+      return -1;
+    char **todo = calloc (n + 1, sizeof (char *));
+    size_t t = 0;
+    for (size_t i = 0; todo && i < n; i++)
+      if (!strv_has (valid, out->closure[i]))
+        todo[t++] = out->closure[i];
+    int r = !todo ? cage_error_set (err, ENOMEM, "register")
+            : t > 0 ? private_register (pp->private_root, todo, err)
+                    : 0;
+    free (todo);
+    cage_strv_free (valid);
+    if (r < 0)
+      return -1;
+  }
   if (earlier_paths (pp->private_root, out->root, out->closure, &out->hidden, err) < 0)
     return -1;
   out->writable = true;

@@ -220,13 +220,13 @@ struct error_case
 static const struct error_case error_cases[] = {
   /* Unknown keys: the key's position. */
   { "{\n  \"stor\": {}\n}",
-    "cage.json:2:3: unknown key \"stor\"; valid keys: store, blacklist, network, env, limits, hooks" },
+    "cage.json:2:3: unknown key \"stor\"; valid keys: store, blacklist, protected, network, env, limits, hooks" },
   { "{\"network\": \"off\", \"Network\": \"off\"}",
-    "cage.json:1:20: unknown key \"Network\"; valid keys: store, blacklist, network, env, limits, hooks" },
+    "cage.json:1:20: unknown key \"Network\"; valid keys: store, blacklist, protected, network, env, limits, hooks" },
   { "{\"store\": {\"mdoe\": \"shared\"}}",
     "cage.json:1:12: unknown key \"mdoe\" in \"store\"; valid keys: mode, packages, cache, nix_daemon" },
   { "{\"a\\\"b\\n\": 1}",
-    "cage.json:1:2: unknown key \"a\\\"b\\n\"; valid keys: store, blacklist, network, env, limits, hooks" },
+    "cage.json:1:2: unknown key \"a\\\"b\\n\"; valid keys: store, blacklist, protected, network, env, limits, hooks" },
   /* env, limits */
   { "{\"env\": {\"pass\": [\"A-B\"]}}",
     "cage.json:1:19: \"env.pass[0]\" is \"A-B\", not a variable name; use letters, digits "

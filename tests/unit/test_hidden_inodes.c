@@ -112,7 +112,7 @@ setup (void **state)
     return -1;
   close (lfd);
   struct cage_error err = { 0 };
-  if (blacklist_init (&bl, NULL, &err) < 0)
+  if (blacklist_init (&bl, NULL, true, &err) < 0)
     return -1;
   root_fd = open (tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
   hi = NULL;
