@@ -65,3 +65,54 @@ setup () { common_setup; require_namespaces; }
   assert_equal "$(cat "$BATS_TEST_TMPDIR/a")" 10 "b.* seen by the first cage"
   assert_equal "$(ls "$PROJECT" | grep -c '^[ab]\.')" 20 "files on the host"
 }
+
+@test "stress: 8 workers in two cages of one project, mixed create/write/rename/unlink/readdir/stat and store reads for 10 s" {
+  local probe
+  probe=$("$BATS_TEST_DIRNAME/../fixtures/probes.sh")
+  mount_tools --package "$probe"
+  mkdir -p "$PROJECT/a" "$PROJECT/b"
+  local store_file="$FIX_DATA/hello.txt" out_a=$BATS_TEST_TMPDIR/a.out out_b=$BATS_TEST_TMPDIR/b.out
+  cage exec "$PROJECT" -- posixcheck --stress /workspace/a 4 10 "$store_file" hello >"$out_a" 2>&1 &
+  local pa=$!
+  cage exec "$PROJECT" -- posixcheck --stress /workspace/b 4 10 "$store_file" hello >"$out_b" 2>&1 &
+  local pb=$!
+  local ra=0 rb=0
+  wait "$pa" || ra=$?
+  wait "$pb" || rb=$?
+  [ "$ra" -eq 0 ] && [ "$rb" -eq 0 ] || fail "stress failed ($ra, $rb):" "$(cat "$out_a" "$out_b")"
+  grep -qx "ok stress" "$out_a" && grep -qx "ok stress" "$out_b" || fail "$(cat "$out_a" "$out_b")"
+  alive "$PID" || fail "the daemon died"
+  # The host sees the same end state as the workers' models checked inside.
+  local n
+  n=$(find "$PROJECT/a" "$PROJECT/b" -type f | wc -l)
+  [ "$n" -gt 0 ] || fail "no files on the host"
+  run --separate-stderr cage exec "$PROJECT" -- sh -c 'find /workspace/a /workspace/b -type f | wc -l'
+  assert_equal "$output" "$n" "files seen in the cage vs on the host"
+  cagefs status "$PROJECT" >/dev/null || fail "status after the stress"
+}
+
+@test "a full workspace filesystem: ENOSPC for the agent, the daemon stays up, the state stays readable" {
+  [ "$(id -u)" = 0 ] || skip "mounting a small tmpfs needs root"
+  local small=$BATS_TEST_TMPDIR/small
+  mkdir -p "$small"
+  mount -t tmpfs -o size=4m tmpfs "$small" || skip "cannot mount tmpfs"
+  PROJECT=$small
+  put keep.txt "kept"
+  mount_tools
+  run --separate-stderr cage_sh 'dd if=/dev/zero of=/workspace/fill bs=64k count=200'
+  local st=$status err=$stderr
+  run --separate-stderr cage_sh 'echo more > /workspace/more.txt'
+  local st2=$status err2=$stderr
+  alive "$PID"; local alive_rc=$?
+  run cagefs status --json "$PROJECT"
+  local status_json=$output
+  run --separate-stderr cage_sh 'rm /workspace/fill && echo again > /workspace/again.txt && cat /workspace/keep.txt'
+  local st3=$status out3=$output
+  cagefs umount "$PROJECT"
+  umount "$small"
+  [ "$st" -ne 0 ] && [[ $err == *"No space left on device"* ]] || fail "dd: $st $err"
+  [ "$st2" -ne 0 ] && [[ $err2 == *"No space left on device"* ]] || fail "echo: $st2 $err2"
+  [ "$alive_rc" -eq 0 ] || fail "the daemon died"
+  assert_equal "$(jq -r .mounted <<<"$status_json")" true "status while full"
+  [ "$st3" -eq 0 ] && [[ $out3 == kept ]] || fail "after freeing space: $st3 $out3"
+}
