@@ -18,6 +18,7 @@
 
 #include "cleanup.h"
 #include "copy_impl.h"
+#include "safe_open.h"
 
 int
 copy_fail (struct copy_run *run, int errnum, const char *fmt, ...)
@@ -54,7 +55,14 @@ open_beneath (int dir_fd, const char *path, int flags, mode_t mode)
     .mode = (flags & O_CREAT) ? mode : 0,
     .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
   };
-  return (int) syscall (SYS_openat2, dir_fd, path, &how, sizeof how);
+  int fd = (int) syscall (SYS_openat2, dir_fd, path, &how, sizeof how);
+  if (fd >= 0 || errno != ENOSYS)
+    return fd;
+  /* No openat2 (an old kernel, valgrind): the source a component at a
+     time; the destination is our own fresh temporary tree. */
+  if (!(flags & O_CREAT))
+    return safe_openat (dir_fd, path, flags);
+  return openat (dir_fd, path, flags | O_NOFOLLOW | O_CLOEXEC, mode);
 }
 
 static bool
