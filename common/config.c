@@ -530,9 +530,11 @@ load_blacklist (struct loader *L, json_t *v, struct cage_config *out)
                         "\"*.secret\"), not %s", PATH_NAME (L), type_name (e));
       const char *s = json_string_value (e);
       struct cage_error why = { 0 };
+      char reason[sizeof why.msg];
+      /* (the reason may quote part of the pattern, newlines and all) */
       if (blacklist_check_pattern (s, &why) < 0)
         return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s: %s", PATH_NAME (L),
-                        QUOTED (s), why.msg);
+                        QUOTED (s), one_line (reason, sizeof reason, why.msg));
       if (config_add_blacklist (out, s) < 0)
         return cage_error_set (L->err, ENOMEM, "%s", L->name);
       pop (L);
