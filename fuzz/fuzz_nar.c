@@ -8,7 +8,9 @@
    - an archive the reader accepts unpacks (into a fresh folder), and what
      is written is exactly what the events said: the same entries, types,
      modes (0444/0555 files, 0555 folders), sizes and symlink targets;
-   - an archive it refuses makes nothing.  */
+   - an archive it refuses makes nothing;
+   - read from an fd (nar_parse_fd), the same archive is accepted or
+     refused alike.  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -165,6 +168,7 @@ on_event (const struct nar_entry *e, void *data, struct cage_error *err)
 
 static char scratch[PATH_MAX];
 static int scratch_fd = -1;
+static int memfd = -1;
 
 /* Remove NAME beneath DIR (what nar_unpack made: folders are 0555).
    Returns the number of entries removed. */
@@ -213,7 +217,25 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
   scratch_fd = open (scratch, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   check (scratch_fd >= 0, "open the scratch folder");
   atexit (remove_scratch);
+  memfd = memfd_create ("fuzz-nar", MFD_CLOEXEC);
+  check (memfd >= 0, "make a memfd");
   return 0;
+}
+
+/* The archive read from an fd: 0 or -1, as nar_parse_fd says. */
+static int
+parse_from_fd (const uint8_t *data, size_t size)
+{
+  check (ftruncate (memfd, 0) == 0, "truncate the memfd");
+  for (size_t done = 0; done < size;)
+    {
+      ssize_t n = pwrite (memfd, data + done, size - done, (off_t) done);
+      check (n > 0, "write the memfd");
+      done += (size_t) n;
+    }
+  check (lseek (memfd, 0, SEEK_SET) == 0, "rewind the memfd");
+  struct cage_error err = { 0 };
+  return nar_parse_fd (memfd, "fuzz", NULL, NULL, &err);
 }
 
 int
@@ -224,6 +246,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
   w.root_fd = -1;
   struct cage_error err = { 0 };
   int r = nar_parse_buffer (data, size, "fuzz", on_event, &w, &err);
+  check (parse_from_fd (data, size) == r, "an fd and a buffer agree");
   if (r < 0)
     {
       check (strncmp (err.msg, "NAR fuzz: byte ", 15) == 0, "errors name the archive");
