@@ -506,40 +506,65 @@ name_of (const struct unpack *u, const struct nar_entry *e)
   return e->depth == 0 ? u->name : e->name;
 }
 
+/* "unpack: OP `NAME/PATH`: strerror (errno)", control bytes escaped so
+   the message stays one line. */
+static int
+unpack_error (const struct unpack *u, const struct nar_entry *e, const char *op,
+              struct cage_error *err)
+{
+  int errnum = errno;
+  char where[1024];
+  size_t o = 0;
+  for (int part = 0; part < 2; part++)
+    {
+      const char *s = part == 0 ? u->name : e->path;
+      if (part == 1 && e->depth > 0 && o + 1 < sizeof where)
+        where[o++] = '/';
+      for (const unsigned char *p = (const unsigned char *) s; *p; p++)
+        {
+          if (o + 8 >= sizeof where)
+            break;
+          if (*p < 0x20 || *p == 0x7f)
+            o += (size_t) snprintf (where + o, sizeof where - o, "\\x%02x", *p);
+          else
+            where[o++] = (char) *p;
+        }
+    }
+  where[o] = '\0';
+  return cage_error_set (err, errnum, "unpack: %s `%s`", op, where);
+}
+
 static int
 unpack_entry (const struct nar_entry *e, void *data, struct cage_error *err)
 {
   struct unpack *u = data;
   int parent = parent_of (u, e);
   const char *name = name_of (u, e);
-  const char *sep = e->depth ? "/" : "";
   switch (e->event)
     {
     case NAR_DIR_BEGIN:
       if (mkdirat (parent, name, 0700) < 0)
-        return cage_error_set (err, errno, "unpack: mkdir `%s%s%s`", u->name, sep, e->path);
+        return unpack_error (u, e, "mkdir", err);
       u->made_count++;
       u->dirs[e->depth] = openat (parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW
                                   | O_CLOEXEC);
       if (u->dirs[e->depth] < 0)
-        return cage_error_set (err, errno, "unpack: open `%s%s%s`", u->name, sep, e->path);
+        return unpack_error (u, e, "open", err);
       return 0;
     case NAR_DIR_END:
       {
         autoclose int fd = steal_fd (&u->dirs[e->depth]);
         if (fchmod (fd, 0555) < 0)
-          return cage_error_set (err, errno, "unpack: chmod `%s%s%s`", u->name, sep,
-                                 e->path);
+          return unpack_error (u, e, "chmod", err);
         if (close (steal_fd (&fd)) < 0)
-          return cage_error_set (err, errno, "unpack: close `%s%s%s`", u->name, sep,
-                                 e->path);
+          return unpack_error (u, e, "close", err);
         return 0;
       }
     case NAR_FILE_BEGIN:
       u->file = openat (parent, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC
                         | O_NOCTTY, 0600);
       if (u->file < 0)
-        return cage_error_set (err, errno, "unpack: create `%s%s%s`", u->name, sep, e->path);
+        return unpack_error (u, e, "create", err);
       u->made_count++;
       return 0;
     case NAR_FILE_DATA:
@@ -549,8 +574,7 @@ unpack_entry (const struct nar_entry *e, void *data, struct cage_error *err)
           if (n < 0 && errno == EINTR)
             continue;
           if (n < 0)
-            return cage_error_set (err, errno, "unpack: write `%s%s%s`", u->name, sep,
-                                   e->path);
+            return unpack_error (u, e, "write", err);
           done += (size_t) n;
         }
       return 0;
@@ -558,16 +582,14 @@ unpack_entry (const struct nar_entry *e, void *data, struct cage_error *err)
       {
         autoclose int fd = steal_fd (&u->file);
         if (fchmod (fd, e->executable ? 0555 : 0444) < 0)
-          return cage_error_set (err, errno, "unpack: chmod `%s%s%s`", u->name, sep,
-                                 e->path);
+          return unpack_error (u, e, "chmod", err);
         if (close (steal_fd (&fd)) < 0)
-          return cage_error_set (err, errno, "unpack: close `%s%s%s`", u->name, sep,
-                                 e->path);
+          return unpack_error (u, e, "close", err);
         return 0;
       }
     case NAR_SYMLINK:
       if (symlinkat (e->target, parent, name) < 0)
-        return cage_error_set (err, errno, "unpack: symlink `%s%s%s`", u->name, sep, e->path);
+        return unpack_error (u, e, "symlink", err);
       u->made_count++;
       return 0;
     }

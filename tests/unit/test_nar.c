@@ -783,6 +783,13 @@ test_unpack_never_follows (void **state)
       assert_non_null (strstr (err.msg, "is not a single file name"));
     }
   assert_int_equal (nar_unpack (dir, NULL, a.buf, a.n, &err), -1);
+
+  /* a message stays one line whatever the name holds */
+  assert_int_equal (mkdir (path_in ("new\nline"), 0755), 0);
+  assert_int_equal (nar_unpack (dir, "new\nline", a.buf, a.n, &err), -1);
+  char want[256];
+  snprintf (want, sizeof want, "unpack: create `new\\x0aline`: %s", strerror (EEXIST));
+  assert_string_equal (err.msg, want);
   close (dir);
 }
 
