@@ -40,12 +40,13 @@ for t in "$@"; do
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
   corpus=$(find "$work" -type f | wc -l)
   if [ "$status" = 0 ]; then
-    echo "fuzz_$t: ok, ${execs:-?} executions in ${seconds} s (${speed:-?}/s), corpus $corpus inputs"
+    echo "fuzz_$t: ok, ${execs:-?} executions in ${seconds} s (${speed:-?}/s)," \
+      "corpus $corpus inputs"
   else
     rc=1
     echo "fuzz_$t: FAILED (exit $status) after ${execs:-?} executions; log: $log"
-    grep -E '^(==[0-9]+==ERROR|SUMMARY|fuzz_[a-z]+: |.*runtime error|artifact_prefix|Test unit written)' \
-      "$log" | head -n 20 | sed 's/^/  /'
+    report='^(==[0-9]+==ERROR|SUMMARY|fuzz_[a-z]+: |.*runtime error|artifact_prefix|Test unit)'
+    grep -E "$report" "$log" | head -n 20 | sed 's/^/  /'
   fi
 done
 exit $rc
