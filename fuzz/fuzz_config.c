@@ -6,7 +6,9 @@
    - an error is one line, and names the file;
    - a successful load gives vectors that are NULL-terminated at their
      count, blacklist patterns the blacklist accepts, and loading the same
-     text again (a merge) succeeds without adding packages or patterns.  */
+     text again (a merge) succeeds without adding packages or patterns;
+   - the flag parsers (--memory, --cpus, --pids, --env, --mode, --network)
+     given the same text give positive values or one-line errors.  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,6 +87,54 @@ same_config (const struct cage_config *a, const struct cage_config *b)
          && a->nix_daemon == b->nix_daemon && a->have_nix_daemon == b->have_nix_daemon;
 }
 
+static void
+check_error (int r, const struct cage_error *err)
+{
+  if (r < 0)
+    {
+      check (err->msg[0] != '\0', "a flag error has a message");
+      check (strchr (err->msg, '\n') == NULL, "a flag error is one line");
+    }
+}
+
+/* The text as the value of each flag. */
+static void
+flags (const char *text)
+{
+  struct cage_error err = { 0 };
+  unsigned long long memory = 0;
+  int r = config_parse_memory (text, &memory, &err);
+  check_error (r, &err);
+  check (r < 0 || memory > 0, "a memory limit is positive");
+  double cpus = 0;
+  r = config_parse_cpus (text, &cpus, &err);
+  check_error (r, &err);
+  check (r < 0 || (cpus > 0 && cpus <= 65536), "cpus are in range");
+  unsigned long count = 0;
+  r = config_parse_count ("pids", text, &count, &err);
+  check_error (r, &err);
+  check (r < 0 || (count > 0 && count <= 1UL << 30), "a count is in range");
+  enum store_mode mode;
+  check_error (config_parse_mode (text, &mode, &err), &err);
+  enum network_mode network;
+  check_error (config_parse_network (text, &network, &err), &err);
+
+  struct cage_config cfg;
+  config_init (&cfg);
+  r = config_add_env_set (&cfg, text, &err);
+  check_error (r, &err);
+  if (r == 0)
+    {
+      check (cfg.n_env_set == 1 && strcmp (cfg.env_set[0], text) == 0, "--env is kept");
+      check (config_add_env_set (&cfg, text, &err) == 0 && cfg.n_env_set == 1,
+             "the same --env twice is one variable");
+    }
+  r = config_add_env_pass (&cfg, text, &err);
+  check_error (r, &err);
+  check (r == (config_env_name_valid (text) ? 0 : -1), "--pass-env takes valid names");
+  config_free (&cfg);
+}
+
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
@@ -130,6 +180,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
     }
   config_free (&cfg);
   config_free (&before);
+  flags (text);
   free (text);
   return 0;
 }
