@@ -3,7 +3,8 @@
 #
 # Each build/fuzz/fuzz_TARGET runs for SECONDS on one core, from the seeds
 # in fuzz/corpus/TARGET and what earlier runs kept in build/fuzz/corpus/TARGET
-# (new inputs go there, never into the committed seeds), with the
+# (new inputs go there, never into the committed seeds), in a scratch
+# folder of its own (TMPDIR: /dev/shm when writable), with the
 # dictionary fuzz/TARGET.dict when there is one.  Prints one line per
 # target: executions, speed, corpus size.  A crash, leak, sanitizer report
 # or timeout fails the run: the log's report is printed with the crashing
@@ -22,6 +23,8 @@ seconds=$1
 shift
 
 out=build/fuzz
+scratch_base=${TMPDIR:-/tmp}
+[ -w /dev/shm ] && scratch_base=/dev/shm
 mkdir -p "$out/artifacts" "$out/logs"
 rc=0
 for t in "$@"; do
@@ -34,8 +37,11 @@ for t in "$@"; do
   args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1
     -artifact_prefix="$out/artifacts/$t-")
   [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
+  # A scratch folder (fuzz_nar unpacks there), removed even after a crash.
+  scratch=$(mktemp -d "$scratch_base/cagefs-fuzz-$t.XXXXXX")
   status=0
-  "$bin" "${args[@]}" "$work" "fuzz/corpus/$t" >"$log" 2>&1 || status=$?
+  TMPDIR=$scratch "$bin" "${args[@]}" "$work" "fuzz/corpus/$t" >"$log" 2>&1 || status=$?
+  chmod -R u+w "$scratch" && rm -rf "$scratch"
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
   corpus=$(find "$work" -type f | wc -l)
