@@ -123,7 +123,7 @@ quote (char *buf, size_t size, const char *s)
 #define QUOTED(s) quote ((char[80]){ 0 }, 80, (s))
 
 /* S with control characters escaped ("\n", "\u0001"), so a message stays
-   one line: jansson's syntax errors quote the raw text near the error. */
+   one line: jansson's syntax errors and the blacklist's reasons quote raw text. */
 static const char *
 one_line (char *buf, size_t size, const char *s)
 {
