@@ -76,3 +76,4 @@ clean:
 
 include mk/check.mk
 include mk/unit.mk
+include mk/fuzz.mk

@@ -136,6 +136,25 @@ quote (char *buf, size_t size, const char *s)
 
 #define QUOTED(s) quote ((char[80]){ 0 }, 80, (s))
 
+/* S with control characters escaped ("\n", "\u0001"), so a message stays
+   one line: jansson's syntax errors and the blacklist's reasons quote raw text. */
+static const char *
+one_line (char *buf, size_t size, const char *s)
+{
+  size_t o = 0;
+  for (const unsigned char *p = (const unsigned char *) s; *p && o + 7 < size; p++)
+    {
+      if (*p == '\n')
+        o += (size_t) snprintf (buf + o, size - o, "\\n");
+      else if (*p < 0x20 || *p == 0x7f)
+        o += (size_t) snprintf (buf + o, size - o, "\\u%04x", *p);
+      else
+        buf[o++] = (char) *p;
+    }
+  buf[o] = '\0';
+  return buf;
+}
+
 int
 config_parse_mode (const char *s, enum store_mode *out, struct cage_error *err)
 {
@@ -570,9 +589,11 @@ load_patterns (struct loader *L, json_t *v, const struct pattern_list *pl)
                         "\"*.secret\"), not %s", PATH_NAME (L), type_name (e));
       const char *s = json_string_value (e);
       struct cage_error why = { 0 };
+      char reason[sizeof why.msg];
+      /* (the reason may quote part of the pattern, newlines and all) */
       if (blacklist_check_pattern (s, &why) < 0)
         return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s: %s", PATH_NAME (L),
-                        QUOTED (s), why.msg);
+                        QUOTED (s), one_line (reason, sizeof reason, why.msg));
       if (strv_add (pl->v, pl->n, s) < 0)
         return cage_error_set (L->err, ENOMEM, "%s", L->name);
       pop (L);
@@ -928,8 +949,10 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
                                jerr.column < 1 ? 1 : jerr.column);
       bool dup = json_error_code (&jerr) == json_error_duplicate_key;
       struct json_pos pos = syntax_error_pos (text, len, &jerr);
+      char what[JSON_ERROR_TEXT_LENGTH * 6];
       return cage_error_set (err, 0, "%s:%d:%d: invalid JSON: %s%s", name, pos.line,
-                             pos.column, jerr.text, dup ? "; keep only one of them" : "");
+                             pos.column, one_line (what, sizeof what, jerr.text),
+                             dup ? "; keep only one of them" : "");
     }
 
   struct loader L = { .text = text, .len = len, .name = name, .err = err };

@@ -6,6 +6,8 @@
 #                tests and the bats suites as root and as the user cagetest,
 #                through one prove), then the same on the ASan+UBSan build
 #                (build/asan).  bin/ points at the normal build afterwards.
+#                Then each fuzz target for a few seconds (make fuzz-smoke,
+#                mk/fuzz.mk).
 #   make demo    deps, build, then tests/demo/run.sh (a transcript)
 #
 # Sanitizers: every process of the asan pass, the forked FUSE daemon
@@ -26,6 +28,8 @@ check: deps
 	echo "== check: ASan+UBSan build (build/asan)"; \
 	$(MAKE) --no-print-directory VARIANT=asan CHECK_SANITIZE=1 check-variant || rc=1; \
 	$(MAKE) --no-print-directory VARIANT=release bin-links >/dev/null 2>&1 || true; \
+	echo "== check: fuzz targets, $(FUZZ_SMOKE_SECONDS) s each (build/fuzz)"; \
+	$(MAKE) --no-print-directory fuzz-smoke || rc=1; \
 	echo "== check: $$(( $$(date +%s) - start )) s, $$([ $$rc = 0 ] && echo PASS || echo FAIL)"; \
 	exit $$rc
 

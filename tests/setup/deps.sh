@@ -13,6 +13,7 @@ PACKAGES=(
   build-essential pkg-config
   libfuse3-dev fuse3 libseccomp-dev libjansson-dev liburing-dev libcap-dev
   libcmocka-dev
+  clang libclang-rt-dev   # make fuzz: libFuzzer is in libclang-rt (only recommended)
   nix-bin nix-setup-systemd
   bats busybox-static jq iproute2 perl procps util-linux passwd kmod
 )
