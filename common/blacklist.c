@@ -327,7 +327,15 @@ blacklist_init_with (struct blacklist *bl, const char *const *defaults, char *co
     {
       const char *p = i < n_defaults ? defaults[i] : extra[i - n_defaults];
       if (blacklist_check_pattern (p, err) < 0)
-        return cage_error_prefix (err, "blacklist pattern \"%s\"", p ? p : "");
+        {
+          /* One line: control characters of the pattern shown as '?'. */
+          char shown[256];
+          snprintf (shown, sizeof shown, "%s", p ? p : "");
+          for (char *c = shown; *c; c++)
+            if ((unsigned char) *c < 0x20 || *c == 0x7f)
+              *c = '?';
+          return cage_error_prefix (err, "blacklist pattern \"%s\"", shown);
+        }
       /* A repeat changes nothing, unless a negation came in between. */
       if (contains (v, n, p) && p[0] != '!')
         {

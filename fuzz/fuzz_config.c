@@ -168,7 +168,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
       for (size_t i = 0; i < cfg.n_env_set; i++)
         check (strchr (cfg.env_set[i], '=') != NULL, "env set entries are NAME=value");
       struct blacklist bl;
-      check (blacklist_init (&bl, cfg.blacklist, &err) == 0,
+      check (blacklist_init (&bl, cfg.blacklist, !cfg.blacklist_no_defaults, &err) == 0,
              "blacklist patterns from cage.json are accepted by the blacklist");
       blacklist_free (&bl);
 
