@@ -13,7 +13,7 @@ _cagefs ()
   local cur prev cmd i
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD-1]}
-  local commands="mount umount status list destroy init check copy help"
+  local commands="mount umount status list destroy init check audit copy help"
 
   # The command is the first word after `cagefs`.
   cmd=
@@ -49,6 +49,7 @@ _cagefs ()
       return ;;
     destroy) opts="--yes --json --verbose --help" ;;
     check) opts="--blacklist --json --verbose --help" ;;
+    audit) opts="--follow --json --verbose" ;;
     init) opts="--json" ;;
     copy)
       case $prev in
