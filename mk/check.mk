@@ -18,8 +18,16 @@ CHECK_ASAN_OPTIONS ?= detect_leaks=1:abort_on_error=0:strict_string_checks=1
 CHECK_UBSAN_OPTIONS ?= print_stacktrace=1:halt_on_error=1
 CHECK_SANITIZE ?= 0
 
+# The suites `make check` runs with the daemon under valgrind (all views,
+# the store modes); `make valgrind-check` runs tests/valgrind.sh's default set.
+VALGRIND_SUITES ?= tests/integration/10-store.bats tests/integration/30-workspace.bats \
+	tests/integration/14-store-modes.bats
+
 deps:
 	tests/setup/deps.sh
+
+valgrind-check: all
+	tests/valgrind.sh
 
 check: deps
 	@rc=0; start=$$(date +%s); \
@@ -28,6 +36,8 @@ check: deps
 	echo "== check: ASan+UBSan build (build/asan)"; \
 	$(MAKE) --no-print-directory VARIANT=asan CHECK_SANITIZE=1 check-variant || rc=1; \
 	$(MAKE) --no-print-directory VARIANT=release bin-links >/dev/null 2>&1 || true; \
+	echo "== check: the daemon under valgrind (tests/valgrind.sh)"; \
+	tests/valgrind.sh $(VALGRIND_SUITES) || rc=1; \
 	echo "== check: fuzz targets, $(FUZZ_SMOKE_SECONDS) s each (build/fuzz)"; \
 	$(MAKE) --no-print-directory fuzz-smoke || rc=1; \
 	echo "== check: $$(( $$(date +%s) - start )) s, $$([ $$rc = 0 ] && echo PASS || echo FAIL)"; \
@@ -43,4 +53,4 @@ demo: deps
 	$(MAKE) --no-print-directory all
 	CAGEFS_BIN=$(BIN) tests/demo/run.sh
 
-.PHONY: deps check check-variant demo
+.PHONY: deps check check-variant demo valgrind-check

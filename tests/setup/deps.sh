@@ -15,7 +15,7 @@ PACKAGES=(
   libcmocka-dev
   clang libclang-rt-dev   # make fuzz: libFuzzer is in libclang-rt (only recommended)
   nix-bin nix-setup-systemd
-  bats busybox-static jq iproute2 perl procps util-linux passwd kmod
+  bats busybox-static jq iproute2 perl procps util-linux passwd kmod valgrind
 )
 TEST_USER=${CAGEFS_TEST_USER:-cagetest}
 NIX_SOCKET=/nix/var/nix/daemon-socket/socket
