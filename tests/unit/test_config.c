@@ -220,13 +220,43 @@ struct error_case
 static const struct error_case error_cases[] = {
   /* Unknown keys: the key's position. */
   { "{\n  \"stor\": {}\n}",
-    "cage.json:2:3: unknown key \"stor\"; valid keys: store, blacklist, network, env, limits, hooks" },
+    "cage.json:2:3: unknown key \"stor\"; did you mean \"store\"? valid keys: store, blacklist, protected, network, env, limits, hooks, profile, preset, workspace, home" },
   { "{\"network\": \"off\", \"Network\": \"off\"}",
-    "cage.json:1:20: unknown key \"Network\"; valid keys: store, blacklist, network, env, limits, hooks" },
+    "cage.json:1:20: unknown key \"Network\"; did you mean \"network\"? valid keys: store, blacklist, protected, network, env, limits, hooks, profile, preset, workspace, home" },
   { "{\"store\": {\"mdoe\": \"shared\"}}",
-    "cage.json:1:12: unknown key \"mdoe\" in \"store\"; valid keys: mode, packages, cache, nix_daemon" },
+    "cage.json:1:12: unknown key \"mdoe\" in \"store\"; did you mean \"mode\"? valid keys: mode, "
+    "packages, with, expr, cache, nix_daemon" },
+  { "{\"netwrok\": \"off\"}",
+    "cage.json:1:2: unknown key \"netwrok\"; did you mean \"network\"? valid keys: store, blacklist, protected, network, env, limits, hooks, profile, preset, workspace, home" },
+  { "{\"home\": {\"writeable\": []}}",
+    "cage.json:1:11: unknown key \"writeable\" in \"home\"; did you mean \"writable\"? valid "
+    "keys: mode, host, writable" },
+  { "{\"limits\": {\"pid\": 1}}",
+    "cage.json:1:13: unknown key \"pid\" in \"limits\"; did you mean \"pids\"? valid keys: "
+    "memory, cpus, pids, nofile" },
+  { "{\"profile\": \"strickt\"}",
+    "cage.json:1:13: \"profile\" is \"strickt\"; did you mean \"strict\"? valid choices: "
+    "strict, standard, relaxed" },
+  { "{\"preset\": \"claude\"}",
+    "cage.json:1:12: unknown preset \"claude\"; valid presets: claude-code, codex, opencode, "
+    "gemini-cli, aider, goose, crush" },
+  { "{\"preset\": \"codx\"}",
+    "cage.json:1:12: unknown preset \"codx\"; did you mean \"codex\"? valid presets: "
+    "claude-code, codex, opencode, gemini-cli, aider, goose, crush" },
+  { "{\"store\": {\"with\": [\"git\", \"-A\"]}}",
+    "cage.json:1:28: \"store.with[1]\": package name \"-A\" is not a Nix attribute name "
+    "(letters, digits and _ - ' + ., not starting with - or .), e.g. \"git\" or "
+    "\"python312Packages.requests\"" },
+  { "{\"store\": {\"expr\": \"../x.nix\"}}",
+    "cage.json:1:20: \"store.expr\" is \"../x.nix\"; it must be a path inside the project, "
+    "relative to it, e.g. \"nix/tools.nix\"" },
+  { "{\"home\": {\"writable\": [\"~/../x\"]}}",
+    "cage.json:1:24: \"home.writable[0]\": home path \"~/../x\" must be relative to the home, "
+    "without . or .. (a trailing / for a folder), e.g. \"~/.claude/\" or \"~/.claude.json\"" },
+  { "{\"workspace\": \"ro\"}",
+    "cage.json:1:15: \"workspace\" is \"ro\"; valid choices: read-write, read-only" },
   { "{\"a\\\"b\\n\": 1}",
-    "cage.json:1:2: unknown key \"a\\\"b\\n\"; valid keys: store, blacklist, network, env, limits, hooks" },
+    "cage.json:1:2: unknown key \"a\\\"b\\n\"; valid keys: store, blacklist, protected, network, env, limits, hooks, profile, preset, workspace, home" },
   /* env, limits */
   { "{\"env\": {\"pass\": [\"A-B\"]}}",
     "cage.json:1:19: \"env.pass[0]\" is \"A-B\", not a variable name; use letters, digits "
@@ -246,11 +276,12 @@ static const struct error_case error_cases[] = {
   { "{\"limits\": {\"cpus\": \"2\"}}",
     "cage.json:1:21: \"limits.cpus\" must be a positive number of CPUs, e.g. 1.5" },
   { "{\"limits\": {\"swap\": 1}}",
-    "cage.json:1:13: unknown key \"swap\" in \"limits\"; valid keys: memory, cpus, pids, "
-    "nofile" },
+    "cage.json:1:13: unknown key \"swap\" in \"limits\"; valid keys: "
+    "memory, cpus, pids, nofile" },
   /* hooks */
   { "{\"hooks\": {\"post-mount\": \"true\", \"on-mount\": \"x\"}}",
-    "cage.json:1:34: unknown key \"on-mount\" in \"hooks\"; valid keys: pre-mount, post-mount, "
+    "cage.json:1:34: unknown key \"on-mount\" in \"hooks\"; valid "
+    "keys: pre-mount, post-mount, "
     "pre-umount, post-umount" },
   { "{\"hooks\": {\"pre-mount\": [\"make\"]}}",
     "cage.json:1:25: \"hooks.pre-mount\" must be a shell command string, not an array; "
@@ -307,7 +338,8 @@ static const struct error_case error_cases[] = {
   { "{\"blacklist\": {\"defaults\": 1}}",
     "cage.json:1:28: \"blacklist.defaults\" must be true or false, not a number" },
   { "{\"blacklist\": {\"default\": false}}",
-    "cage.json:1:16: unknown key \"default\" in \"blacklist\"; valid keys: defaults, patterns" },
+    "cage.json:1:16: unknown key \"default\" in \"blacklist\"; did you mean \"defaults\"? valid "
+    "keys: defaults, patterns" },
   { "{\"blacklist\": [\"a\", null]}",
     "cage.json:1:21: \"blacklist[1]\" must be a string (a glob such as \"*.secret\"), not null" },
   { "{\"blacklist\": [\"#x\"]}",
