@@ -50,5 +50,16 @@ suggest_closest (const char *word, const char *const *choices)
           best_d = d;
         }
     }
+  /* A word of 3 or more letters that begins exactly one choice ("pack"
+     for "packages") names it too. */
+  size_t n = word ? strlen (word) : 0;
+  for (const char *const *c = choices; !best && n >= 3 && c && *c; c++)
+    if (strncmp (*c, word, n) == 0)
+      {
+        for (const char *const *d = c + 1; *d; d++)
+          if (strncmp (*d, word, n) == 0)
+            return NULL;
+        best = *c;
+      }
   return best;
 }

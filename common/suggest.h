@@ -9,7 +9,8 @@
 size_t suggest_distance (const char *a, const char *b);
 
 /* The name of CHOICES (NULL-terminated) closest to WORD, when it is at most
-   2 edits away (the first of equally close ones); else NULL. */
+   2 edits away (the first of equally close ones), or else the only one
+   WORD (3 or more characters) begins; else NULL. */
 const char *suggest_closest (const char *word, const char *const *choices);
 
 #endif

@@ -238,7 +238,11 @@ static const struct error_case error_cases[] = {
     "cage.json:1:13: \"profile\" is \"strickt\"; did you mean \"strict\"? valid choices: "
     "strict, standard, relaxed" },
   { "{\"preset\": \"claude\"}",
-    "cage.json:1:12: unknown preset \"claude\"; valid presets: claude-code, codex, opencode, "
+    "cage.json:1:12: unknown preset \"claude\"; did you mean \"claude-code\"? valid presets: "
+    "claude-code, codex, opencode, "
+    "gemini-cli, aider, goose, crush" },
+  { "{\"preset\": \"cursor\"}",
+    "cage.json:1:12: unknown preset \"cursor\"; valid presets: claude-code, codex, opencode, "
     "gemini-cli, aider, goose, crush" },
   { "{\"preset\": \"codx\"}",
     "cage.json:1:12: unknown preset \"codx\"; did you mean \"codex\"? valid presets: "
