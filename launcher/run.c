@@ -1,7 +1,9 @@
 /* run.c - `cage run PROJECT [MOUNT-OPTIONS] [EXEC-OPTIONS] -- CMD`: mount
    the project when it is not mounted (cagefs mount, the cagefs next to
    this cage), run CMD as `cage exec` does, and unmount afterwards when this
-   run mounted it.  The exit status is CMD's; 125 when the mount fails. */
+   run mounted it.  Without mount options a mounted project is used as it
+   is; with them, cagefs mount checks that the mount has that configuration.
+   The exit status is CMD's; 125 when the mount fails. */
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -204,6 +206,17 @@ cage_run (int argc, char **argv, char **proc_argv)
         goto out;
       }
   margv[2] = (char *) project;
+  if (mc == 4)
+    {
+      /* No mount options: a mount that is there is used as it is. */
+      char *sargv[] = { cagefs, (char *) "status", (char *) project, NULL };
+      int st = run_cagefs (sargv, NULL, &err);
+      if (st >= 0 && WIFEXITED (st) && WEXITSTATUS (st) == 0)
+        {
+          rc = cage_main_exec (ec, eargv, proc_argv);
+          goto out;
+        }
+    }
   {
     autofree char *out = NULL;
     int st = run_cagefs (margv, &out, &err);
