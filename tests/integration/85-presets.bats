@@ -432,3 +432,33 @@ EOF
   run --separate-stderr cage run
   assert_status 125
 }
+
+# ---------------------------------------------------------------------------
+# Completion and help
+
+@test "completion and --help: presets, profiles, config and run" {
+  local src=${CAGEFS_SRC:-$(cd "$BATS_TEST_DIRNAME/../.." && pwd)}
+  [ -r "$src/completion/cagefs.bash" ] || skip "the source tree ($src) is not readable here"
+  local words
+  words () {
+    local file=$1 fn=$2
+    shift 2
+    bash -c '. "$1"; shift; fn=$1; shift; COMP_WORDS=("$@"); COMP_CWORD=$(( $# - 1 ));
+      "$fn"; printf "%s\n" "${COMPREPLY[@]}"' complete "$file" "$fn" "$@" | LC_ALL=C sort | tr '\n' ' '
+  }
+  assert_equal "$(words "$src/completion/cagefs.bash" _cagefs cagefs init --preset c)" \
+    "claude-code codex crush " "init --preset c"
+  assert_equal "$(words "$src/completion/cagefs.bash" _cagefs cagefs mount . --profile s)" \
+    "standard strict " "mount --profile s"
+  assert_equal "$(words "$src/completion/cagefs.bash" _cagefs cagefs con)" "config " "cagefs con"
+  assert_equal "$(words "$src/completion/cage.bash" _cage cage r)" "run " "cage r"
+  assert_equal "$(words "$src/completion/cage.bash" _cage cage run . --wi)" "--with " "cage run --wi"
+  assert_equal "$(words "$src/completion/cage.bash" _cage cage exec . --profile r)" "relaxed " "--profile r"
+  run cagefs --help
+  assert_contains "$output" "config PROJECT"
+  assert_contains "$output" "--list-presets"
+  run cage --help
+  assert_contains "$output" "cage run PROJECT"
+  run cagefs init --help
+  assert_contains "$output" "--preset NAME"
+}
