@@ -1132,6 +1132,7 @@ load_root (struct loader *L, json_t *root, struct cage_config *out, bool *have_m
         {
           struct cage_error why = { 0 };
           const struct preset *p = NULL;
+          r = 0;
           if (!json_is_string (v))
             r = fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string (a preset name), not "
                          "%s; `cagefs init --list-presets` lists them", PATH_NAME (L),
