@@ -120,6 +120,8 @@ cage_netns () { cage exec "$PROJECT" -- readlink /proc/self/ns/net; }
   mount_tools --profile strict
   assert_equal "$(jq -r '.profile + " " + .workspace + " " + .home_mode' <<<"$MOUNT_JSON")" \
     "strict read-only empty" "mount --json"
+  assert_equal "$(cagefs status "$PROJECT" --json | jq -r '.profile + " " + .workspace + " " + .home_mode')" \
+    "strict read-only empty" "status --json"
   run cage_sh 'cat /workspace/a.txt'
   assert_success
   assert_equal "$output" readable
