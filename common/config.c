@@ -18,6 +18,8 @@
 #include "blacklist.h"
 #include "cleanup.h"
 #include "json_locate.h"
+#include "presets.h"
+#include "suggest.h"
 
 #define CONFIG_FILE "cage.json"
 #define CONFIG_MAX_SIZE (1024 * 1024)
@@ -54,6 +56,48 @@ network_from_string (const char *s, enum network_mode *out)
   else
     return -1;
   return 0;
+}
+
+static const char *const profile_names[] = { "standard", "strict", "relaxed", NULL };
+#define PROFILE_CHOICES "strict, standard, relaxed"
+
+static int
+profile_from_string (const char *s, enum cage_profile *out)
+{
+  if (strcmp (s, "standard") == 0)
+    *out = PROFILE_STANDARD;
+  else if (strcmp (s, "strict") == 0)
+    *out = PROFILE_STRICT;
+  else if (strcmp (s, "relaxed") == 0)
+    *out = PROFILE_RELAXED;
+  else
+    return -1;
+  return 0;
+}
+
+const char *
+config_profile_name (enum cage_profile p)
+{
+  switch (p)
+    {
+    case PROFILE_STANDARD: return "standard";
+    case PROFILE_STRICT: return "strict";
+    case PROFILE_RELAXED: return "relaxed";
+    }
+  return "unknown";
+}
+
+void
+config_apply_profile (struct cage_config *cfg)
+{
+  if (!cfg->have_network)
+    cfg->network = cfg->profile == PROFILE_RELAXED ? NETWORK_HOST : NETWORK_OFF;
+  if (!cfg->have_workspace)
+    cfg->workspace_readonly = cfg->profile == PROFILE_STRICT;
+  if (!cfg->have_home_mode)
+    cfg->home_mode = cfg->profile == PROFILE_STRICT ? HOME_EMPTY : HOME_PERSISTENT;
+  if (!cfg->have_home_host)
+    cfg->home_host = cfg->profile == PROFILE_RELAXED;
 }
 
 const char *
@@ -163,6 +207,19 @@ config_parse_mode (const char *s, enum store_mode *out, struct cage_error *err)
     return cage_error_set (err, 0, "unknown store mode %s; valid choices: " MODE_CHOICES,
                            QUOTED (s ? s : ""));
   return 0;
+}
+
+int
+config_parse_profile (const char *s, enum cage_profile *out, struct cage_error *err)
+{
+  if (profile_from_string (s ? s : "", out) == 0)
+    return 0;
+  const char *near = suggest_closest (s ? s : "", profile_names);
+  if (near)
+    return cage_error_set (err, 0, "unknown profile %s; did you mean \"%s\"? valid choices: "
+                           PROFILE_CHOICES, QUOTED (s ? s : ""), near);
+  return cage_error_set (err, 0, "unknown profile %s; valid choices: " PROFILE_CHOICES,
+                         QUOTED (s ? s : ""));
 }
 
 int
@@ -283,6 +340,10 @@ config_free (struct cage_config *cfg)
   cage_strv_free (cfg->protected);
   cage_strv_free (cfg->env_pass);
   cage_strv_free (cfg->env_set);
+  cage_strv_free (cfg->home_writable);
+  cage_strv_free (cfg->with);
+  free (cfg->preset);
+  free (cfg->expr);
   free (cfg->cache);
   for (int h = 0; h < HOOK_COUNT; h++)
     free (cfg->hooks[h]);
@@ -328,6 +389,58 @@ int
 config_add_blacklist (struct cage_config *cfg, const char *glob)
 {
   return strv_add (&cfg->blacklist, &cfg->n_blacklist, glob);
+}
+
+int
+config_add_protected (struct cage_config *cfg, const char *glob)
+{
+  return strv_add (&cfg->protected, &cfg->n_protected, glob);
+}
+
+#define WITH_RULE "letters, digits and _ - ' + ., not starting with - or ."
+
+int
+config_add_with (struct cage_config *cfg, const char *name, struct cage_error *err)
+{
+  bool ok = name && name[0] && name[0] != '-' && name[0] != '.' && strlen (name) < 256;
+  for (const char *p = name; ok && *p; p++)
+    ok = (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9')
+         || strchr ("_-'+.", *p);
+  if (!ok)
+    return cage_error_set (err, 0, "package name %s is not a Nix attribute name (" WITH_RULE
+                           "), e.g. \"git\" or \"python312Packages.requests\"",
+                           QUOTED (name ? name : ""));
+  if (strv_add (&cfg->with, &cfg->n_with, name) < 0)
+    return cage_error_set (err, errno, "package %s", name);
+  return 0;
+}
+
+int
+config_add_home_writable (struct cage_config *cfg, const char *path, struct cage_error *err)
+{
+  const char *p = path ? path : "";
+  if (strncmp (p, "~/", 2) == 0)
+    p += 2;
+  bool ok = p[0] && p[0] != '/' && p[0] != '~' && strlen (p) < 1024;
+  /* no "", "." or ".." component, no "//" */
+  for (const char *c = p; ok && *c; )
+    {
+      size_t n = strcspn (c, "/");
+      if (n == 0 && c[n] == '/')
+        ok = false;
+      else if ((n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+        ok = false;
+      c += n;
+      if (*c == '/')
+        c++;
+    }
+  if (!ok)
+    return cage_error_set (err, 0, "home path %s must be relative to the home, without . or "
+                           ".. (a trailing / for a folder), e.g. \"~/.claude/\" or "
+                           "\"~/.claude.json\"", QUOTED (path ? path : ""));
+  if (strv_add (&cfg->home_writable, &cfg->n_home_writable, p) < 0)
+    return cage_error_set (err, errno, "home path %s", p);
+  return 0;
 }
 
 int
@@ -442,6 +555,33 @@ fail_at (struct loader *L, enum json_locate_what what, const char *fmt, ...)
     return cage_error_set (L->err, 0, "%s:%d:%d: %s", L->name, pos.line, pos.column, msg);
   return cage_error_set (L->err, 0, "%s: %s", L->name, msg);
 }
+
+/* "unknown key K[ in "SECTION"]; [did you mean "X"? ]valid keys: a, b" at
+   the key.  Returns -1. */
+static int
+unknown_key (struct loader *L, const char *key, const char *section,
+             const char *const *valid)
+{
+  char list[256] = "";
+  size_t o = 0;
+  for (const char *const *k = valid; *k; k++)
+    {
+      int w = snprintf (list + o, sizeof list - o, "%s%s", k == valid ? "" : ", ", *k);
+      if (w > 0 && (size_t) w < sizeof list - o)
+        o += (size_t) w;
+    }
+  char where[64] = "";
+  if (section)
+    snprintf (where, sizeof where, " in \"%s\"", section);
+  char near[96] = "";
+  const char *n = suggest_closest (key, valid);
+  if (n)
+    snprintf (near, sizeof near, "did you mean \"%s\"? ", n);
+  return fail_at (L, JSON_LOCATE_KEY, "unknown key %s%s; %svalid keys: %s", QUOTED (key), where,
+                  near, list);
+}
+
+#define KEYS(...) ((const char *const[]){ __VA_ARGS__, NULL })
 
 static const char *
 type_name (const json_t *v)
@@ -565,8 +705,7 @@ load_pattern_list (struct loader *L, json_t *v, const struct pattern_list *pl)
             return -1;
         }
       else
-        return fail_at (L, JSON_LOCATE_KEY, "unknown key %s in \"%s\"; valid keys: "
-                        "defaults, patterns", QUOTED (key), pl->key);
+        return unknown_key (L, key, pl->key, KEYS ("defaults", "patterns"));
       pop (L);
     }
   return 0;
@@ -674,8 +813,7 @@ load_env (struct loader *L, json_t *v, struct cage_config *out)
       else if (strcmp (key, "set") == 0)
         r = load_env_set (L, m, out);
       else
-        r = fail_at (L, JSON_LOCATE_KEY, "unknown key %s in \"env\"; valid keys: pass, set",
-                     QUOTED (key));
+        r = unknown_key (L, key, "env", KEYS ("pass", "set"));
       if (r < 0)
         return -1;
       pop (L);
@@ -733,8 +871,7 @@ load_limits (struct loader *L, json_t *v, struct cage_config *out)
       else if (strcmp (key, "nofile") == 0)
         r = load_count (L, m, &out->limits.nofile, "1024");
       else
-        r = fail_at (L, JSON_LOCATE_KEY, "unknown key %s in \"limits\"; valid keys: memory, "
-                     "cpus, pids, nofile", QUOTED (key));
+        r = unknown_key (L, key, "limits", KEYS ("memory", "cpus", "pids", "nofile"));
       if (r < 0)
         return -1;
       pop (L);
@@ -771,7 +908,6 @@ load_nix_daemon (struct loader *L, json_t *v, struct cage_config *out)
   return 0;
 }
 
-#define HOOK_KEYS "pre-mount, post-mount, pre-umount, post-umount"
 
 static int
 load_hooks (struct loader *L, json_t *v, struct cage_config *out)
@@ -789,8 +925,8 @@ load_hooks (struct loader *L, json_t *v, struct cage_config *out)
       while (h < HOOK_COUNT && strcmp (key, config_hook_name ((enum hook_kind) h)) != 0)
         h++;
       if (h == HOOK_COUNT)
-        return fail_at (L, JSON_LOCATE_KEY, "unknown key %s in \"hooks\"; valid keys: "
-                        HOOK_KEYS, QUOTED (key));
+        return unknown_key (L, key, "hooks", KEYS ("pre-mount", "post-mount", "pre-umount",
+                                                   "post-umount"));
       if (!json_is_string (m) || !json_string_value (m)[0])
         return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a shell command string, not %s; "
                         "e.g. \"echo mounted\"", PATH_NAME (L),
@@ -798,6 +934,133 @@ load_hooks (struct loader *L, json_t *v, struct cage_config *out)
       free (out->hooks[h]);
       if (!(out->hooks[h] = strdup (json_string_value (m))))
         return cage_error_set (L->err, ENOMEM, "%s", L->name);
+      pop (L);
+    }
+  return 0;
+}
+
+static int
+load_with (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_array (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an array of Nix attribute names, "
+                    "not %s; e.g. [\"git\", \"python312\"]", PATH_NAME (L), type_name (v));
+  size_t i;
+  json_t *e;
+  json_array_foreach (v, i, e)
+    {
+      push_index (L, i);
+      struct cage_error why = { 0 };
+      if (!json_is_string (e))
+        return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string (a Nix attribute name "
+                        "such as \"git\"), not %s", PATH_NAME (L), type_name (e));
+      if (config_add_with (out, json_string_value (e), &why) < 0)
+        return fail_at (L, JSON_LOCATE_VALUE, "\"%s\": %s", PATH_NAME (L), why.msg);
+      pop (L);
+    }
+  return 0;
+}
+
+static int
+load_expr (struct loader *L, json_t *v, struct cage_config *out)
+{
+  const char *s = json_is_string (v) ? json_string_value (v) : NULL;
+  if (!s || !s[0])
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be the path of a Nix file in the "
+                    "project, not %s; e.g. \"nix/tools.nix\"", PATH_NAME (L),
+                    s ? "an empty string" : type_name (v));
+  bool dotdot = strcmp (s, "..") == 0 || strncmp (s, "../", 3) == 0 || strstr (s, "/../")
+                || (strlen (s) >= 3 && strcmp (s + strlen (s) - 3, "/..") == 0);
+  if (s[0] == '/' || dotdot)
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s; it must be a path inside the "
+                    "project, relative to it, e.g. \"nix/tools.nix\"", PATH_NAME (L),
+                    QUOTED (s));
+  free (out->expr);
+  if (!(out->expr = strdup (s)))
+    return cage_error_set (L->err, ENOMEM, "%s", L->name);
+  return 0;
+}
+
+/* A string among CHOICES (NULL-terminated); *OUT its index. */
+static int
+load_choice (struct loader *L, json_t *v, const char *const *choices, const char *list,
+             int *out)
+{
+  if (!json_is_string (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string, not %s; valid choices: %s",
+                    PATH_NAME (L), type_name (v), list);
+  const char *s = json_string_value (v);
+  for (int i = 0; choices[i]; i++)
+    if (strcmp (s, choices[i]) == 0)
+      {
+        *out = i;
+        return 0;
+      }
+  const char *near = suggest_closest (s, choices);
+  if (near)
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s; did you mean \"%s\"? valid choices: %s",
+                    PATH_NAME (L), QUOTED (s), near, list);
+  return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s; valid choices: %s", PATH_NAME (L),
+                  QUOTED (s), list);
+}
+
+static int
+load_bool (struct loader *L, json_t *v, bool *out, bool *have)
+{
+  if (!json_is_boolean (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be true or false, not %s",
+                    PATH_NAME (L), type_name (v));
+  *out = json_is_true (v);
+  *have = true;
+  return 0;
+}
+
+static int
+load_home (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_object (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an object, not %s; e.g. "
+                    "\"home\": {\"mode\": \"persistent\", \"writable\": [\"~/.claude/\"]}",
+                    PATH_NAME (L), type_name (v));
+  const char *key;
+  json_t *m;
+  json_object_foreach (v, key, m)
+    {
+      push_key (L, key);
+      int r = 0;
+      if (strcmp (key, "mode") == 0)
+        {
+          int i = 0;
+          r = load_choice (L, m, KEYS ("persistent", "empty"), "persistent, empty", &i);
+          out->home_mode = i == 1 ? HOME_EMPTY : HOME_PERSISTENT;
+          out->have_home_mode = true;
+        }
+      else if (strcmp (key, "host") == 0)
+        r = load_bool (L, m, &out->home_host, &out->have_home_host);
+      else if (strcmp (key, "writable") == 0)
+        {
+          if (!json_is_array (m))
+            return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an array of paths in the "
+                            "home, not %s; e.g. [\"~/.claude/\", \"~/.claude.json\"]",
+                            PATH_NAME (L), type_name (m));
+          size_t i;
+          json_t *e;
+          json_array_foreach (m, i, e)
+            {
+              push_index (L, i);
+              struct cage_error why = { 0 };
+              if (!json_is_string (e))
+                return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string, not %s",
+                                PATH_NAME (L), type_name (e));
+              if (config_add_home_writable (out, json_string_value (e), &why) < 0)
+                return fail_at (L, JSON_LOCATE_VALUE, "\"%s\": %s", PATH_NAME (L), why.msg);
+              pop (L);
+            }
+        }
+      else
+        r = unknown_key (L, key, "home", KEYS ("mode", "host", "writable"));
+      if (r < 0)
+        return -1;
       pop (L);
     }
   return 0;
@@ -825,17 +1088,26 @@ load_store (struct loader *L, json_t *v, struct cage_config *out, bool *have_mod
         r = load_packages (L, m, out);
       else if (strcmp (key, "cache") == 0)
         r = load_cache (L, m, out);
+      else if (strcmp (key, "with") == 0)
+        r = load_with (L, m, out);
+      else if (strcmp (key, "expr") == 0)
+        r = load_expr (L, m, out);
       else if (strcmp (key, "nix_daemon") == 0)
         r = load_nix_daemon (L, m, out);
       else
-        r = fail_at (L, JSON_LOCATE_KEY, "unknown key %s in \"store\"; valid keys: "
-                     "mode, packages, cache, nix_daemon", QUOTED (key));
+        r = unknown_key (L, key, "store", KEYS ("mode", "packages", "with", "expr", "cache",
+                                                "nix_daemon"));
       if (r < 0)
         return -1;
       pop (L);
     }
   return 0;
 }
+
+const char *const config_root_keys[] = {
+  "store", "blacklist", "protected", "network", "env", "limits", "hooks", "profile", "preset",
+  "workspace", "home", NULL,
+};
 
 static int
 load_root (struct loader *L, json_t *root, struct cage_config *out, bool *have_mode,
@@ -870,9 +1142,40 @@ load_root (struct loader *L, json_t *root, struct cage_config *out, bool *have_m
         r = load_limits (L, v, out);
       else if (strcmp (key, "hooks") == 0)
         r = load_hooks (L, v, out);
+      else if (strcmp (key, "profile") == 0)
+        {
+          int i = 0;
+          r = load_choice (L, v, profile_names, PROFILE_CHOICES, &i);
+          out->profile = (enum cage_profile) i;
+          out->have_profile = true;
+        }
+      else if (strcmp (key, "preset") == 0)
+        {
+          struct cage_error why = { 0 };
+          const struct preset *p = NULL;
+          r = 0;
+          if (!json_is_string (v))
+            r = fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string (a preset name), not "
+                         "%s; `cagefs init --list-presets` lists them", PATH_NAME (L),
+                         type_name (v));
+          else if (!(p = preset_find (json_string_value (v), &why)))
+            r = fail_at (L, JSON_LOCATE_VALUE, "%s", why.msg);
+          else if (preset_apply (p, out, L->err) < 0)
+            r = -1;
+          else if (!(out->preset = strdup (p->name)))
+            r = cage_error_set (L->err, ENOMEM, "%s", L->name);
+        }
+      else if (strcmp (key, "workspace") == 0)
+        {
+          int i = 0;
+          r = load_choice (L, v, KEYS ("read-write", "read-only"), "read-write, read-only", &i);
+          out->workspace_readonly = i == 1;
+          out->have_workspace = true;
+        }
+      else if (strcmp (key, "home") == 0)
+        r = load_home (L, v, out);
       else
-        r = fail_at (L, JSON_LOCATE_KEY, "unknown key %s; valid keys: store, blacklist, "
-                     "protected, network, env, limits, hooks", QUOTED (key));
+        r = unknown_key (L, key, NULL, config_root_keys);
       if (r < 0)
         return -1;
       pop (L);
@@ -971,7 +1274,10 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
       || strv_reserve (&cfg->env_pass, cfg->n_env_pass, tmp.n_env_pass) < 0
       || strv_merge (&cfg->packages, &cfg->n_packages, tmp.packages, tmp.n_packages) < 0
       || strv_merge (&cfg->blacklist, &cfg->n_blacklist, tmp.blacklist, tmp.n_blacklist) < 0
-      || strv_merge (&cfg->protected, &cfg->n_protected, tmp.protected, tmp.n_protected) < 0)
+      || strv_merge (&cfg->protected, &cfg->n_protected, tmp.protected, tmp.n_protected) < 0
+      || strv_merge (&cfg->with, &cfg->n_with, tmp.with, tmp.n_with) < 0
+      || strv_merge (&cfg->home_writable, &cfg->n_home_writable, tmp.home_writable,
+                     tmp.n_home_writable) < 0)
     {
       /* Undo a completed package merge (the strings came from TMP). */
       for (size_t i = n_packages; i < cfg->n_packages; i++)
@@ -1014,7 +1320,40 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
       cfg->have_nix_daemon = true;
     }
   if (have_network)
-    cfg->network = tmp.network;
+    {
+      cfg->network = tmp.network;
+      cfg->have_network = true;
+    }
+  if (tmp.have_profile)
+    {
+      cfg->profile = tmp.profile;
+      cfg->have_profile = true;
+    }
+  if (tmp.have_workspace)
+    {
+      cfg->workspace_readonly = tmp.workspace_readonly;
+      cfg->have_workspace = true;
+    }
+  if (tmp.have_home_mode)
+    {
+      cfg->home_mode = tmp.home_mode;
+      cfg->have_home_mode = true;
+    }
+  if (tmp.have_home_host)
+    {
+      cfg->home_host = tmp.home_host;
+      cfg->have_home_host = true;
+    }
+  if (tmp.preset)
+    {
+      free (cfg->preset);
+      cfg->preset = steal_ptr (&tmp.preset);
+    }
+  if (tmp.expr)
+    {
+      free (cfg->expr);
+      cfg->expr = steal_ptr (&tmp.expr);
+    }
   for (int h = 0; h < HOOK_COUNT; h++)
     if (tmp.hooks[h])
       {

@@ -17,8 +17,16 @@
        "limits":    { "memory": "512M" | bytes, "cpus": 1.5,
                       "pids": 256, "nofile": 1024 },
        "hooks":     { "pre-mount": "sh command", "post-mount": "...",
-                      "pre-umount": "...", "post-umount": "..." }
+                      "pre-umount": "...", "post-umount": "..." },
+       "profile":   "strict" | "standard" | "relaxed",
+       "preset":    "claude-code" | "codex" | ...     (common/presets.c)
+       "workspace": "read-write" | "read-only",
+       "home":      { "mode": "persistent" | "empty", "host": false,
+                      "writable": [ "~/.claude/", "~/.claude.json" ] }
      }
+   and in "store": "with": [ "git", ... ] (nixpkgs attribute names) and
+   "expr": "nix/tools.nix" (a Nix file of the project, built instead of
+   <nixpkgs>).
    Every key is optional.  An unknown key, a wrong type or a bad value is an
    error naming FILE:LINE:COLUMN and the valid choices.  */
 #ifndef CAGE_CONFIG_H
@@ -44,6 +52,21 @@ enum network_mode
 };
 
 /* Resource limits of a cage; 0 means none. */
+/* Profiles: a base the other keys override (config_apply_profile). */
+enum cage_profile
+{
+  PROFILE_STANDARD = 0, /* workspace read-write, network off, persistent home */
+  PROFILE_STRICT,       /* workspace read-only, network off, empty home */
+  PROFILE_RELAXED,      /* workspace read-write, network host, persistent home
+                           plus the user's real home read-only */
+};
+
+enum home_mode
+{
+  HOME_PERSISTENT = 0, /* <state>/home, kept across mounts */
+  HOME_EMPTY,          /* a fresh empty folder each mount */
+};
+
 struct cage_limits
 {
   unsigned long long memory; /* bytes */
@@ -83,6 +106,21 @@ struct cage_config
   bool nix_daemon;      /* shared mode: the host's nix-daemon socket inside */
   bool have_nix_daemon; /* nix_daemon was given */
   char *hooks[HOOK_COUNT]; /* shell commands, or NULL */
+  bool have_network;    /* network was given (file or flag) */
+  enum cage_profile profile;
+  bool have_profile;
+  char *preset;         /* the preset's name, or NULL (already applied) */
+  bool workspace_readonly;
+  bool have_workspace;
+  enum home_mode home_mode;
+  bool have_home_mode;
+  bool home_host;       /* the user's real home, read-only, at its path */
+  bool have_home_host;
+  char **home_writable; /* NULL-terminated; relative to the home, "dir/" */
+  size_t n_home_writable;
+  char **with;          /* NULL-terminated; Nix attribute names */
+  size_t n_with;
+  char *expr;           /* store.expr: a Nix file relative to the project */
 };
 
 /* Initialise CFG to defaults (readonly, no packages, no extra globs,
@@ -125,6 +163,25 @@ int config_parse_memory (const char *s, unsigned long long *out,
 int config_parse_cpus (const char *s, double *out, struct cage_error *err);
 int config_parse_count (const char *what, const char *s, unsigned long *out,
                         struct cage_error *err);
+
+/* Profiles: "strict", "standard", "relaxed" (an unknown name's error says
+   which one was meant).  config_apply_profile sets what neither the file
+   nor a flag gave (have_*): network, workspace, home mode and host home. */
+int config_parse_profile (const char *s, enum cage_profile *out, struct cage_error *err);
+const char *config_profile_name (enum cage_profile p);
+void config_apply_profile (struct cage_config *cfg);
+
+/* store.with / --with: a Nix attribute path (letters, digits, _ - ' + .,
+   not starting with - or .). */
+int config_add_with (struct cage_config *cfg, const char *name, struct cage_error *err);
+/* home.writable: "~/.claude/" or ".claude/": relative to the home, no
+   "..", a trailing / for a folder.  Stored without "~/". */
+int config_add_home_writable (struct cage_config *cfg, const char *path,
+                              struct cage_error *err);
+int config_add_protected (struct cage_config *cfg, const char *glob);
+
+/* The top-level keys, NULL-terminated (for docs and suggestions). */
+extern const char *const config_root_keys[];
 
 const char *config_mode_name (enum store_mode m);
 const char *config_network_name (enum network_mode m);

@@ -62,6 +62,13 @@ state_write (const char *path, const struct cage_state *st, struct cage_error *e
   json_object_set_new (o, "nix_daemon", json_boolean (st->nix_daemon));
   if (st->cache)
     json_object_set_new (o, "cache", json_string (st->cache));
+  json_object_set_new (o, "profile", json_string (st->profile ? st->profile : "standard"));
+  json_object_set_new (o, "workspace",
+                       json_string (st->workspace_readonly ? "read-only" : "read-write"));
+  json_object_set_new (o, "home_mode",
+                       json_string (st->home_mode ? st->home_mode : "persistent"));
+  if (st->host_home)
+    json_object_set_new (o, "host_home", json_string (st->host_home));
   char tmp[4096];
   snprintf (tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid ());
   if (json_dump_file (o, tmp, JSON_INDENT (2)) < 0)
@@ -117,8 +124,16 @@ state_read (const char *path, struct cage_state *st, struct cage_error *err)
   st->nix_daemon = json_is_true (json_object_get (o, "nix_daemon"));
   if (json_is_string (json_object_get (o, "cache")))
     st->cache = dup_str (o, "cache");
+  st->profile = strdup (json_is_string (json_object_get (o, "profile"))
+                        ? json_string_value (json_object_get (o, "profile")) : "standard");
+  st->workspace_readonly = json_is_string (json_object_get (o, "workspace"))
+    && strcmp (json_string_value (json_object_get (o, "workspace")), "read-only") == 0;
+  st->home_mode = strdup (json_is_string (json_object_get (o, "home_mode"))
+                          ? json_string_value (json_object_get (o, "home_mode")) : "persistent");
+  if (json_is_string (json_object_get (o, "host_home")))
+    st->host_home = dup_str (o, "host_home");
   if (!st->project || !st->mountpoint || !st->store_mountpoint || !st->mode || !st->network || !st->user
-      || !st->home || !st->packages || !st->closure)
+      || !st->home || !st->packages || !st->closure || !st->profile || !st->home_mode)
     {
       state_free (st);
       return cage_error_set (err, ENOMEM, "state file `%s`", path);
@@ -137,6 +152,9 @@ state_free (struct cage_state *st)
   free (st->network);
   free (st->user);
   free (st->home);
+  free (st->profile);
+  free (st->home_mode);
+  free (st->host_home);
   cage_strv_free (st->packages);
   cage_strv_free (st->closure);
   memset (st, 0, sizeof *st);

@@ -16,7 +16,11 @@
      "packages": [...], "closure": [...],
      "closure_bytes": 123456,    sum of the closure's NAR sizes
      "nix_daemon": false,        shared mode: host nix-daemon socket inside
-     "cache": "file:///..."      isolated mode only
+     "cache": "file:///...",     isolated mode only
+     "profile": "standard",      strict | standard | relaxed
+     "workspace": "read-write",  or "read-only"
+     "home_mode": "persistent",  or "empty"
+     "host_home": "/home/alice"  home.host: the real home, read-only (else absent)
    }
    Inside the cage the agent runs as uid/gid CAGE_INNER_UID/GID, mapped to
    cage_uid/cage_gid on the host: the invoking user's own ids, or, when root
@@ -54,6 +58,10 @@ struct cage_state
   long long closure_bytes; /* the closure's size (sum of NAR sizes) */
   bool nix_daemon;  /* shared mode: the host's nix-daemon socket inside */
   char *cache;      /* isolated mode: the binary cache URL, or NULL */
+  char *profile;    /* "standard" when the file has none */
+  bool workspace_readonly;
+  char *home_mode;  /* "persistent" when the file has none */
+  char *host_home;  /* home.host: the real home's path, or NULL */
 };
 
 int state_write (const char *path, const struct cage_state *st,

@@ -9,10 +9,11 @@ _cage ()
   prev=${COMP_WORDS[COMP_CWORD-1]}
 
   if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "exec --help" -- "$cur"))
+    COMPREPLY=($(compgen -W "exec shell run --help" -- "$cur"))
     return
   fi
-  [ "${COMP_WORDS[1]}" = exec ] || return
+  local sub=${COMP_WORDS[1]}
+  case $sub in exec|shell|run) ;; *) return ;; esac
 
   # After `--`: the command in the cage and its arguments.
   for ((i = 2; i < COMP_CWORD; i++)); do
@@ -30,11 +31,17 @@ _cage ()
   case $prev in
     --seccomp) COMPREPLY=($(compgen -W "on off" -- "$cur")); return ;;
     --pass-env) COMPREPLY=($(compgen -v -- "$cur")); return ;;
-    --env|--memory|--cpus|--pids|--nofile) return ;;
+    --profile) COMPREPLY=($(compgen -W "strict standard relaxed" -- "$cur")); return ;;
+    --mode) [ "$sub" = run ] && COMPREPLY=($(compgen -W "readonly shared copy isolated" -- "$cur")); return ;;
+    --network) [ "$sub" = run ] && COMPREPLY=($(compgen -W "off host" -- "$cur")); return ;;
+    --env|--memory|--cpus|--pids|--nofile|--with|--package|--blacklist|--cache) return ;;
   esac
   if [[ $cur == -* ]]; then
+    local mount_opts=
+    [ "$sub" = run ] && mount_opts="--package --with --mode --blacklist --network --cache --nix-daemon"
     COMPREPLY=($(compgen -W "-- --json --verbose --dry-run --env --pass-env --memory --cpus
-      --pids --nofile --allow-ptrace --allow-userns --seccomp=off --seccomp=on --help" -- "$cur"))
+      --pids --nofile --allow-ptrace --allow-userns --seccomp=off --seccomp=on --profile --help
+      $mount_opts" -- "$cur"))
   else
     local IFS=$'\n'
     COMPREPLY=($(compgen -d -- "$cur"))

@@ -13,7 +13,9 @@ _cagefs ()
   local cur prev cmd i
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD-1]}
-  local commands="mount umount status list destroy init check audit copy help"
+  local commands="mount umount status list destroy init config check audit copy help"
+  local presets="claude-code codex opencode gemini-cli aider goose crush"
+  local profiles="strict standard relaxed"
 
   # The command is the first word after `cagefs`.
   cmd=
@@ -30,8 +32,10 @@ _cagefs ()
 
   local opts
   case $cmd in
-    mount)
+    mount|config)
       case $prev in
+        -P|--profile) COMPREPLY=($(compgen -W "$profiles" -- "$cur")); return ;;
+        -W|--with) return ;;
         -m|--mode) COMPREPLY=($(compgen -W "readonly shared copy isolated" -- "$cur")); return ;;
         -n|--network) COMPREPLY=($(compgen -W "off host" -- "$cur")); return ;;
         -p|--package)
@@ -42,7 +46,11 @@ _cagefs ()
         -c|--cache) COMPREPLY=($(compgen -W "file:// http:// https://" -- "$cur")); return ;;
         -b|--blacklist) return ;;
       esac
-      opts="--package --mode --cache --nix-daemon --blacklist --network --foreground --json --verbose --help" ;;
+      if [ "$cmd" = config ]; then
+        opts="--package --with --profile --mode --blacklist --network --json --help"
+      else
+        opts="--package --with --profile --mode --cache --nix-daemon --blacklist --network --foreground --json --verbose --help"
+      fi ;;
     umount|unmount|status) opts="--json --verbose" ;;
     list) opts="--json --verbose --help"
       COMPREPLY=($(compgen -W "$opts" -- "$cur"))
@@ -50,7 +58,11 @@ _cagefs ()
     destroy) opts="--yes --json --verbose --help" ;;
     check) opts="--blacklist --json --verbose --help" ;;
     audit) opts="--follow --json --verbose" ;;
-    init) opts="--json" ;;
+    init)
+      case $prev in
+        --preset) COMPREPLY=($(compgen -W "$presets" -- "$cur")); return ;;
+      esac
+      opts="--preset --list-presets --json --help" ;;
     copy)
       case $prev in
         --to|--from) _cagefs_dirs "$cur"; return ;;

@@ -24,70 +24,10 @@
 #include "lock.h"
 #include "log.h"
 #include "paths.h"
+#include "rmtree.h"
 #include "sessions.h"
 #include "state.h"
 #include "umount.h"
-
-#define MAX_DEPTH 256
-
-/* Remove NAME (in DIR_FD, which is DIR_PATH) and all below it. */
-static int
-remove_at (int dir_fd, const char *dir_path, const char *name, dev_t dev, int depth,
-           struct cage_error *err)
-{
-  autofree char *path = NULL;
-  if (asprintf (&path, "%s/%s", dir_path, name) < 0)
-    {
-      path = NULL;
-      return cage_error_set (err, ENOMEM, "remove `%s/%s`", dir_path, name);
-    }
-  struct stat st;
-  if (fstatat (dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : cage_error_set (err, errno, "stat `%s`", path);
-  if (!S_ISDIR (st.st_mode))
-    {
-      if (unlinkat (dir_fd, name, 0) < 0 && errno != ENOENT)
-        return cage_error_set (err, errno, "remove `%s`", path);
-      return 0;
-    }
-  if (st.st_dev != dev)
-    return cage_error_set (err, EXDEV, "`%s` is on another filesystem (a mount?); not removed",
-                           path);
-  if (depth > MAX_DEPTH)
-    return cage_error_set (err, ELOOP, "`%s` is nested more than %d folders deep; remove it "
-                           "by hand", path, MAX_DEPTH);
-  int fd = openat (dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return cage_error_set (err, errno, "open the folder `%s`", path);
-  autoclosedir DIR *d = fdopendir (fd);
-  if (!d)
-    {
-      int e = errno;
-      close (fd);
-      return cage_error_set (err, e, "open the folder `%s`", path);
-    }
-  struct stat fst;
-  if (fstat (fd, &fst) < 0)
-    return cage_error_set (err, errno, "stat `%s`", path);
-  if (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino)
-    return cage_error_set (err, EAGAIN, "`%s` changed while being removed", path);
-  /* A private store's folders are 0555: make this one writable first. */
-  if ((fst.st_mode & 0700) != 0700 && fchmod (fd, (fst.st_mode & 07777) | 0700) < 0)
-    return cage_error_set (err, errno, "make the folder `%s` writable", path);
-  struct dirent *de;
-  while ((errno = 0, de = readdir (d)))
-    {
-      if (!strcmp (de->d_name, ".") || !strcmp (de->d_name, ".."))
-        continue;
-      if (remove_at (fd, path, de->d_name, dev, depth + 1, err) < 0)
-        return -1;
-    }
-  if (errno)
-    return cage_error_set (err, errno, "read the folder `%s`", path);
-  if (unlinkat (dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return cage_error_set (err, errno, "remove the folder `%s`", path);
-  return 0;
-}
 
 /* Is anything mounted at DIR or below it?  (mountinfo's field 5, with its
    \ooo escapes undone.) */
@@ -289,7 +229,7 @@ cmd_destroy (int argc, char **argv)
         cage_error_set (&err, errno, "open `%s`", parent);
         goto out;
       }
-    if (remove_at (pfd, parent, slash + 1, sb.st_dev, 0, &err) < 0)
+    if (rmtree_at (pfd, parent, slash + 1, sb.st_dev, 0, &err) < 0)
       {
         cage_error_prefix (&err, "destroy %s", pp.project);
         goto out;

@@ -12,7 +12,10 @@
 #include "closure.h"
 #include "config.h"
 #include "daemon.h"
+#include "home.h"
 #include "hooks.h"
+#include "packages.h"
+#include "resolve.h"
 #include "lock.h"
 #include "log.h"
 #include "paths.h"
@@ -30,12 +33,18 @@ print_mounted (const struct cage_state *st, bool already, bool json)
       fflush (stdout);
       return;
     }
-  cli_print_json (json_pack ("{s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:b, s:s, s:s}", "project",
-                             st->project, "mountpoint", st->mountpoint, "pid",
-                             (json_int_t) st->pid, "mode", st->mode, "network", st->network,
-                             "packages", cli_strv_json (st->packages), "closure",
-                             cli_strv_json (st->closure), "already_mounted", already, "user",
-                             st->user, "home", st->home));
+  json_t *o = json_pack ("{s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:b, s:s, s:s, s:s, s:s, s:s}",
+                         "project", st->project, "mountpoint", st->mountpoint, "pid",
+                         (json_int_t) st->pid, "mode", st->mode, "network", st->network,
+                         "packages", cli_strv_json (st->packages), "closure",
+                         cli_strv_json (st->closure), "already_mounted", already, "user",
+                         st->user, "home", st->home, "profile",
+                         st->profile ? st->profile : "standard", "workspace",
+                         st->workspace_readonly ? "read-only" : "read-write", "home_mode",
+                         st->home_mode ? st->home_mode : "persistent");
+  if (o)
+    json_object_set_new (o, "host_home", st->host_home ? json_string (st->host_home) : json_null ());
+  cli_print_json (o);
 }
 
 static bool
@@ -59,6 +68,8 @@ cmd_mount (int argc, char **argv)
 {
   static const struct option opts[] = {
     { "package", required_argument, NULL, 'p' },
+    { "with", required_argument, NULL, 'W' },
+    { "profile", required_argument, NULL, 'P' },
     { "mode", required_argument, NULL, 'm' },
     { "blacklist", required_argument, NULL, 'b' },
     { "network", required_argument, NULL, 'n' },
@@ -71,40 +82,53 @@ cmd_mount (int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   struct cage_error err = { 0 };
-  struct cage_config flags;
-  config_init (&flags);
-  const char *mode = NULL, *network = NULL;
+  struct mount_flags mf;
+  mount_flags_init (&mf);
+  struct cage_config *flags = &mf.lists;
   bool foreground = false, json = false;
   int c;
   optind = 1;
-  while ((c = getopt_long (argc, argv, "p:m:b:n:fc:Djvh", opts, NULL)) != -1)
+  for (int i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
+    if (strcmp (argv[i], "--json") == 0)
+      json = true;
+  while ((c = getopt_long (argc, argv, "p:W:P:m:b:n:fc:Djvh", opts, NULL)) != -1)
     {
       switch (c)
         {
         case 'p':
-          if (config_add_package (&flags, optarg) < 0)
+          if (config_add_package (flags, optarg) < 0)
             return 1;
           break;
+        case 'W':
+          if (mount_flags_add_with (&mf, optarg, &err) < 0)
+            {
+              mount_flags_free (&mf);
+              return fail (&err, json);
+            }
+          break;
+        case 'P':
+          mf.profile = optarg;
+          break;
         case 'm':
-          mode = optarg;
+          mf.mode = optarg;
           break;
         case 'b':
-          if (config_add_blacklist (&flags, optarg) < 0)
+          if (config_add_blacklist (flags, optarg) < 0)
             return 1;
           break;
         case 'n':
-          network = optarg;
+          mf.network = optarg;
           break;
         case 'f':
           foreground = true;
           break;
         case 'c':
-          free (flags.cache);
-          if (!(flags.cache = strdup (optarg)))
+          free (flags->cache);
+          if (!(flags->cache = strdup (optarg)))
             return 1;
           break;
         case 'D':
-          flags.nix_daemon = flags.have_nix_daemon = true;
+          flags->nix_daemon = flags->have_nix_daemon = true;
           break;
         case 'j':
           json = true;
@@ -113,19 +137,20 @@ cmd_mount (int argc, char **argv)
           cage_log_verbose++;
           break;
         case 'h':
-          printf ("usage: cagefs mount PROJECT [--package STOREPATH]...\n"
+          printf ("usage: cagefs mount PROJECT [--package STOREPATH]... [--with NAME[,NAME...]]\n"
+                  "       [--profile strict|standard|relaxed]\n"
                   "       [--mode readonly|shared|copy|isolated] [--cache URL] [--nix-daemon]\n"
                   "       [--blacklist GLOB]... [--network off|host] [--json] [--foreground]\n");
-          config_free (&flags);
+          mount_flags_free (&mf);
           return 0;
         default:
-          config_free (&flags);
+          mount_flags_free (&mf);
           return cli_usage_error ("mount", "bad option");
         }
     }
   if (optind != argc - 1)
     {
-      config_free (&flags);
+      mount_flags_free (&mf);
       return cli_usage_error ("mount", "expected exactly one PROJECT directory");
     }
   const char *project = argv[optind];
@@ -136,59 +161,22 @@ cmd_mount (int argc, char **argv)
   struct cage_state st = { 0 };
   struct store_setup ss = { 0 };
   autoclose int lock = -1;
+  autofree char *host_home = NULL;
   int rc = 1;
   if (paths_project (project, true, &pp, &err) < 0)
     {
-      config_free (&flags);
+      mount_flags_free (&mf);
       return fail (&err, json);
     }
-  if (config_load_project (&cfg, pp.project, &err) < 0)
+  if (resolve_config (&pp, &mf, &cfg, &err) < 0)
     goto out;
-  /* Flags override the file: packages replace, globs add. */
-  if (flags.n_packages > 0)
-    {
-      cage_strv_free (cfg.packages);
-      cfg.packages = steal_ptr (&flags.packages);
-      cfg.n_packages = flags.n_packages;
-      flags.n_packages = 0;
-    }
-  for (size_t i = 0; i < flags.n_blacklist; i++)
-    if (config_add_blacklist (&cfg, flags.blacklist[i]) < 0)
-      {
-        cage_error_set (&err, ENOMEM, "blacklist");
-        goto out;
-      }
-  if (mode && config_parse_mode (mode, &cfg.mode, &err) < 0)
-    {
-      cage_error_prefix (&err, "--mode");
-      goto out;
-    }
-  if (flags.cache)
-    {
-      if (private_check_cache_url (flags.cache, &err) < 0)
-        {
-          cage_error_prefix (&err, "--cache");
-          goto out;
-        }
-      free (cfg.cache);
-      cfg.cache = steal_ptr (&flags.cache);
-    }
-  if (flags.have_nix_daemon)
-    cfg.nix_daemon = true;
-  if (network && config_parse_network (network, &cfg.network, &err) < 0)
-    {
-      cage_error_prefix (&err, "--network");
-      goto out;
-    }
-  {
-    /* The blacklist is checked here so a bad glob fails before mounting. */
-    struct blacklist bl;
-    if (blacklist_init (&bl, cfg.blacklist, !cfg.blacklist_no_defaults, &err) < 0)
-      goto out;
-    blacklist_free (&bl);
-  }
+  if (cfg.home_host && !(host_home = home_host_path (&err)))
+    goto out;
 
   if ((lock = project_lock (&pp, &err)) < 0)
+    goto out;
+
+  if (packages_resolve (&cfg, &pp, NULL, &err) < 0)
     goto out;
 
   struct cage_state cur;
@@ -197,6 +185,10 @@ cmd_mount (int argc, char **argv)
       bool alive = state_daemon_alive (&cur);
       if (alive && strcmp (cur.mode, config_mode_name (cfg.mode)) == 0
           && strcmp (cur.network, config_network_name (cfg.network)) == 0
+          && strcmp (cur.profile, config_profile_name (cfg.profile)) == 0
+          && cur.workspace_readonly == cfg.workspace_readonly
+          && strcmp (cur.home_mode, cfg.home_mode == HOME_EMPTY ? "empty" : "persistent") == 0
+          && !cur.host_home == !host_home
           && same_strv (cur.packages, cfg.packages))
         {
           print_mounted (&cur, true, json);
@@ -207,9 +199,9 @@ cmd_mount (int argc, char **argv)
       if (alive)
         {
           cage_error_set (&err, 0,
-                          "project %s is already mounted with another configuration (mode %s, "
-                          "network %s, %zu packages); run: cagefs umount %s",
-                          pp.project, cur.mode, cur.network,
+                          "project %s is already mounted with another configuration (profile "
+                          "%s, mode %s, network %s, %zu packages); run: cagefs umount %s",
+                          pp.project, cur.profile, cur.mode, cur.network,
                           cli_strv_len (cur.packages), pp.project);
           state_free (&cur);
           goto out;
@@ -222,6 +214,8 @@ cmd_mount (int argc, char **argv)
   if (sessions_record (&pp, config_mode_name (cfg.mode), &err) < 0)
     goto out;
   hooks_run (&cfg, HOOK_PRE_MOUNT, &pp);
+  if (home_prepare (&cfg, &pp, &err) < 0)
+    goto out;
   if (store_mode_prepare (&cfg, &pp, json, &ss, &err) < 0)
     goto out;
   char **closure = steal_ptr (&ss.closure);
@@ -232,10 +226,27 @@ cmd_mount (int argc, char **argv)
   st.store_mountpoint = strdup (pp.store_mnt);
   st.mode = strdup (config_mode_name (cfg.mode));
   st.network = strdup (config_network_name (cfg.network));
+  st.profile = strdup (config_profile_name (cfg.profile));
+  st.home_mode = strdup (cfg.home_mode == HOME_EMPTY ? "empty" : "persistent");
+  st.workspace_readonly = cfg.workspace_readonly;
+  if (host_home)
+    {
+      st.host_home = steal_ptr (&host_home);
+      /* The real home takes its own path; the cage's home moves aside when
+         that is the same one (/home/NAME). */
+      if (st.home && strcmp (st.home, st.host_home) == 0)
+        {
+          char *h = NULL;
+          if (asprintf (&h, "%s.cage", st.home) < 0)
+            h = NULL;
+          free (st.home);
+          st.home = h;
+        }
+    }
   st.packages = calloc (cfg.n_packages + 1, sizeof (char *));
   st.closure = closure;
   if (!st.project || !st.mountpoint || !st.store_mountpoint || !st.mode || !st.network || !st.packages || !st.user
-      || !st.home)
+      || !st.home || !st.profile || !st.home_mode)
     {
       cage_error_set (&err, ENOMEM, "mount");
       goto out;
@@ -276,6 +287,6 @@ out:
   state_free (&st);
   paths_free (&pp);
   config_free (&cfg);
-  config_free (&flags);
+  mount_flags_free (&mf);
   return rc;
 }

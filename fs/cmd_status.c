@@ -54,6 +54,12 @@ cmd_status (int argc, char **argv)
           json_object_set_new (o, "packages", cli_strv_json (st.packages));
           json_object_set_new (o, "closure", cli_strv_json (st.closure));
           json_object_set_new (o, "closure_bytes", json_integer (st.closure_bytes));
+          json_object_set_new (o, "profile", json_string (st.profile));
+          json_object_set_new (o, "workspace", json_string (st.workspace_readonly ? "read-only"
+                                                            : "read-write"));
+          json_object_set_new (o, "home_mode", json_string (st.home_mode));
+          json_object_set_new (o, "host_home", st.host_home ? json_string (st.host_home)
+                                                             : json_null ());
         }
       if (priv_own >= 0)
         {
@@ -65,9 +71,9 @@ cmd_status (int argc, char **argv)
     }
   else if (alive)
     {
-      printf ("%s: mounted at %s\n  daemon pid %d, store mode %s, network %s\n"
+      printf ("%s: mounted at %s\n  daemon pid %d, profile %s, store mode %s, network %s\n"
               "  %zu packages, closure of %zu store paths, %.1f MiB\n",
-              pp.project, st.mountpoint, (int) st.pid, st.mode, st.network,
+              pp.project, st.mountpoint, (int) st.pid, st.profile, st.mode, st.network,
               cli_strv_len (st.packages), cli_strv_len (st.closure),
               (double) st.closure_bytes / 1048576.0);
       if (priv_own >= 0)

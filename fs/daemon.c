@@ -294,11 +294,14 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   hidden_inodes_free (cagefs.workspace.hidden_inodes);
   blacklist_free (&cagefs.blacklist);
   blacklist_free (&cagefs.protect);
+  blacklist_free (&cagefs.host_home_blacklist);
   free (cagefs.store.allowed_top);
   free (cagefs.store.hidden_top);
   close (cagefs.workspace.root_fd);
   close (cagefs.store.root_fd);
   close (cagefs.home.root_fd);
+  if (cagefs.host_home.root_fd >= 0)
+    close (cagefs.host_home.root_fd);
   return rc < 0 ? cage_error_set (err, -rc, "FUSE session loop") : 0;
 }
 

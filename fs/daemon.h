@@ -19,7 +19,9 @@ struct cagefs
   struct node *store_root;   /* the store view's root: also the read-only
                                 store session's root */
   struct view workspace, store, home;
+  struct view host_home;     /* home.host: the real home, read-only (root_fd -1: none) */
   struct blacklist blacklist;
+  struct blacklist host_home_blacklist; /* the blacklist, and the state root */
   struct blacklist protect;  /* workspace files the agent may not change */
   uid_t host_uid, cage_uid;  /* attributes: host_uid is shown as cage_uid */
   gid_t host_gid, cage_gid;

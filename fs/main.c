@@ -19,6 +19,8 @@ usage (FILE *f)
          "      -c, --cache URL           binary cache of isolated mode (file://, http(s)://)\n"
          "      -D, --nix-daemon          shared mode: the host nix-daemon's socket in the cage\n"
          "      -b, --blacklist GLOB      hide more (repeatable; added to the defaults)\n"
+         "      -W, --with NAME[,NAME...] packages by name (nixpkgs, or store.expr's file)\n"
+         "      -P, --profile strict|standard|relaxed\n"
          "      -n, --network off|host\n"
          "      -f, --foreground          serve in the foreground (debugging)\n"
          "  umount PROJECT  unmount and stop the daemon (idempotent)\n"
@@ -27,6 +29,9 @@ usage (FILE *f)
          "  destroy PROJECT unmount it and remove its whole state folder\n"
          "      -y, --yes                 do not ask (required when stdin is not a terminal)\n"
          "  init [PROJECT]  write a starting cage.json\n"
+         "      --preset NAME             for an agent (claude-code, codex, ...)\n"
+         "      --list-presets            the presets: packages, home paths, variables\n"
+         "  config PROJECT  the resolved configuration, and where each value came from\n"
          "  check PROJECT   list what the blacklist hides in the workspace, and why\n"
          "  copy --to DIR [--closure] [--durable] [--no-uring] STOREPATH...\n"
          "                  copy store paths with the copy engine (copy mode's engine)\n"
@@ -141,7 +146,9 @@ main (int argc, char **argv)
     return cmd_destroy (argc - 1, argv + 1);
   if (strcmp (cmd, "audit") == 0)
     return cmd_audit (argc - 1, argv + 1);
-  fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, list, destroy, init, check, copy, audit\n",
+  if (strcmp (cmd, "config") == 0)
+    return cmd_config (argc - 1, argv + 1);
+  fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, list, destroy, init, config, check, audit, copy\n",
            cmd);
   return 2;
 }

@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "daemon.h"
+#include "paths.h"
 #include "safe_open.h"
 #include "storepath.h"
 
@@ -148,6 +149,78 @@ name_list (char **paths, char ***out, size_t *n_out)
   return 0;
 }
 
+/* Hang VIEW at the absolute PATH (e.g. "/home/alice"), making the synthetic
+   folders on the way; a place already taken is an error. */
+static int
+hang_view (struct node *root, const char *path, struct view *view, struct cage_error *err)
+{
+  char buf[1024];
+  snprintf (buf, sizeof buf, "%s", path);
+  struct node *dir = root;
+  char *save = NULL;
+  char *c = strtok_r (buf, "/", &save);
+  while (c)
+    {
+      char *next = strtok_r (NULL, "/", &save);
+      struct node *child = node_child (dir, c);
+      if (!next)
+        {
+          if (child)
+            return cage_error_set (err, EEXIST, "show the %s view at `%s`: the cage has "
+                                   "something there already", view->name, path);
+          NEW (node_new_view_root (dir, c, view));
+          return 0;
+        }
+      if (child && child->kind != NODE_DIR)
+        return cage_error_set (err, EEXIST, "show the %s view at `%s`: `%s` is taken",
+                               view->name, path, c);
+      if (!child)
+        NEW (child = node_new_dir (dir, c, 0755));
+      dir = child;
+      c = next;
+    }
+  return cage_error_set (err, EINVAL, "show the %s view at `%s`: not a path", view->name, path);
+}
+
+/* The real home's blacklist: the project's, the agents' sign-in files, and
+   the cagefs state root when it is in that home (mount points, the homes of
+   other cages). */
+static int
+host_home_blacklist (struct blacklist *bl, const struct cage_config *cfg, const char *home,
+                     struct cage_error *err)
+{
+  autofree char *root = paths_state_root (err);
+  if (!root)
+    return -1;
+  size_t n = strlen (home);
+  /* The agents' own sign-ins, which the defaults do not name. */
+  static const char *const logins[] = { "/.claude/.credentials.json", "/.codex/auth.json",
+                                        "/.gemini/oauth_creds.json", "/.config/gh/hosts.yml",
+                                        "/.local/share/opencode/auth.json", NULL };
+  char *extra[cfg->n_blacklist + 8];
+  size_t k = 0;
+  for (const char *const *l = logins; *l; l++)
+    extra[k++] = (char *) *l;
+  for (size_t i = 0; i < cfg->n_blacklist; i++)
+    extra[k++] = cfg->blacklist[i];
+  char pattern[2048];
+  if (strncmp (root, home, n) == 0 && root[n] == '/')
+    {
+      /* anchored, with the glob characters quoted */
+      size_t o = 0;
+      for (const char *p = root + n; *p && o + 3 < sizeof pattern; p++)
+        {
+          if (strchr ("*?[]\\!#", *p))
+            pattern[o++] = '\\';
+          pattern[o++] = *p;
+        }
+      pattern[o] = '\0';
+      extra[k++] = pattern;
+    }
+  extra[k] = NULL;
+  return blacklist_init (bl, extra, !cfg->blacklist_no_defaults, err);
+}
+
 int
 tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct project_paths *pp,
             const struct cage_state *st, const struct store_setup *ss, struct cage_error *err)
@@ -162,7 +235,7 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
                            cfg->protected, err) < 0)
     return cage_error_prefix (err, "protected");
 
-  fs->workspace = (struct view){ .name = "workspace", .writable = true,
+  fs->workspace = (struct view){ .name = "workspace", .writable = !cfg->workspace_readonly,
                                  .blacklist = &fs->blacklist, .entry_timeout = 1.0,
                                  .attr_timeout = 1.0, .negative_timeout = 1.0,
                                  /* host edits must show at the next open */
@@ -184,6 +257,16 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
       || (fs->store.root_fd = open_root (ss->root, err)) < 0
       || (fs->home.root_fd = open_root (pp->home, err)) < 0)
     return -1;
+  fs->host_home = (struct view){ .name = "host home", .writable = false,
+                                 .blacklist = &fs->host_home_blacklist, .entry_timeout = 1.0,
+                                 .attr_timeout = 1.0, .negative_timeout = 1.0,
+                                 .keep_cache = false, .root_fd = -1 };
+  if (st->host_home)
+    {
+      if (host_home_blacklist (&fs->host_home_blacklist, cfg, st->host_home, err) < 0
+          || (fs->host_home.root_fd = open_root (st->host_home, err)) < 0)
+        return -1;
+    }
 
   if (ss->filter
       && name_list (ss->closure, &fs->store.allowed_top, &fs->store.n_allowed_top) < 0)
@@ -192,7 +275,7 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
       && name_list (ss->hidden, &fs->store.hidden_top, &fs->store.n_hidden_top) < 0)
     return cage_error_set (err, ENOMEM, "build the root tree");
 
-  struct node *root, *nix, *etc, *bin, *home, *usr, *usrbin;
+  struct node *root, *nix, *etc, *bin, *usr, *usrbin;
   NEW (root = node_new_dir (NULL, "", 0755));
   fs->root = root;
   NEW (node_new_view_root (root, "workspace", &fs->workspace));
@@ -211,12 +294,14 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
   NEW (usr = node_new_dir (root, "usr", 0755));
   NEW (usrbin = node_new_dir (usr, "bin", 0755));
   NEW (etc = node_new_dir (root, "etc", 0755));
-  NEW (home = node_new_dir (root, "home", 0755));
+  NEW (node_new_dir (root, "home", 0755));
   const char *user = st->user;
-  NEW (node_new_view_root (home, user, &fs->home));
   NEW (node_new_dir (root, "tmp", 01777));
   NEW (node_new_dir (root, "proc", 0555));
   NEW (node_new_dir (root, "dev", 0755));
+  if (hang_view (root, st->home, &fs->home, err) < 0
+      || (st->host_home && hang_view (root, st->host_home, &fs->host_home, err) < 0))
+    return -1;
 
   if (add_bin_links (bin, fs->store.root_fd, cfg->packages, &fs->blacklist, err) < 0)
     return -1;

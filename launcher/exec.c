@@ -277,6 +277,16 @@ plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage
       goto out;
     }
 
+  /* The profile is the mount's (its workspace, home and network): a cage
+     asked for with another one would not be what it says. */
+  if (opts->profile && strcmp (opts->profile, st.profile) != 0)
+    {
+      cage_error_set (err, 0, "project %s is mounted with profile %s, not %s; remount: "
+                      "cagefs umount %s && cagefs mount %s --profile %s", paths.project,
+                      st.profile, opts->profile, paths.project, paths.project, opts->profile);
+      goto out;
+    }
+
   /* cage.json (the cage cannot change it: the view protects it), then the
      flags over it. */
   struct cage_config cfg;

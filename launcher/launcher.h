@@ -62,6 +62,7 @@ struct exec_options
   bool seccomp_off;     /* --seccomp=off: no syscall filter (debugging) */
   bool allow_ptrace;    /* --allow-ptrace */
   bool allow_userns;    /* --allow-userns */
+  const char *profile;  /* --profile: the mount must have been made with it */
 };
 
 /* How one resource limit is enforced. */
@@ -122,6 +123,17 @@ struct cage_plan
    the plan instead (caller decrefs).  */
 int cage_exec (const struct exec_options *opts, int *exit_code, json_t **plan_json,
                struct cage_error *err);
+
+/* ---- main.c / run.c -------------------------------------------------- */
+
+/* `cage exec` with ARGV[0] the command's name ("exec", "run"): parses the
+   options and runs; returns the exit status.  */
+int cage_main_exec (int argc, char **argv, char **proc_argv);
+
+/* `cage run PROJECT [MOUNT-OPTIONS] [EXEC-OPTIONS] -- CMD`: mount when not
+   mounted (the cagefs next to /proc/self/exe), exec, unmount what it
+   mounted.  The exit status is CMD's (125 when the mount fails). */
+int cage_run (int argc, char **argv, char **proc_argv);
 
 /* ---- userns.c ---------------------------------------------------------- */
 

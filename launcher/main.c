@@ -18,7 +18,7 @@
 #include "log.h"
 
 #define USAGE_EXEC "usage: cage exec PROJECT [OPTIONS] -- CMD [ARGS...]"
-#define USAGE USAGE_EXEC " | cage shell PROJECT [OPTIONS]"
+#define USAGE USAGE_EXEC " | cage shell PROJECT [OPTIONS] | cage run PROJECT [OPTIONS] -- CMD"
 
 /* `cage shell` without a terminal on stdin (as grep and diff: trouble). */
 #define EXIT_NOT_A_TERMINAL 2
@@ -28,6 +28,7 @@ usage (FILE *f)
 {
   fputs (USAGE_EXEC "\n"
          "       cage shell PROJECT [OPTIONS]\n"
+         "       cage run PROJECT [MOUNT-OPTIONS] [OPTIONS] -- CMD [ARGS...]\n"
          "\n"
          "exec: run CMD in the cage of PROJECT, which `cagefs mount PROJECT` made: new\n"
          "user, mount, pid, ipc, uts and (unless the mount says network host) net\n"
@@ -41,6 +42,11 @@ usage (FILE *f)
          "when the cage has it (as is, or by name in /bin), else /bin/sh; run with -l.\n"
          "stdin must be a terminal (else exit 2; use `cage exec PROJECT -- sh`).\n"
          "SIGTERM or SIGHUP to cage hangs the shell's terminal up.\n"
+         "\n"
+         "run: `cagefs mount PROJECT` first when it is not mounted (the cagefs next to\n"
+         "cage), then as exec, then `cagefs umount PROJECT` when run mounted it.  Its\n"
+         "MOUNT-OPTIONS go to cagefs mount: --package, --with, --profile, --mode,\n"
+         "--blacklist, --network, --cache, --nix-daemon (see cagefs --help).\n"
          "\n"
          "options (both):\n"
          "  --json      exec: NDJSON events on stdout, one a line:\n"
@@ -61,6 +67,8 @@ usage (FILE *f)
          "  --allow-ptrace     allow ptrace and process_vm_* (debuggers)\n"
          "  --allow-userns     allow new user namespaces in the cage\n"
          "  --seccomp=off      no syscall filter (debugging only)\n"
+         "  --profile strict|standard|relaxed   refuse to run unless the project was\n"
+         "                     mounted with this profile\n"
          "  -h, --help  this help\n"
          "\n"
          "cage.json's \"env\" {\"pass\": [...], \"set\": {...}} and \"limits\" {\"memory\",\n"
@@ -128,7 +136,7 @@ cmd_run_with (bool shell, int argc, char **argv, char **proc_argv, struct cage_c
 {
   struct exec_options opts = { .proc_argv = proc_argv, .flags = flags };
   struct cage_error ferr = { 0 };
-  const char *cmd = shell ? "shell" : "exec";
+  const char *cmd = shell ? "shell" : strcmp (argv[0], "run") == 0 ? "run" : "exec";
   const char *v;
   bool json = false;
   int i;
@@ -163,6 +171,13 @@ cmd_run_with (bool shell, int argc, char **argv, char **proc_argv, struct cage_c
           if (!v || (strcmp (v, "off") != 0 && strcmp (v, "on") != 0))
             return usage_error (json, "%s: --seccomp takes on or off", cmd);
           opts.seccomp_off = strcmp (v, "off") == 0;
+        }
+      else if (opt_value (argc, argv, &i, "--profile", &v))
+        {
+          enum cage_profile pr;
+          if (config_parse_profile (v, &pr, &ferr) < 0)
+            return usage_error (json, "%s: --profile: %s", cmd, ferr.msg);
+          opts.profile = v;
         }
       else if (opt_value (argc, argv, &i, "--env", &v))
         {
@@ -266,6 +281,12 @@ cmd_run_with (bool shell, int argc, char **argv, char **proc_argv, struct cage_c
 }
 
 int
+cage_main_exec (int argc, char **argv, char **proc_argv)
+{
+  return cmd_run (false, argc, argv, proc_argv);
+}
+
+int
 main (int argc, char **argv)
 {
   cage_log_prog = "cage";
@@ -284,9 +305,11 @@ main (int argc, char **argv)
     return cmd_run (false, argc - 1, argv + 1, argv);
   if (strcmp (cmd, "shell") == 0)
     return cmd_run (true, argc - 1, argv + 1, argv);
+  if (strcmp (cmd, "run") == 0)
+    return cage_run (argc - 1, argv + 1, argv);
   bool json = false;
   for (int i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
     if (strcmp (argv[i], "--json") == 0)
       json = true;
-  return usage_error (json, "unknown command `%s`; the commands are: exec, shell", cmd);
+  return usage_error (json, "unknown command `%s`; the commands are: exec, shell, run", cmd);
 }

@@ -142,7 +142,7 @@ load helpers
   assert_success
   [ -f "$PROJECT/cage.json" ] || fail "no $PROJECT/cage.json"
   jq -e 'type == "object"' "$PROJECT/cage.json" >/dev/null || fail "not a JSON object:" "$(cat "$PROJECT/cage.json")"
-  jq -e 'keys - ["store", "blacklist", "network"] == []' "$PROJECT/cage.json" >/dev/null \
+  jq -e 'keys - ["store", "blacklist", "network", "profile"] == []' "$PROJECT/cage.json" >/dev/null \
     || fail "starter cage.json has keys outside the schema:" "$(cat "$PROJECT/cage.json")"
   mount_tools
   run --separate-stderr cagefs status "$PROJECT"

@@ -312,7 +312,7 @@ EOF
   printf '{\n  "hooks": {"post-mnt": "true"}\n}\n' > "$PROJECT/cage.json"
   run --separate-stderr cagefs mount "$PROJECT" --package "$FIX_TOOLS"
   assert_status 1
-  assert_one_line_error "cagefs: error: $PROJECT/cage.json:2:13: unknown key \"post-mnt\" in \"hooks\"; valid keys: pre-mount, post-mount, pre-umount, post-umount"
+  assert_one_line_error "cagefs: error: $PROJECT/cage.json:2:13: unknown key \"post-mnt\" in \"hooks\"; did you mean \"post-mount\"? valid keys: pre-mount, post-mount, pre-umount, post-umount"
   assert_equal "$(project_mounts)" "" "mounts"
   printf '{"hooks": {"pre-mount": 1}}\n' > "$PROJECT/cage.json"
   run --separate-stderr cagefs mount "$PROJECT" --package "$FIX_TOOLS"
@@ -394,7 +394,7 @@ valid_keys () {
   page=$(render "$SRC/man/cage.json.5")
   for k in $(valid_keys '{"nope": 1}'); do keys+=("$k"); done
   [ "${#keys[@]}" -ge 6 ] || fail "too few top-level keys from the loader: ${keys[*]}"
-  for section in store env limits hooks; do
+  for section in store env limits hooks home; do
     for k in $(valid_keys "{\"$section\": {\"nope\": 1}}"); do keys+=("$section.$k"); done
   done
   assert_contains " ${keys[*]} " " hooks.post-umount " "keys from the loader"

@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "presets.h"
+#include "suggest.h"
 
 /* ---- valid documents ------------------------------------------------ */
 
@@ -220,13 +222,47 @@ struct error_case
 static const struct error_case error_cases[] = {
   /* Unknown keys: the key's position. */
   { "{\n  \"stor\": {}\n}",
-    "cage.json:2:3: unknown key \"stor\"; valid keys: store, blacklist, protected, network, env, limits, hooks" },
+    "cage.json:2:3: unknown key \"stor\"; did you mean \"store\"? valid keys: store, blacklist, protected, network, env, limits, hooks, profile, preset, workspace, home" },
   { "{\"network\": \"off\", \"Network\": \"off\"}",
-    "cage.json:1:20: unknown key \"Network\"; valid keys: store, blacklist, protected, network, env, limits, hooks" },
+    "cage.json:1:20: unknown key \"Network\"; did you mean \"network\"? valid keys: store, blacklist, protected, network, env, limits, hooks, profile, preset, workspace, home" },
   { "{\"store\": {\"mdoe\": \"shared\"}}",
-    "cage.json:1:12: unknown key \"mdoe\" in \"store\"; valid keys: mode, packages, cache, nix_daemon" },
+    "cage.json:1:12: unknown key \"mdoe\" in \"store\"; did you mean \"mode\"? valid keys: mode, "
+    "packages, with, expr, cache, nix_daemon" },
+  { "{\"netwrok\": \"off\"}",
+    "cage.json:1:2: unknown key \"netwrok\"; did you mean \"network\"? valid keys: store, blacklist, protected, network, env, limits, hooks, profile, preset, workspace, home" },
+  { "{\"home\": {\"writeable\": []}}",
+    "cage.json:1:11: unknown key \"writeable\" in \"home\"; did you mean \"writable\"? valid "
+    "keys: mode, host, writable" },
+  { "{\"limits\": {\"pid\": 1}}",
+    "cage.json:1:13: unknown key \"pid\" in \"limits\"; did you mean \"pids\"? valid keys: "
+    "memory, cpus, pids, nofile" },
+  { "{\"profile\": \"strickt\"}",
+    "cage.json:1:13: \"profile\" is \"strickt\"; did you mean \"strict\"? valid choices: "
+    "strict, standard, relaxed" },
+  { "{\"preset\": \"claude\"}",
+    "cage.json:1:12: unknown preset \"claude\"; did you mean \"claude-code\"? valid presets: "
+    "claude-code, codex, opencode, "
+    "gemini-cli, aider, goose, crush" },
+  { "{\"preset\": \"cursor\"}",
+    "cage.json:1:12: unknown preset \"cursor\"; valid presets: claude-code, codex, opencode, "
+    "gemini-cli, aider, goose, crush" },
+  { "{\"preset\": \"codx\"}",
+    "cage.json:1:12: unknown preset \"codx\"; did you mean \"codex\"? valid presets: "
+    "claude-code, codex, opencode, gemini-cli, aider, goose, crush" },
+  { "{\"store\": {\"with\": [\"git\", \"-A\"]}}",
+    "cage.json:1:28: \"store.with[1]\": package name \"-A\" is not a Nix attribute name "
+    "(letters, digits and _ - ' + ., not starting with - or .), e.g. \"git\" or "
+    "\"python312Packages.requests\"" },
+  { "{\"store\": {\"expr\": \"../x.nix\"}}",
+    "cage.json:1:20: \"store.expr\" is \"../x.nix\"; it must be a path inside the project, "
+    "relative to it, e.g. \"nix/tools.nix\"" },
+  { "{\"home\": {\"writable\": [\"~/../x\"]}}",
+    "cage.json:1:24: \"home.writable[0]\": home path \"~/../x\" must be relative to the home, "
+    "without . or .. (a trailing / for a folder), e.g. \"~/.claude/\" or \"~/.claude.json\"" },
+  { "{\"workspace\": \"ro\"}",
+    "cage.json:1:15: \"workspace\" is \"ro\"; valid choices: read-write, read-only" },
   { "{\"a\\\"b\\n\": 1}",
-    "cage.json:1:2: unknown key \"a\\\"b\\n\"; valid keys: store, blacklist, protected, network, env, limits, hooks" },
+    "cage.json:1:2: unknown key \"a\\\"b\\n\"; valid keys: store, blacklist, protected, network, env, limits, hooks, profile, preset, workspace, home" },
   /* env, limits */
   { "{\"env\": {\"pass\": [\"A-B\"]}}",
     "cage.json:1:19: \"env.pass[0]\" is \"A-B\", not a variable name; use letters, digits "
@@ -246,11 +282,12 @@ static const struct error_case error_cases[] = {
   { "{\"limits\": {\"cpus\": \"2\"}}",
     "cage.json:1:21: \"limits.cpus\" must be a positive number of CPUs, e.g. 1.5" },
   { "{\"limits\": {\"swap\": 1}}",
-    "cage.json:1:13: unknown key \"swap\" in \"limits\"; valid keys: memory, cpus, pids, "
-    "nofile" },
+    "cage.json:1:13: unknown key \"swap\" in \"limits\"; valid keys: "
+    "memory, cpus, pids, nofile" },
   /* hooks */
   { "{\"hooks\": {\"post-mount\": \"true\", \"on-mount\": \"x\"}}",
-    "cage.json:1:34: unknown key \"on-mount\" in \"hooks\"; valid keys: pre-mount, post-mount, "
+    "cage.json:1:34: unknown key \"on-mount\" in \"hooks\"; valid "
+    "keys: pre-mount, post-mount, "
     "pre-umount, post-umount" },
   { "{\"hooks\": {\"pre-mount\": [\"make\"]}}",
     "cage.json:1:25: \"hooks.pre-mount\" must be a shell command string, not an array; "
@@ -307,7 +344,8 @@ static const struct error_case error_cases[] = {
   { "{\"blacklist\": {\"defaults\": 1}}",
     "cage.json:1:28: \"blacklist.defaults\" must be true or false, not a number" },
   { "{\"blacklist\": {\"default\": false}}",
-    "cage.json:1:16: unknown key \"default\" in \"blacklist\"; valid keys: defaults, patterns" },
+    "cage.json:1:16: unknown key \"default\" in \"blacklist\"; did you mean \"defaults\"? valid "
+    "keys: defaults, patterns" },
   { "{\"blacklist\": [\"a\", null]}",
     "cage.json:1:21: \"blacklist[1]\" must be a string (a glob such as \"*.secret\"), not null" },
   { "{\"blacklist\": [\"#x\"]}",
@@ -627,6 +665,108 @@ test_project_too_big (void **state)
   assert_int_equal (unlink (path), 0);
 }
 
+/* ---- did you mean, profiles, presets ------------------------------- */
+
+static void
+test_suggest (void **state)
+{
+  static const char *const keys[] = { "store", "network", "env", "limits", "hooks", NULL };
+  assert_int_equal (suggest_distance ("", ""), 0);
+  assert_int_equal (suggest_distance ("netwrok", "network"), 2);
+  assert_int_equal (suggest_distance ("stor", "store"), 1);
+  assert_int_equal (suggest_distance ("abc", ""), 3);
+  assert_string_equal (suggest_closest ("netwrok", keys), "network");
+  assert_string_equal (suggest_closest ("Store", keys), "store");
+  assert_string_equal (suggest_closest ("lim", keys), "limits"); /* a prefix */
+  assert_null (suggest_closest ("zzzzzz", keys));
+  assert_string_equal (suggest_closest ("e", keys), "env"); /* 2 edits */
+  static const char *const two[] = { "pre-mount", "pre-umount", NULL };
+  assert_null (suggest_closest ("prefix", two)); /* too far */
+  assert_null (suggest_closest ("pre-", two));   /* begins both */
+}
+
+static void
+test_profiles (void **state)
+{
+  struct cage_config cfg;
+  struct cage_error err = { 0 };
+  config_init (&cfg);
+  config_apply_profile (&cfg); /* standard */
+  assert_int_equal (cfg.network, NETWORK_OFF);
+  assert_false (cfg.workspace_readonly);
+  assert_int_equal (cfg.home_mode, HOME_PERSISTENT);
+  assert_false (cfg.home_host);
+  assert_int_equal (config_load_string (&cfg, "{\"profile\": \"strict\"}", "cage.json", &err), 0);
+  config_apply_profile (&cfg);
+  assert_int_equal (cfg.network, NETWORK_OFF);
+  assert_true (cfg.workspace_readonly);
+  assert_int_equal (cfg.home_mode, HOME_EMPTY);
+  config_free (&cfg);
+  /* explicit keys win over the profile */
+  assert_int_equal (config_load_string (&cfg, "{\"profile\": \"relaxed\", \"network\": \"off\", "
+                                        "\"home\": {\"host\": false}}", "cage.json", &err), 0);
+  config_apply_profile (&cfg);
+  assert_int_equal (cfg.profile, PROFILE_RELAXED);
+  assert_int_equal (cfg.network, NETWORK_OFF);
+  assert_false (cfg.home_host);
+  assert_false (cfg.workspace_readonly);
+  config_free (&cfg);
+  assert_int_equal (config_load_string (&cfg, "{\"profile\": \"relaxed\"}", "cage.json", &err), 0);
+  config_apply_profile (&cfg);
+  assert_int_equal (cfg.network, NETWORK_HOST);
+  assert_true (cfg.home_host);
+  config_free (&cfg);
+  enum cage_profile p;
+  assert_int_equal (config_parse_profile ("relaxd", &p, &err), -1);
+  assert_string_equal (err.msg, "unknown profile \"relaxd\"; did you mean \"relaxed\"? valid "
+                       "choices: strict, standard, relaxed");
+}
+
+static void
+test_presets (void **state)
+{
+  static const char *const names[] = { "claude-code", "codex", "opencode", "gemini-cli",
+                                       "aider", "goose", "crush", NULL };
+  size_t n = 0;
+  for (const struct preset *p = presets; p->name; p++, n++)
+    {
+      struct cage_config cfg;
+      struct cage_error err = { 0 };
+      config_init (&cfg);
+      assert_string_equal (p->name, names[n]);
+      assert_non_null (p->packages[0]);
+      assert_non_null (p->home[0]);
+      assert_non_null (p->env[0]);
+      /* every entry is valid as cage.json would have it */
+      assert_int_equal (preset_apply (p, &cfg, &err), 0);
+      assert_true (cfg.n_with >= 1 && cfg.n_home_writable >= 1 && cfg.n_env_pass >= 1);
+      assert_ptr_equal (preset_find (p->name, &err), p);
+      config_free (&cfg);
+    }
+  assert_int_equal (n, 7);
+  struct cage_config cfg;
+  struct cage_error err = { 0 };
+  config_init (&cfg);
+  assert_int_equal (config_load_string (&cfg, "{\"preset\": \"claude-code\", \"store\": "
+                                        "{\"with\": [\"git\"]}, \"env\": {\"pass\": [\"EDITOR\"]}}",
+                                        "cage.json", &err), 0);
+  assert_string_equal (cfg.preset, "claude-code");
+  assert_int_equal (cfg.n_with, 2); /* git, claude-code */
+  assert_string_equal (cfg.home_writable[0], ".claude/");
+  assert_string_equal (cfg.home_writable[1], ".claude.json");
+  bool key = false, editor = false;
+  for (size_t i = 0; i < cfg.n_env_pass; i++)
+    {
+      key |= strcmp (cfg.env_pass[i], "ANTHROPIC_API_KEY") == 0;
+      editor |= strcmp (cfg.env_pass[i], "EDITOR") == 0;
+    }
+  assert_true (key && editor);
+  config_free (&cfg);
+  assert_null (preset_find ("codx", &err));
+  assert_string_equal (err.msg, "unknown preset \"codx\"; did you mean \"codex\"? valid presets: "
+                       "claude-code, codex, opencode, gemini-cli, aider, goose, crush");
+}
+
 int
 main (void)
 {
@@ -643,6 +783,9 @@ main (void)
     cmocka_unit_test (test_parse_mode),
     cmocka_unit_test (test_parse_network),
     cmocka_unit_test (test_names),
+    cmocka_unit_test (test_suggest),
+    cmocka_unit_test (test_profiles),
+    cmocka_unit_test (test_presets),
     cmocka_unit_test_setup_teardown (test_project_missing_file, setup_tmpdir, teardown_tmpdir),
     cmocka_unit_test_setup_teardown (test_project_file, setup_tmpdir, teardown_tmpdir),
     cmocka_unit_test_setup_teardown (test_project_nul_byte, setup_tmpdir, teardown_tmpdir),

@@ -1,0 +1,114 @@
+/* resolve.c - cage.json + flags + profile: the configuration of a mount. */
+#include "resolve.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blacklist.h"
+#include "cleanup.h"
+#include "private.h"
+
+void
+mount_flags_init (struct mount_flags *mf)
+{
+  memset (mf, 0, sizeof *mf);
+  config_init (&mf->lists);
+}
+
+void
+mount_flags_free (struct mount_flags *mf)
+{
+  config_free (&mf->lists);
+}
+
+int
+mount_flags_add_with (struct mount_flags *mf, const char *list, struct cage_error *err)
+{
+  autofree char *copy = strdup (list);
+  if (!copy)
+    return cage_error_set (err, ENOMEM, "--with");
+  char *save = NULL;
+  bool any = false;
+  for (char *n = strtok_r (copy, ",", &save); n; n = strtok_r (NULL, ",", &save))
+    {
+      if (config_add_with (&mf->lists, n, err) < 0)
+        return cage_error_prefix (err, "--with");
+      any = true;
+    }
+  if (!any)
+    return cage_error_set (err, 0, "--with: no package name; e.g. --with git,python312");
+  return 0;
+}
+
+int
+resolve_config (const struct project_paths *pp, struct mount_flags *mf, struct cage_config *cfg,
+                struct cage_error *err)
+{
+  struct cage_config *fl = &mf->lists;
+  if (config_load_project (cfg, pp->project, err) < 0)
+    return -1;
+  /* Flags override the file: packages replace, globs and names add. */
+  if (fl->n_packages > 0)
+    {
+      cage_strv_free (cfg->packages);
+      cfg->packages = steal_ptr (&fl->packages);
+      cfg->n_packages = fl->n_packages;
+      fl->n_packages = 0;
+    }
+  for (size_t i = 0; i < fl->n_blacklist; i++)
+    if (config_add_blacklist (cfg, fl->blacklist[i]) < 0)
+      return cage_error_set (err, ENOMEM, "blacklist");
+  for (size_t i = 0; i < fl->n_with; i++)
+    if (config_add_with (cfg, fl->with[i], err) < 0)
+      return -1;
+  if (mf->profile)
+    {
+      if (config_parse_profile (mf->profile, &cfg->profile, err) < 0)
+        return cage_error_prefix (err, "--profile");
+      cfg->have_profile = true;
+    }
+  if (mf->mode && config_parse_mode (mf->mode, &cfg->mode, err) < 0)
+    return cage_error_prefix (err, "--mode");
+  if (fl->cache)
+    {
+      if (private_check_cache_url (fl->cache, err) < 0)
+        return cage_error_prefix (err, "--cache");
+      free (cfg->cache);
+      cfg->cache = steal_ptr (&fl->cache);
+    }
+  if (fl->have_nix_daemon)
+    cfg->nix_daemon = cfg->have_nix_daemon = true;
+  if (mf->network)
+    {
+      if (config_parse_network (mf->network, &cfg->network, err) < 0)
+        return cage_error_prefix (err, "--network");
+      cfg->have_network = true;
+    }
+  config_apply_profile (cfg);
+
+  /* The Nix file that mount evaluates on the host: the agent may read it,
+     never change it. */
+  if (cfg->expr)
+    {
+      char pattern[2048];
+      size_t o = 0;
+      pattern[o++] = '/';
+      for (const char *p = cfg->expr; *p && o + 3 < sizeof pattern; p++)
+        {
+          if (strchr ("*?[]\\!#", *p))
+            pattern[o++] = '\\';
+          pattern[o++] = *p;
+        }
+      pattern[o] = '\0';
+      if (config_add_protected (cfg, pattern) < 0)
+        return cage_error_set (err, ENOMEM, "protected");
+    }
+  /* The blacklist is checked here so a bad glob fails before mounting. */
+  struct blacklist bl;
+  if (blacklist_init (&bl, cfg->blacklist, !cfg->blacklist_no_defaults, err) < 0)
+    return -1;
+  blacklist_free (&bl);
+  return 0;
+}
