@@ -23,6 +23,7 @@
 #define CONFIG_MAX_SIZE (1024 * 1024)
 #define MODE_CHOICES "readonly, shared, copy, isolated"
 #define NETWORK_CHOICES "off, host"
+#define VIEW_CHOICES "direct, cow, tracked"
 #define PACKAGE_EXAMPLE "\"/nix/store/<hash>-<name>\""
 
 /* ---- names ---------------------------------------------------------- */
@@ -53,6 +54,41 @@ network_from_string (const char *s, enum network_mode *out)
     *out = NETWORK_HOST;
   else
     return -1;
+  return 0;
+}
+
+static int
+view_from_string (const char *s, enum workspace_view *out)
+{
+  if (strcmp (s, "direct") == 0)
+    *out = VIEW_DIRECT;
+  else if (strcmp (s, "cow") == 0)
+    *out = VIEW_COW;
+  else if (strcmp (s, "tracked") == 0)
+    *out = VIEW_TRACKED;
+  else
+    return -1;
+  return 0;
+}
+
+const char *
+config_view_name (enum workspace_view v)
+{
+  switch (v)
+    {
+    case VIEW_DIRECT: return "direct";
+    case VIEW_COW: return "cow";
+    case VIEW_TRACKED: return "tracked";
+    }
+  return "unknown";
+}
+
+int
+config_parse_view (const char *s, enum workspace_view *out, struct cage_error *err)
+{
+  if (view_from_string (s ? s : "", out) < 0)
+    return cage_error_set (err, 0, "unknown workspace view %s; valid choices: " VIEW_CHOICES,
+                           s ? s : "(none)");
   return 0;
 }
 
@@ -783,6 +819,33 @@ load_hooks (struct loader *L, json_t *v, struct cage_config *out)
 }
 
 static int
+load_workspace (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_object (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an object, not %s; e.g. "
+                    "\"workspace\": {\"view\": \"cow\"}", PATH_NAME (L), type_name (v));
+  const char *key;
+  json_t *m;
+  json_object_foreach (v, key, m)
+    {
+      push_key (L, key);
+      if (strcmp (key, "view") != 0)
+        return fail_at (L, JSON_LOCATE_KEY, "unknown key %s in \"workspace\"; valid keys: view",
+                        QUOTED (key));
+      if (!json_is_string (m))
+        return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string, not %s; valid "
+                        "choices: " VIEW_CHOICES, PATH_NAME (L), type_name (m));
+      const char *s = json_string_value (m);
+      if (view_from_string (s, &out->view) < 0)
+        return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s; valid choices: " VIEW_CHOICES,
+                        PATH_NAME (L), QUOTED (s));
+      out->have_view = true;
+      pop (L);
+    }
+  return 0;
+}
+
+static int
 load_store (struct loader *L, json_t *v, struct cage_config *out, bool *have_mode)
 {
   if (!json_is_object (v))
@@ -849,9 +912,11 @@ load_root (struct loader *L, json_t *root, struct cage_config *out, bool *have_m
         r = load_limits (L, v, out);
       else if (strcmp (key, "hooks") == 0)
         r = load_hooks (L, v, out);
+      else if (strcmp (key, "workspace") == 0)
+        r = load_workspace (L, v, out);
       else
         r = fail_at (L, JSON_LOCATE_KEY, "unknown key %s; valid keys: store, blacklist, "
-                     "protected, network, env, limits, hooks", QUOTED (key));
+                     "protected, network, workspace, env, limits, hooks", QUOTED (key));
       if (r < 0)
         return -1;
       pop (L);
@@ -992,6 +1057,11 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
     }
   if (have_network)
     cfg->network = tmp.network;
+  if (tmp.have_view)
+    {
+      cfg->view = tmp.view;
+      cfg->have_view = true;
+    }
   for (int h = 0; h < HOOK_COUNT; h++)
     if (tmp.hooks[h])
       {

@@ -113,7 +113,8 @@ paths_fill (const char *real, struct project_paths *out, struct cage_error *err)
   out->state_json = xasprintf ("%s/%s", out->state, "state.json");
   out->log = xasprintf ("%s/%s", out->state, "daemon.log");
   out->private_root = xasprintf ("%s/%s", out->state, "private");
-  if (!out->mnt || !out->store_mnt || !out->home || !out->state_json || !out->log
+  out->cow_upper = xasprintf ("%s/%s", out->state, "cow/upper");
+  if (!out->cow_upper || !out->mnt || !out->store_mnt || !out->home || !out->state_json || !out->log
       || !out->private_root)
     goto nomem;
   return 0;
@@ -182,5 +183,6 @@ paths_free (struct project_paths *p)
   free (p->state_json);
   free (p->log);
   free (p->private_root);
+  free (p->cow_upper);
   memset (p, 0, sizeof *p);
 }

@@ -12,6 +12,7 @@
        project.json  the project's path and last mode, written by mount and
                      kept until `cagefs destroy` (fs/sessions.h)
        daemon.log    the daemon's stderr
+       cow/upper/    the cow workspace view's upper layer (fs/cow_layer.h)
        private/      copy and isolated modes: the project's private Nix store
                      (private/nix/store, private/nix/var/nix/db; Nix's tools
                      reach it as --store local?root=<state>/private)
@@ -33,6 +34,7 @@ struct project_paths
   char *state_json;
   char *log;
   char *private_root; /* not created here: the store modes that use it do */
+  char *cow_upper;    /* <state>/cow/upper; made by a cow mount */
 };
 
 /* Resolve PROJECT (must be an existing directory) and compute its paths.

@@ -62,6 +62,7 @@ state_write (const char *path, const struct cage_state *st, struct cage_error *e
   json_object_set_new (o, "nix_daemon", json_boolean (st->nix_daemon));
   if (st->cache)
     json_object_set_new (o, "cache", json_string (st->cache));
+  json_object_set_new (o, "view", json_string (st->view ? st->view : "direct"));
   char tmp[4096];
   snprintf (tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid ());
   if (json_dump_file (o, tmp, JSON_INDENT (2)) < 0)
@@ -105,6 +106,7 @@ state_read (const char *path, struct cage_state *st, struct cage_error *err)
   st->pid = (pid_t) json_integer_value (json_object_get (o, "pid"));
   st->mode = dup_str (o, "mode");
   st->network = dup_str (o, "network");
+  st->view = json_is_string (json_object_get (o, "view")) ? dup_str (o, "view") : strdup ("direct");
   st->user = dup_str (o, "user");
   st->home = dup_str (o, "home");
   st->host_uid = (uid_t) json_integer_value (json_object_get (o, "host_uid"));
@@ -117,7 +119,7 @@ state_read (const char *path, struct cage_state *st, struct cage_error *err)
   st->nix_daemon = json_is_true (json_object_get (o, "nix_daemon"));
   if (json_is_string (json_object_get (o, "cache")))
     st->cache = dup_str (o, "cache");
-  if (!st->project || !st->mountpoint || !st->store_mountpoint || !st->mode || !st->network || !st->user
+  if (!st->project || !st->mountpoint || !st->store_mountpoint || !st->mode || !st->network || !st->view || !st->user
       || !st->home || !st->packages || !st->closure)
     {
       state_free (st);
@@ -135,6 +137,7 @@ state_free (struct cage_state *st)
   free (st->store_mountpoint);
   free (st->mode);
   free (st->network);
+  free (st->view);
   free (st->user);
   free (st->home);
   cage_strv_free (st->packages);

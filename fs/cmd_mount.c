@@ -35,7 +35,7 @@ print_mounted (const struct cage_state *st, bool already, bool json)
                              (json_int_t) st->pid, "mode", st->mode, "network", st->network,
                              "packages", cli_strv_json (st->packages), "closure",
                              cli_strv_json (st->closure), "already_mounted", already, "user",
-                             st->user, "home", st->home));
+                             st->user, "home", st->home, "view", st->view ? st->view : "direct"));
 }
 
 static bool
@@ -65,6 +65,7 @@ cmd_mount (int argc, char **argv)
     { "foreground", no_argument, NULL, 'f' },
     { "cache", required_argument, NULL, 'c' },
     { "nix-daemon", no_argument, NULL, 'D' },
+    { "workspace-view", required_argument, NULL, 'w' },
     { "json", no_argument, NULL, 'j' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -73,11 +74,11 @@ cmd_mount (int argc, char **argv)
   struct cage_error err = { 0 };
   struct cage_config flags;
   config_init (&flags);
-  const char *mode = NULL, *network = NULL;
+  const char *mode = NULL, *network = NULL, *view = NULL;
   bool foreground = false, json = false;
   int c;
   optind = 1;
-  while ((c = getopt_long (argc, argv, "p:m:b:n:fc:Djvh", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "p:m:b:n:fc:Dw:jvh", opts, NULL)) != -1)
     {
       switch (c)
         {
@@ -106,6 +107,9 @@ cmd_mount (int argc, char **argv)
         case 'D':
           flags.nix_daemon = flags.have_nix_daemon = true;
           break;
+        case 'w':
+          view = optarg;
+          break;
         case 'j':
           json = true;
           break;
@@ -115,7 +119,8 @@ cmd_mount (int argc, char **argv)
         case 'h':
           printf ("usage: cagefs mount PROJECT [--package STOREPATH]...\n"
                   "       [--mode readonly|shared|copy|isolated] [--cache URL] [--nix-daemon]\n"
-                  "       [--blacklist GLOB]... [--network off|host] [--json] [--foreground]\n");
+                  "       [--blacklist GLOB]... [--network off|host] [--workspace-view direct|cow|tracked]\n"
+                  "       [--json] [--foreground]\n");
           config_free (&flags);
           return 0;
         default:
@@ -180,6 +185,11 @@ cmd_mount (int argc, char **argv)
       cage_error_prefix (&err, "--network");
       goto out;
     }
+  if (view && config_parse_view (view, &cfg.view, &err) < 0)
+    {
+      cage_error_prefix (&err, "--workspace-view");
+      goto out;
+    }
   {
     /* The blacklist is checked here so a bad glob fails before mounting. */
     struct blacklist bl;
@@ -197,6 +207,7 @@ cmd_mount (int argc, char **argv)
       bool alive = state_daemon_alive (&cur);
       if (alive && strcmp (cur.mode, config_mode_name (cfg.mode)) == 0
           && strcmp (cur.network, config_network_name (cfg.network)) == 0
+          && strcmp (cur.view, config_view_name (cfg.view)) == 0
           && same_strv (cur.packages, cfg.packages))
         {
           print_mounted (&cur, true, json);
@@ -208,8 +219,8 @@ cmd_mount (int argc, char **argv)
         {
           cage_error_set (&err, 0,
                           "project %s is already mounted with another configuration (mode %s, "
-                          "network %s, %zu packages); run: cagefs umount %s",
-                          pp.project, cur.mode, cur.network,
+                          "network %s, view %s, %zu packages); run: cagefs umount %s",
+                          pp.project, cur.mode, cur.network, cur.view,
                           cli_strv_len (cur.packages), pp.project);
           state_free (&cur);
           goto out;
@@ -232,9 +243,10 @@ cmd_mount (int argc, char **argv)
   st.store_mountpoint = strdup (pp.store_mnt);
   st.mode = strdup (config_mode_name (cfg.mode));
   st.network = strdup (config_network_name (cfg.network));
+  st.view = strdup (config_view_name (cfg.view));
   st.packages = calloc (cfg.n_packages + 1, sizeof (char *));
   st.closure = closure;
-  if (!st.project || !st.mountpoint || !st.store_mountpoint || !st.mode || !st.network || !st.packages || !st.user
+  if (!st.project || !st.mountpoint || !st.store_mountpoint || !st.mode || !st.network || !st.view || !st.packages || !st.user
       || !st.home)
     {
       cage_error_set (&err, ENOMEM, "mount");

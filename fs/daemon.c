@@ -20,7 +20,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cow.h"
 #include "daemon.h"
+#include "tracked.h"
 #include "log.h"
 
 extern char **environ;
@@ -280,6 +282,8 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   free (cagefs.store.allowed_top);
   free (cagefs.store.hidden_top);
   close (cagefs.workspace.root_fd);
+  cow_fini ();
+  tracked_fini ();
   close (cagefs.store.root_fd);
   close (cagefs.home.root_fd);
   return rc < 0 ? cage_error_set (err, -rc, "FUSE session loop") : 0;
