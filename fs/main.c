@@ -20,12 +20,17 @@ usage (FILE *f)
          "      -D, --nix-daemon          shared mode: the host nix-daemon's socket in the cage\n"
          "      -b, --blacklist GLOB      hide more (repeatable; added to the defaults)\n"
          "      -n, --network off|host\n"
+         "      -w, --workspace-view direct|cow|tracked   what /workspace is (default direct)\n"
          "      -f, --foreground          serve in the foreground (debugging)\n"
          "  umount PROJECT  unmount and stop the daemon (idempotent)\n"
          "  status PROJECT  show whether the project is mounted (exit 1 when not)\n"
          "  list            every project with state: mounted, stale or not mounted\n"
          "  destroy PROJECT unmount it and remove its whole state folder\n"
          "      -y, --yes                 do not ask (required when stdin is not a terminal)\n"
+         "  diff PROJECT [PATH...]     the cow view's changes as a unified diff\n"
+         "      --stat                    one line per changed entry\n"
+         "  accept PROJECT [PATH...]   apply the cow view's changes to the project\n"
+         "  discard PROJECT [PATH...]  drop the cow view's changes\n"
          "  init [PROJECT]  write a starting cage.json\n"
          "  check PROJECT   list what the blacklist hides in the workspace, and why\n"
          "  copy --to DIR [--closure] [--durable] [--no-uring] STOREPATH...\n"
@@ -135,7 +140,13 @@ main (int argc, char **argv)
     return cmd_list (argc - 1, argv + 1);
   if (strcmp (cmd, "destroy") == 0)
     return cmd_destroy (argc - 1, argv + 1);
-  fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, list, destroy, init, check, copy\n",
+  if (strcmp (cmd, "diff") == 0)
+    return cmd_diff (argc - 1, argv + 1);
+  if (strcmp (cmd, "accept") == 0)
+    return cmd_accept (argc - 1, argv + 1);
+  if (strcmp (cmd, "discard") == 0)
+    return cmd_discard (argc - 1, argv + 1);
+  fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, list, destroy, diff, accept, discard, init, check, copy\n",
            cmd);
   return 2;
 }
