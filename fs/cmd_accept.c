@@ -606,14 +606,15 @@ review (int argc, char **argv, enum review what)
           cage_error_set (&err, ENOMEM, "%s", cmd);
           goto out;
         }
-      /* Deletions deepest first, then the rest in path order (folders before
-         what goes in them). */
-      for (int pass = 0; pass < 2; pass++)
+      /* Renames first (their old names go), deletions deepest first, then
+         the rest in path order (folders before what goes in them). */
+      for (int pass = 0; pass < 3; pass++)
         for (size_t k = 0; k < cs.n; k++)
           {
-            size_t i = pass == 0 ? cs.n - 1 - k : k;
+            size_t i = pass == 1 ? cs.n - 1 - k : k;
             const struct cow_change *ch = &cs.v[i];
-            if ((ch->kind == COW_DELETED) != (pass == 0))
+            int want = ch->kind == COW_RENAMED ? 0 : ch->kind == COW_DELETED ? 1 : 2;
+            if (want != pass)
               continue;
             if (!cow_selected (ch->path, sel) && !(ch->from && cow_selected (ch->from, sel)))
               continue;

@@ -30,7 +30,7 @@ print_mounted (const struct cage_state *st, bool already, bool json)
       fflush (stdout);
       return;
     }
-  cli_print_json (json_pack ("{s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:b, s:s, s:s}", "project",
+  cli_print_json (json_pack ("{s:s, s:s, s:I, s:s, s:s, s:o, s:o, s:b, s:s, s:s, s:s}", "project",
                              st->project, "mountpoint", st->mountpoint, "pid",
                              (json_int_t) st->pid, "mode", st->mode, "network", st->network,
                              "packages", cli_strv_json (st->packages), "closure",

@@ -669,23 +669,48 @@ cow_created (struct node *parent, const char *name)
 {
   if (parent->kind != NODE_REAL || !parent->view->cow)
     return;
-  char rel[4096];
-  if (node_relpath (parent, rel, sizeof rel) < 0)
+  char prel[4096], rel[4096];
+  if (node_relpath (parent, prel, sizeof prel) < 0 || join (rel, sizeof rel, prel, name) < 0)
     return;
   pthread_mutex_lock (&cow_lock);
-  autoclose int pfd = at (upper_fd, rel, O_PATH | O_DIRECTORY);
-  char m[300];
+  autoclose int pfd = at (upper_fd, prel, O_PATH | O_DIRECTORY);
+  char m[300], om[300];
   struct stat st;
   if (pfd >= 0 && cow_marker (m, sizeof m, COW_WH, name) == 0
+      && cow_marker (om, sizeof om, COW_ORIGIN, name) == 0
       && fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
     {
+      struct cow_record wrec;
+      bool had_rec = cow_record_read (pfd, m, &wrec) == 0;
       bool was_deleted = unlinkat (pfd, m, 0) == 0;
       bool parent_opaque = cow_has_marker (pfd, COW_OPAQUE, NULL);
       if (S_ISDIR (st.st_mode) && (was_deleted || parent_opaque))
         {
           autoclose int dfd = openat (pfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
           if (dfd < 0 || mark_opaque (dfd) < 0)
-            fprintf (stderr, "cagefs: cow: mark `%s/%s` opaque: %s\n", rel, name, strerror (errno));
+            fprintf (stderr, "cagefs: cow: mark `%s` opaque: %s\n", rel, strerror (errno));
+        }
+      else if (!S_ISDIR (st.st_mode) && !cow_has_marker (pfd, COW_ORIGIN, name))
+        {
+          /* For accept's check: the host file it replaces as the agent
+             saw it, or that the host had none. */
+          struct stat hs;
+          memset (&hs, 0, sizeof hs);
+          int r = 0;
+          if (was_deleted && had_rec)
+            {
+              hs.st_ino = wrec.ino;
+              hs.st_mtim = wrec.mtime;
+              hs.st_size = wrec.size;
+              r = cow_record_write (pfd, om, &hs, rel);
+            }
+          else if (!was_deleted && !parent_opaque && lstat_at (lower_fd, rel, &hs) < 0)
+            {
+              memset (&hs, 0, sizeof hs);
+              r = cow_record_write (pfd, om, &hs, "");
+            }
+          if (r < 0)
+            fprintf (stderr, "cagefs: cow: record `%s`: %s\n", rel, strerror (-r));
         }
     }
   pthread_mutex_unlock (&cow_lock);
@@ -800,9 +825,9 @@ cow_remove (struct node *parent, const char *name, int flags)
 {
   char prel[4096];
   int r = node_relpath (parent, prel, sizeof prel);
-  if (r == 0 && cow_reserved (name))
+  if (r >= 0 && cow_reserved (name))
     r = -ENOENT;
-  if (r == 0)
+  if (r >= 0)
     {
       pthread_mutex_lock (&cow_lock);
       r = do_remove (prel, name, flags);

@@ -281,6 +281,13 @@ walk (struct cow_changes *c, const char *rel, int ufd, int lfd)
       bool have_rec = cow_marker (om, sizeof om, COW_ORIGIN, name) == 0
                       && cow_record_read (ufd, om, &rec) == 0;
       struct cow_change *ch;
+      if (have_rec && rec.ino == 0 && !rec.path[0])
+        {
+          /* made by the agent where the host had nothing */
+          if (!add (c, path, COW_CREATED, us.st_mode))
+            r = -ENOMEM;
+          continue;
+        }
       if (have_rec && strcmp (rec.path, path) != 0)
         {
           if (!(ch = add (c, path, COW_RENAMED, us.st_mode)) || !(ch->from = strdup (rec.path)))
