@@ -13,7 +13,7 @@ _cagefs ()
   local cur prev cmd i
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD-1]}
-  local commands="mount umount status list destroy init check copy help"
+  local commands="mount umount status list destroy diff accept discard init check copy help"
 
   # The command is the first word after `cagefs`.
   cmd=
@@ -34,6 +34,7 @@ _cagefs ()
       case $prev in
         -m|--mode) COMPREPLY=($(compgen -W "readonly shared copy isolated" -- "$cur")); return ;;
         -n|--network) COMPREPLY=($(compgen -W "off host" -- "$cur")); return ;;
+        -w|--workspace-view) COMPREPLY=($(compgen -W "direct cow tracked" -- "$cur")); return ;;
         -p|--package)
           local IFS=$'\n'
           [ -n "$cur" ] || cur=/nix/store/
@@ -42,7 +43,9 @@ _cagefs ()
         -c|--cache) COMPREPLY=($(compgen -W "file:// http:// https://" -- "$cur")); return ;;
         -b|--blacklist) return ;;
       esac
-      opts="--package --mode --cache --nix-daemon --blacklist --network --foreground --json --verbose --help" ;;
+      opts="--package --mode --cache --nix-daemon --blacklist --network --workspace-view --foreground --json --verbose --help" ;;
+    diff) opts="--stat --json --verbose --help" ;;
+    accept|discard) opts="--json --verbose --help" ;;
     umount|unmount|status) opts="--json --verbose" ;;
     list) opts="--json --verbose --help"
       COMPREPLY=($(compgen -W "$opts" -- "$cur"))
