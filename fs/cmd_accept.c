@@ -185,7 +185,10 @@ prune (int upper, int lower, const char *rel)
   if (!d)
     return;
   ufd = -1;
-  char names[512][256];
+  /* (up to 512 sub-folders a folder are pruned; more stay, harmlessly) */
+  autofree char (*names)[256] = calloc (512, sizeof *names);
+  if (!names)
+    return;
   size_t n = 0;
   bool busy = false, opaque = cow_has_marker (dirfd (d), COW_OPAQUE, NULL);
   autoclose int lfd0 = at (lower, rel, O_PATH | O_DIRECTORY);
@@ -212,7 +215,7 @@ prune (int upper, int lower, const char *rel)
       if (strcmp (de->d_name, COW_OPAQUE) == 0)
         ;
       else if (de->d_type == DT_DIR && !cow_reserved (de->d_name) && n < 512)
-        snprintf (names[n++], sizeof names[0], "%s", de->d_name);
+        snprintf (names[n++], sizeof *names, "%s", de->d_name);
       else
         busy = true;
     }

@@ -235,7 +235,7 @@ static bool
 entries_has (const struct entries *e, const char *name)
 {
   struct entry key = { .name = (char *) name };
-  return bsearch (&key, e->v, e->n, sizeof *e->v, cmp_entry) != NULL;
+  return e->n > 0 && bsearch (&key, e->v, e->n, sizeof *e->v, cmp_entry) != NULL;
 }
 
 static bool
@@ -287,8 +287,10 @@ merged_list (const char *rel, struct entries *out)
   autoclose int ufd = at (upper_fd, rel, O_PATH | O_DIRECTORY);
   if (ufd >= 0)
     r = read_dir (ufd, &up, &wh, &opaque);
-  qsort (up.v, up.n, sizeof *up.v, cmp_entry);
-  qsort (wh.v, wh.n, sizeof *wh.v, cmp_entry);
+  if (up.n > 0)
+    qsort (up.v, up.n, sizeof *up.v, cmp_entry);
+  if (wh.n > 0)
+    qsort (wh.v, wh.n, sizeof *wh.v, cmp_entry);
   for (size_t i = 0; r == 0 && i < up.n; i++)
     r = entries_add (out, up.v[i].name, up.v[i].ino, up.v[i].type);
   if (r == 0 && !opaque)

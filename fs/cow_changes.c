@@ -103,7 +103,7 @@ cmp_str (const void *a, const void *b)
 static bool
 names_has (const struct names *n, const char *s)
 {
-  return bsearch (&s, n->v, n->n, sizeof (char *), cmp_str) != NULL;
+  return n->n > 0 && bsearch (&s, n->v, n->n, sizeof (char *), cmp_str) != NULL;
 }
 
 /* The entries of folder FD (O_PATH): plain names, and with WH and OPAQUE
@@ -140,9 +140,11 @@ read_names (int fd, struct names *out, struct names *wh, bool *opaque)
     }
   if (errno)
     return -errno;
-  qsort (out->v, out->n, sizeof (char *), cmp_str);
+  if (out->n > 0)
+    qsort (out->v, out->n, sizeof (char *), cmp_str);
   if (wh)
-    qsort (wh->v, wh->n, sizeof (char *), cmp_str);
+    if (wh->n > 0)
+      qsort (wh->v, wh->n, sizeof (char *), cmp_str);
   return 0;
 }
 
@@ -421,7 +423,8 @@ cow_changes_collect (const struct project_paths *pp, struct cow_changes *out,
     else
       out->v[o++] = out->v[i];
   out->n = o;
-  qsort (out->v, out->n, sizeof *out->v, cmp_change);
+  if (out->n > 0)
+    qsort (out->v, out->n, sizeof *out->v, cmp_change);
   return 0;
 }
 

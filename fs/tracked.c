@@ -130,7 +130,8 @@ tracked_init (struct view *view, const char *project, struct cage_error *err)
           return cage_error_set (err, ENOMEM, "workspace view tracked");
       i += l + 1;
     }
-  qsort (tracked, n_tracked, sizeof (char *), cmp_str);
+  if (n_tracked > 0)
+    qsort (tracked, n_tracked, sizeof (char *), cmp_str);
   /* drop duplicates (folders) */
   size_t o = 0;
   for (size_t i = 0; i < n_tracked; i++)
@@ -180,7 +181,8 @@ tracked_check (struct node *parent, const char *name)
   if (node_relpath_child (parent, name, rel, sizeof rel) < 0)
     return -ENOENT;
   const char *key = rel;
-  if (bsearch (&key, tracked, n_tracked, sizeof (char *), cmp_str) || is_created (rel))
+  if ((n_tracked > 0 && bsearch (&key, tracked, n_tracked, sizeof (char *), cmp_str))
+      || is_created (rel))
     return 0;
   /* Not tracked: hidden when it is there, free to create when not. */
   int fd = node_fd_get (parent);
@@ -201,7 +203,7 @@ tracked_created (struct node *parent, const char *name)
   if (node_relpath_child (parent, name, rel, sizeof rel) < 0 || is_created (rel))
     return;
   const char *key = rel;
-  if (bsearch (&key, tracked, n_tracked, sizeof (char *), cmp_str))
+  if (n_tracked > 0 && bsearch (&key, tracked, n_tracked, sizeof (char *), cmp_str))
     return;
   pthread_mutex_lock (&created_lock);
   if (add (&created, &n_created, &cap_created, rel, strlen (rel)) < 0)
