@@ -12,8 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "blacklist.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "config.h"
 #include "cow_changes.h"
 #include "log.h"
 #include "safe_open.h"
@@ -107,6 +109,26 @@ run_diff (int a, int b, const char *la, const char *lb, char **out, struct cage_
   return 0;
 }
 
+/* Is PATH (or a folder on its way) hidden by the blacklist? */
+static bool
+secret (const struct blacklist *bl, const char *path, mode_t mode)
+{
+  char prefix[4096];
+  snprintf (prefix, sizeof prefix, "%s", path);
+  for (char *p = prefix;; p++)
+    if (*p == '/' || *p == '\0')
+      {
+        char c = *p;
+        *p = '\0';
+        bool last = c == '\0';
+        if (blacklist_match (bl, prefix, !last || S_ISDIR (mode)))
+          return true;
+        if (last)
+          return false;
+        *p = c;
+      }
+}
+
 struct file_diff
 {
   char *text;      /* the whole text for this change */
@@ -153,8 +175,8 @@ link_target (int root, const char *rel, char *buf, size_t size)
 }
 
 static int
-describe (const struct cow_changes *cs, const struct cow_change *ch, struct file_diff *fd,
-          struct cage_error *err)
+describe (const struct cow_changes *cs, const struct cow_change *ch, const struct blacklist *bl,
+          struct file_diff *fd, struct cage_error *err)
 {
   memset (fd, 0, sizeof *fd);
   size_t len = 0;
@@ -186,6 +208,10 @@ describe (const struct cow_changes *cs, const struct cow_change *ch, struct file
     return cage_error_set (err, ENOMEM, "diff");
   if (S_ISDIR (ch->mode))
     return 0;
+  /* A secret moved with its folder: say so, never show it. */
+  if (secret (bl, ch->path, ch->mode) || (ch->from && secret (bl, ch->from, ch->mode)))
+    return append (&fd->text, &len, "(hidden by the blacklist: content not shown)\n") < 0
+             ? cage_error_set (err, ENOMEM, "diff") : 0;
   bool a_side = ch->kind != COW_CREATED, b_side = ch->kind != COW_DELETED;
   if (S_ISLNK (ch->mode) || !S_ISREG (ch->mode))
     {
@@ -272,11 +298,16 @@ cmd_diff (int argc, char **argv)
     }
   char **sel = argv + optind + 1;
   struct cow_changes cs = { .upper_fd = -1, .lower_fd = -1 };
+  struct cage_config cfg;
+  config_init (&cfg);
+  struct blacklist bl = { 0 };
   int rc = 1;
   json_t *arr = json ? json_array () : NULL;
   long tins = 0, tdel = 0;
   size_t nfiles = 0;
-  if (cow_normalise_paths (sel, pp.project, &err) < 0 || cow_changes_collect (&pp, &cs, &err) < 0)
+  if (config_load_project (&cfg, pp.project, &err) < 0
+      || blacklist_init (&bl, cfg.blacklist, !cfg.blacklist_no_defaults, &err) < 0
+      || cow_normalise_paths (sel, pp.project, &err) < 0 || cow_changes_collect (&pp, &cs, &err) < 0)
     goto out;
   for (size_t i = 0; i < cs.n; i++)
     {
@@ -284,7 +315,7 @@ cmd_diff (int argc, char **argv)
       if (!cow_selected (ch->path, sel) && !(ch->from && cow_selected (ch->from, sel)))
         continue;
       struct file_diff fd;
-      if (describe (&cs, ch, &fd, &err) < 0)
+      if (describe (&cs, ch, &bl, &fd, &err) < 0)
         {
           free (fd.text);
           goto out;
@@ -338,6 +369,8 @@ out:
   if (rc != 0)
     cage_error_print (&err, "cagefs", json);
   cow_changes_free (&cs);
+  blacklist_free (&bl);
+  config_free (&cfg);
   paths_free (&pp);
   return rc;
 }

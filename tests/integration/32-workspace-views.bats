@@ -180,6 +180,7 @@ new.txt" "after accept and a remount"
 @test "cow: renaming a folder with files works, and accept moves it on the host" {
   cow_project
   mount_cow
+  put dir/.env "DIR_SECRET=1"
   run --separate-stderr cage_sh 'mv dir renamed && echo 3 > renamed/sub/three.txt && ls -R renamed && ls dir'
   assert_failure
   assert_contains "$output" "renamed/sub:"$'\n'"three.txt"$'\n'"two.txt" "renamed tree"
@@ -191,9 +192,14 @@ new.txt" "after accept and a remount"
   cagefs umount "$PROJECT"
   run --separate-stderr cagefs diff "$PROJECT" --stat
   assert_contains "$output" "dir/one.txt => top/again/one.txt" "rename in the stat"
+  # the secret moved with its folder; diff never shows it
+  run --separate-stderr cagefs diff "$PROJECT"
+  assert_contains "$output" "rename from dir/.env" "secret renamed"
+  refute_contains "$output" "DIR_SECRET" "diff"
   run --separate-stderr cagefs accept "$PROJECT"
   assert_success
   [ ! -e "$PROJECT/dir" ] || fail "dir still on the host"
+  assert_equal "$(cat "$PROJECT/top/again/.env")" "DIR_SECRET=1" "the secret moved on the host"
   assert_equal "$(cat "$PROJECT/top/again/one.txt" "$PROJECT/top/again/sub/two.txt" "$PROJECT/top/again/sub/three.txt")" \
     "one"$'\n'"two"$'\n'"3" "host after accept"
 }
