@@ -892,17 +892,37 @@ do_rename (const char *sprel, const char *name, const char *dprel, const char *n
       if (ddfd < 0 || (r = clear_markers (ddfd)) < 0)
         return ddfd < 0 ? -errno : r;
     }
-  struct stat lrec;
+  struct stat lrec, drec;
   if (s.lower)
     host_record (spfd, name, srel, &s.lst, &lrec);
+  /* A file renamed over a host file replaces it: accept checks that host
+     file, as the agent saw it. */
+  bool dst_lower = have_dst && d.lower && !src_dir;
+  if (dst_lower)
+    host_record (dpfd, newname, drel, &d.lst, &drec);
+  char so[300], dso[300], dwh[300];
+  if ((r = cow_marker (so, sizeof so, COW_ORIGIN, name)) < 0
+      || (r = cow_marker (dso, sizeof dso, COW_ORIGIN, newname)) < 0)
+    return r;
+  struct cow_record srec;
+  bool src_rec = cow_record_read (spfd, so, &srec) == 0;
+  bool src_new = src_rec && srec.ino == 0 && !srec.path[0];
   if (fstatat (spfd, name, moved, AT_SYMLINK_NOFOLLOW) < 0)
     return -errno;
   if (renameat (spfd, name, dpfd, newname) < 0)
     return -errno;
-  char so[300], dso[300], dwh[300];
-  if (cow_marker (so, sizeof so, COW_ORIGIN, name) == 0
-      && cow_marker (dso, sizeof dso, COW_ORIGIN, newname) == 0)
-    renameat (spfd, so, dpfd, dso); /* no record (a new file): dst's stays */
+  if (src_rec && !(src_new && dst_lower))
+    renameat (spfd, so, dpfd, dso); /* where it came from goes along */
+  else
+    {
+      unlinkat (spfd, so, 0);
+      if (dst_lower)
+        r = cow_record_write (dpfd, dso, &drec, drel);
+      else
+        unlinkat (dpfd, dso, 0);
+      if (r < 0)
+        return r;
+    }
   if (cow_marker (dwh, sizeof dwh, COW_WH, newname) == 0)
     unlinkat (dpfd, dwh, 0);
   if (s.lower && (r = whiteout (spfd, name, &lrec)) < 0)

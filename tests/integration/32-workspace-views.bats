@@ -154,9 +154,12 @@ new.txt" "after accept and a remount"
 @test "cow: accept refuses a file the host changed since the agent saw it, and applies nothing of it" {
   cow_project
   mount_cow
-  run --separate-stderr cage_sh 'echo agent >> a.txt && rm b.txt && echo new > new.txt'
+  # (keep.txt: replaced as sed -i and editors do, a new file renamed over it)
+  run --separate-stderr cage_sh 'echo agent >> a.txt && rm b.txt && echo new > new.txt &&
+    echo tmp > .keep.tmp && mv .keep.tmp keep.txt'
   assert_success
   cagefs umount "$PROJECT"
+  echo host-edit >> "$PROJECT/keep.txt"
   echo host-edit >> "$PROJECT/a.txt"
   echo host-edit >> "$PROJECT/b.txt"
   printf 'host\n' > "$PROJECT/new.txt"
@@ -165,13 +168,15 @@ new.txt" "after accept and a remount"
   assert_contains "$stderr" "\`a.txt\`: the host file changed since the agent first saw it" "a.txt refused"
   assert_contains "$stderr" "\`b.txt\`" "b.txt refused"
   assert_contains "$stderr" "\`new.txt\`: the host has created it since" "new.txt refused"
+  assert_contains "$stderr" "\`keep.txt\`: the host file changed" "keep.txt refused"
+  assert_equal "$(cat "$PROJECT/keep.txt")" "keep"$'\n'"host-edit" "host keep.txt kept"
   assert_equal "$(cat "$PROJECT/a.txt")" "alpha"$'\n'"host-edit" "host a.txt kept"
   assert_equal "$(cat "$PROJECT/b.txt")" "bravo"$'\n'"host-edit" "host b.txt kept"
   assert_equal "$(cat "$PROJECT/new.txt")" "host" "host new.txt kept"
   ls -A "$PROJECT" | grep -q cagefs-accept && fail "temporary file left behind"
   # the refused changes stay for review
   run --separate-stderr cagefs diff "$PROJECT" --json
-  assert_equal "$(jq -r '[.changes[].path] | join(" ")' <<<"$output")" "a.txt b.txt new.txt" "still pending"
+  assert_equal "$(jq -r '[.changes[].path] | join(" ")' <<<"$output")" "a.txt b.txt keep.txt new.txt" "still pending"
   run --separate-stderr cagefs accept "$PROJECT" --json a.txt
   assert_failure
   assert_equal "$(jq -r '.refused[0].path' <<<"$output")" a.txt "json refused"
