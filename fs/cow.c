@@ -909,8 +909,18 @@ do_rename (const char *sprel, const char *name, const char *dprel, const char *n
   bool src_new = src_rec && srec.ino == 0 && !srec.path[0];
   if (fstatat (spfd, name, moved, AT_SYMLINK_NOFOLLOW) < 0)
     return -errno;
+  /* The whiteout first: the old name never shows the host's file again,
+     even for a moment (the upper entry hides it until it moves). */
+  if (s.lower && (r = whiteout (spfd, name, &lrec)) < 0)
+    return r;
   if (renameat (spfd, name, dpfd, newname) < 0)
-    return -errno;
+    {
+      int e = errno;
+      char swh[300];
+      if (s.lower && cow_marker (swh, sizeof swh, COW_WH, name) == 0)
+        unlinkat (spfd, swh, 0);
+      return -e;
+    }
   if (src_rec && !(src_new && dst_lower))
     renameat (spfd, so, dpfd, dso); /* where it came from goes along */
   else
@@ -925,8 +935,6 @@ do_rename (const char *sprel, const char *name, const char *dprel, const char *n
     }
   if (cow_marker (dwh, sizeof dwh, COW_WH, newname) == 0)
     unlinkat (dpfd, dwh, 0);
-  if (s.lower && (r = whiteout (spfd, name, &lrec)) < 0)
-    return r;
   if (src_dir)
     return make_opaque_tree (drel);
   return 0;
