@@ -23,6 +23,7 @@
 
 #define CONFIG_FILE "cage.json"
 #define CONFIG_MAX_SIZE (1024 * 1024)
+#define VIEW_CHOICES "direct, cow, tracked"
 #define MODE_CHOICES "readonly, shared, copy, isolated"
 #define NETWORK_CHOICES "off, host"
 #define PACKAGE_EXAMPLE "\"/nix/store/<hash>-<name>\""
@@ -55,6 +56,41 @@ network_from_string (const char *s, enum network_mode *out)
     *out = NETWORK_HOST;
   else
     return -1;
+  return 0;
+}
+
+static int
+view_from_string (const char *s, enum workspace_view *out)
+{
+  if (strcmp (s, "direct") == 0)
+    *out = VIEW_DIRECT;
+  else if (strcmp (s, "cow") == 0)
+    *out = VIEW_COW;
+  else if (strcmp (s, "tracked") == 0)
+    *out = VIEW_TRACKED;
+  else
+    return -1;
+  return 0;
+}
+
+const char *
+config_view_name (enum workspace_view v)
+{
+  switch (v)
+    {
+    case VIEW_DIRECT: return "direct";
+    case VIEW_COW: return "cow";
+    case VIEW_TRACKED: return "tracked";
+    }
+  return "unknown";
+}
+
+int
+config_parse_view (const char *s, enum workspace_view *out, struct cage_error *err)
+{
+  if (view_from_string (s ? s : "", out) < 0)
+    return cage_error_set (err, 0, "unknown workspace view %s; valid choices: " VIEW_CHOICES,
+                           s ? s : "(none)");
   return 0;
 }
 
@@ -1015,6 +1051,52 @@ load_bool (struct loader *L, json_t *v, bool *out, bool *have)
   return 0;
 }
 
+/* "workspace": "read-write" | "read-only", or {"view": "direct" | "cow" |
+   "tracked", "access": "read-write" | "read-only"}. */
+static int
+load_workspace (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_object (v))
+    {
+      int i = 0;
+      int r = load_choice (L, v, KEYS ("read-write", "read-only"), "read-write, read-only", &i);
+      out->workspace_readonly = i == 1;
+      out->have_workspace = true;
+      return r;
+    }
+  const char *key;
+  json_t *m;
+  json_object_foreach (v, key, m)
+    {
+      push_key (L, key);
+      int r = 0;
+      if (strcmp (key, "view") == 0)
+        {
+          if (!json_is_string (m))
+            return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string, not %s; valid "
+                            "choices: " VIEW_CHOICES, PATH_NAME (L), type_name (m));
+          const char *sv = json_string_value (m);
+          if (view_from_string (sv, &out->view) < 0)
+            return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s; valid choices: " VIEW_CHOICES,
+                            PATH_NAME (L), QUOTED (sv));
+          out->have_view = true;
+        }
+      else if (strcmp (key, "access") == 0)
+        {
+          int i = 0;
+          r = load_choice (L, m, KEYS ("read-write", "read-only"), "read-write, read-only", &i);
+          out->workspace_readonly = i == 1;
+          out->have_workspace = true;
+        }
+      else
+        r = unknown_key (L, key, "workspace", KEYS ("view", "access"));
+      if (r < 0)
+        return -1;
+      pop (L);
+    }
+  return 0;
+}
+
 static int
 load_home (struct loader *L, json_t *v, struct cage_config *out)
 {
@@ -1166,12 +1248,7 @@ load_root (struct loader *L, json_t *root, struct cage_config *out, bool *have_m
             r = cage_error_set (L->err, ENOMEM, "%s", L->name);
         }
       else if (strcmp (key, "workspace") == 0)
-        {
-          int i = 0;
-          r = load_choice (L, v, KEYS ("read-write", "read-only"), "read-write, read-only", &i);
-          out->workspace_readonly = i == 1;
-          out->have_workspace = true;
-        }
+        r = load_workspace (L, v, out);
       else if (strcmp (key, "home") == 0)
         r = load_home (L, v, out);
       else
@@ -1333,6 +1410,11 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
     {
       cfg->workspace_readonly = tmp.workspace_readonly;
       cfg->have_workspace = true;
+    }
+  if (tmp.have_view)
+    {
+      cfg->view = tmp.view;
+      cfg->have_view = true;
     }
   if (tmp.have_home_mode)
     {

@@ -12,6 +12,7 @@
        "protected": [ "<glob>", ... ]  or  { "defaults": ..., "patterns": ... }
                                                 readable, never changed
        "network":   "off" | "host",
+       "workspace": { "view": "direct" | "cow" | "tracked" },
        "env":       { "pass": [ "NAME", ... ],      caller's variables to keep
                       "set":  { "NAME": "value" } }  explicit values
        "limits":    { "memory": "512M" | bytes, "cpus": 1.5,
@@ -43,6 +44,14 @@ enum store_mode
   STORE_SHARED,       /* whole host store visible, read-only */
   STORE_COPY,         /* a private, writable copy of the closure */
   STORE_ISOLATED,     /* a private store filled from a binary cache only */
+};
+
+/* What the agent sees at /workspace (fs/cow.h, fs/tracked.h). */
+enum workspace_view
+{
+  VIEW_DIRECT = 0, /* default: the project, read-write */
+  VIEW_COW,        /* writes land in an upper layer in the state folder */
+  VIEW_TRACKED,    /* only what git tracks, plus what the agent creates */
 };
 
 enum network_mode
@@ -97,6 +106,8 @@ struct cage_config
   size_t n_protected;
   bool protected_no_defaults; /* "protected": {"defaults": false} */
   enum network_mode network;
+  enum workspace_view view; /* "workspace": {"view": ...} */
+  bool have_view;
   char **env_pass;      /* NULL-terminated; variable names */
   size_t n_env_pass;
   char **env_set;       /* NULL-terminated; "NAME=value", a later NAME wins */
@@ -147,6 +158,8 @@ int config_parse_mode (const char *s, enum store_mode *out,
                        struct cage_error *err);
 int config_parse_network (const char *s, enum network_mode *out,
                           struct cage_error *err);
+int config_parse_view (const char *s, enum workspace_view *out,
+                       struct cage_error *err);
 
 /* Environment: NAME must be [A-Za-z_][A-Za-z0-9_]*.  config_add_env_set
    takes "NAME=value" and replaces an earlier NAME.  */
@@ -185,6 +198,7 @@ extern const char *const config_root_keys[];
 
 const char *config_mode_name (enum store_mode m);
 const char *config_network_name (enum network_mode m);
+const char *config_view_name (enum workspace_view v);
 /* "pre-mount", "post-mount", "pre-umount", "post-umount". */
 const char *config_hook_name (enum hook_kind h);
 

@@ -114,8 +114,9 @@ paths_fill (const char *real, struct project_paths *out, struct cage_error *err)
   out->log = xasprintf ("%s/%s", out->state, "daemon.log");
   out->private_root = xasprintf ("%s/%s", out->state, "private");
   out->audit = xasprintf ("%s/%s", out->state, "audit.ndjson");
+  out->cow_upper = xasprintf ("%s/%s", out->state, "cow/upper");
   if (!out->mnt || !out->store_mnt || !out->home || !out->state_json || !out->log
-      || !out->private_root || !out->audit)
+      || !out->private_root || !out->audit || !out->cow_upper)
     goto nomem;
   return 0;
 
@@ -184,5 +185,6 @@ paths_free (struct project_paths *p)
   free (p->log);
   free (p->private_root);
   free (p->audit);
+  free (p->cow_upper);
   memset (p, 0, sizeof *p);
 }

@@ -14,6 +14,7 @@
        daemon.log    the daemon's stderr
        audit.ndjson  the daemon's audit log: what the agent was refused
                      (fs/audit.h; audit.ndjson.1 after a rotation)
+       cow/upper/    the cow workspace view's upper layer (fs/cow_layer.h)
        private/      copy and isolated modes: the project's private Nix store
                      (private/nix/store, private/nix/var/nix/db; Nix's tools
                      reach it as --store local?root=<state>/private)
@@ -36,6 +37,7 @@ struct project_paths
   char *log;
   char *audit;     /* audit.ndjson */
   char *private_root; /* not created here: the store modes that use it do */
+  char *cow_upper;    /* <state>/cow/upper; made by a cow mount */
 };
 
 /* Resolve PROJECT (must be an existing directory) and compute its paths.

@@ -69,6 +69,7 @@ state_write (const char *path, const struct cage_state *st, struct cage_error *e
                        json_string (st->home_mode ? st->home_mode : "persistent"));
   if (st->host_home)
     json_object_set_new (o, "host_home", json_string (st->host_home));
+  json_object_set_new (o, "view", json_string (st->view ? st->view : "direct"));
   char tmp[4096];
   snprintf (tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid ());
   if (json_dump_file (o, tmp, JSON_INDENT (2)) < 0)
@@ -112,6 +113,7 @@ state_read (const char *path, struct cage_state *st, struct cage_error *err)
   st->pid = (pid_t) json_integer_value (json_object_get (o, "pid"));
   st->mode = dup_str (o, "mode");
   st->network = dup_str (o, "network");
+  st->view = json_is_string (json_object_get (o, "view")) ? dup_str (o, "view") : strdup ("direct");
   st->user = dup_str (o, "user");
   st->home = dup_str (o, "home");
   st->host_uid = (uid_t) json_integer_value (json_object_get (o, "host_uid"));
@@ -132,7 +134,7 @@ state_read (const char *path, struct cage_state *st, struct cage_error *err)
                           ? json_string_value (json_object_get (o, "home_mode")) : "persistent");
   if (json_is_string (json_object_get (o, "host_home")))
     st->host_home = dup_str (o, "host_home");
-  if (!st->project || !st->mountpoint || !st->store_mountpoint || !st->mode || !st->network || !st->user
+  if (!st->project || !st->mountpoint || !st->store_mountpoint || !st->mode || !st->network || !st->view || !st->user
       || !st->home || !st->packages || !st->closure || !st->profile || !st->home_mode)
     {
       state_free (st);
@@ -150,6 +152,7 @@ state_free (struct cage_state *st)
   free (st->store_mountpoint);
   free (st->mode);
   free (st->network);
+  free (st->view);
   free (st->user);
   free (st->home);
   free (st->profile);

@@ -9,6 +9,7 @@
      "pid": 1234,                daemon pid
      "mode": "readonly",
      "network": "off" | "host",
+     "view": "direct" | "cow" | "tracked",   the workspace view
      "user": "alice",            name inside the cage
      "home": "/home/alice",      home inside the cage
      "host_uid": 1000, "host_gid": 1000,   the daemon's (invoking user's) ids
@@ -49,6 +50,7 @@ struct cage_state
   pid_t pid;
   char *mode;
   char *network;
+  char *view;       /* workspace view: "direct", "cow", "tracked" (NULL: direct) */
   char *user;
   char *home;
   uid_t host_uid, cage_uid;

@@ -13,7 +13,7 @@ _cagefs ()
   local cur prev cmd i
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD-1]}
-  local commands="mount umount status list destroy init config check audit copy help"
+  local commands="mount umount status list destroy diff accept discard init config check audit copy help"
   local presets="claude-code codex opencode gemini-cli aider goose crush"
   local profiles="strict standard relaxed"
 
@@ -38,6 +38,7 @@ _cagefs ()
         -W|--with) return ;;
         -m|--mode) COMPREPLY=($(compgen -W "readonly shared copy isolated" -- "$cur")); return ;;
         -n|--network) COMPREPLY=($(compgen -W "off host" -- "$cur")); return ;;
+        -w|--workspace-view) COMPREPLY=($(compgen -W "direct cow tracked" -- "$cur")); return ;;
         -p|--package)
           local IFS=$'\n'
           [ -n "$cur" ] || cur=/nix/store/
@@ -49,8 +50,10 @@ _cagefs ()
       if [ "$cmd" = config ]; then
         opts="--package --with --profile --mode --blacklist --network --json --help"
       else
-        opts="--package --with --profile --mode --cache --nix-daemon --blacklist --network --foreground --json --verbose --help"
+        opts="--package --with --profile --mode --cache --nix-daemon --blacklist --network --workspace-view --foreground --json --verbose --help"
       fi ;;
+    diff) opts="--stat --json --verbose --help" ;;
+    accept|discard) opts="--json --verbose --help" ;;
     umount|unmount|status) opts="--json --verbose" ;;
     list) opts="--json --verbose --help"
       COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -43,7 +43,10 @@ print_mounted (const struct cage_state *st, bool already, bool json)
                          st->workspace_readonly ? "read-only" : "read-write", "home_mode",
                          st->home_mode ? st->home_mode : "persistent");
   if (o)
-    json_object_set_new (o, "host_home", st->host_home ? json_string (st->host_home) : json_null ());
+    {
+      json_object_set_new (o, "host_home", st->host_home ? json_string (st->host_home) : json_null ());
+      json_object_set_new (o, "view", json_string (st->view ? st->view : "direct"));
+    }
   cli_print_json (o);
 }
 
@@ -76,6 +79,7 @@ cmd_mount (int argc, char **argv)
     { "foreground", no_argument, NULL, 'f' },
     { "cache", required_argument, NULL, 'c' },
     { "nix-daemon", no_argument, NULL, 'D' },
+    { "workspace-view", required_argument, NULL, 'w' },
     { "json", no_argument, NULL, 'j' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -91,7 +95,7 @@ cmd_mount (int argc, char **argv)
   for (int i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
     if (strcmp (argv[i], "--json") == 0)
       json = true;
-  while ((c = getopt_long (argc, argv, "p:W:P:m:b:n:fc:Djvh", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "p:W:P:m:b:n:fc:Dw:jvh", opts, NULL)) != -1)
     {
       switch (c)
         {
@@ -130,6 +134,9 @@ cmd_mount (int argc, char **argv)
         case 'D':
           flags->nix_daemon = flags->have_nix_daemon = true;
           break;
+        case 'w':
+          mf.view = optarg;
+          break;
         case 'j':
           json = true;
           break;
@@ -140,7 +147,8 @@ cmd_mount (int argc, char **argv)
           printf ("usage: cagefs mount PROJECT [--package STOREPATH]... [--with NAME[,NAME...]]\n"
                   "       [--profile strict|standard|relaxed]\n"
                   "       [--mode readonly|shared|copy|isolated] [--cache URL] [--nix-daemon]\n"
-                  "       [--blacklist GLOB]... [--network off|host] [--json] [--foreground]\n");
+                  "       [--blacklist GLOB]... [--network off|host]\n"
+                  "       [--workspace-view direct|cow|tracked] [--json] [--foreground]\n");
           mount_flags_free (&mf);
           return 0;
         default:
@@ -186,6 +194,7 @@ cmd_mount (int argc, char **argv)
       if (alive && strcmp (cur.mode, config_mode_name (cfg.mode)) == 0
           && strcmp (cur.network, config_network_name (cfg.network)) == 0
           && strcmp (cur.profile, config_profile_name (cfg.profile)) == 0
+          && strcmp (cur.view, config_view_name (cfg.view)) == 0
           && cur.workspace_readonly == cfg.workspace_readonly
           && strcmp (cur.home_mode, cfg.home_mode == HOME_EMPTY ? "empty" : "persistent") == 0
           && !cur.host_home == !host_home
@@ -200,8 +209,8 @@ cmd_mount (int argc, char **argv)
         {
           cage_error_set (&err, 0,
                           "project %s is already mounted with another configuration (profile "
-                          "%s, mode %s, network %s, %zu packages); run: cagefs umount %s",
-                          pp.project, cur.profile, cur.mode, cur.network,
+                          "%s, mode %s, network %s, view %s, %zu packages); run: cagefs umount %s",
+                          pp.project, cur.profile, cur.mode, cur.network, cur.view,
                           cli_strv_len (cur.packages), pp.project);
           state_free (&cur);
           goto out;
@@ -226,6 +235,7 @@ cmd_mount (int argc, char **argv)
   st.store_mountpoint = strdup (pp.store_mnt);
   st.mode = strdup (config_mode_name (cfg.mode));
   st.network = strdup (config_network_name (cfg.network));
+  st.view = strdup (config_view_name (cfg.view));
   st.profile = strdup (config_profile_name (cfg.profile));
   st.home_mode = strdup (cfg.home_mode == HOME_EMPTY ? "empty" : "persistent");
   st.workspace_readonly = cfg.workspace_readonly;
@@ -245,7 +255,7 @@ cmd_mount (int argc, char **argv)
     }
   st.packages = calloc (cfg.n_packages + 1, sizeof (char *));
   st.closure = closure;
-  if (!st.project || !st.mountpoint || !st.store_mountpoint || !st.mode || !st.network || !st.packages || !st.user
+  if (!st.project || !st.mountpoint || !st.store_mountpoint || !st.mode || !st.network || !st.view || !st.packages || !st.user
       || !st.home || !st.profile || !st.home_mode)
     {
       cage_error_set (&err, ENOMEM, "mount");

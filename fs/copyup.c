@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "copyup.h"
+#include "cow.h"
 
 static int
 copy_data (int in, int out, off_t size)
@@ -76,6 +77,8 @@ copy_xattrs (int in, int out)
 int
 copyup_node (struct node *n)
 {
+  if (n->kind == NODE_REAL && n->view->cow)
+    return cow_copyup (n);
   if (n->kind != NODE_REAL || !n->view->private_store || !n->parent)
     return 0;
   int fd = node_fd_get (n);

@@ -21,8 +21,10 @@
 
 #include "audit.h"
 #include "cleanup.h"
+#include "cow.h"
 #include "daemon.h"
 #include "hidden_inodes.h"
+#include "tracked.h"
 #include "log.h"
 
 extern char **environ;
@@ -218,7 +220,18 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   /* Hard links to hidden files: one walk now (a warning when it is not
      complete: the parent shows it to the user too). */
   char warning[1024];
-  cagefs.workspace.hidden_inodes = hidden_inodes_new (cagefs.workspace.root_fd, pp->project,
+  /* (the cow view has no root fd of its own: walk the project, its lower
+     layer, through an fd kept for the daemon's life) */
+  static int project_fd = -1;
+  int walk_fd = cagefs.workspace.root_fd;
+  if (walk_fd < 0)
+    {
+      project_fd = open (pp->project, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (project_fd < 0)
+        return cage_error_set (err, errno, "open the project `%s`", pp->project);
+      walk_fd = project_fd;
+    }
+  cagefs.workspace.hidden_inodes = hidden_inodes_new (walk_fd, pp->project,
                                                       &cagefs.blacklist, warning, sizeof warning,
                                                       err);
   if (!cagefs.workspace.hidden_inodes)
@@ -298,6 +311,8 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   free (cagefs.store.allowed_top);
   free (cagefs.store.hidden_top);
   close (cagefs.workspace.root_fd);
+  cow_fini ();
+  tracked_fini ();
   close (cagefs.store.root_fd);
   close (cagefs.home.root_fd);
   if (cagefs.host_home.root_fd >= 0)

@@ -22,12 +22,17 @@ usage (FILE *f)
          "      -W, --with NAME[,NAME...] packages by name (nixpkgs, or store.expr's file)\n"
          "      -P, --profile strict|standard|relaxed\n"
          "      -n, --network off|host\n"
+         "      -w, --workspace-view direct|cow|tracked   what /workspace is (default direct)\n"
          "      -f, --foreground          serve in the foreground (debugging)\n"
          "  umount PROJECT  unmount and stop the daemon (idempotent)\n"
          "  status PROJECT  show whether the project is mounted (exit 1 when not)\n"
          "  list            every project with state: mounted, stale or not mounted\n"
          "  destroy PROJECT unmount it and remove its whole state folder\n"
          "      -y, --yes                 do not ask (required when stdin is not a terminal)\n"
+         "  diff PROJECT [PATH...]     the cow view's changes as a unified diff\n"
+         "      --stat                    one line per changed entry\n"
+         "  accept PROJECT [PATH...]   apply the cow view's changes to the project\n"
+         "  discard PROJECT [PATH...]  drop the cow view's changes\n"
          "  init [PROJECT]  write a starting cage.json\n"
          "      --preset NAME             for an agent (claude-code, codex, ...)\n"
          "      --list-presets            the presets: packages, home paths, variables\n"
@@ -148,7 +153,13 @@ main (int argc, char **argv)
     return cmd_audit (argc - 1, argv + 1);
   if (strcmp (cmd, "config") == 0)
     return cmd_config (argc - 1, argv + 1);
-  fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, list, destroy, init, config, check, audit, copy\n",
+  if (strcmp (cmd, "diff") == 0)
+    return cmd_diff (argc - 1, argv + 1);
+  if (strcmp (cmd, "accept") == 0)
+    return cmd_accept (argc - 1, argv + 1);
+  if (strcmp (cmd, "discard") == 0)
+    return cmd_discard (argc - 1, argv + 1);
+  fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, list, destroy, diff, accept, discard, init, config, check, audit, copy\n",
            cmd);
   return 2;
 }

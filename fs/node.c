@@ -1,5 +1,6 @@
 #include "node.h"
 
+#include "cow.h"
 #include "safe_open.h"
 
 #include <errno.h>
@@ -390,7 +391,7 @@ node_fd_get (struct node *n)
       return r;
     }
 
-  int fd = safe_openat (root_fd, path, O_PATH);
+  int fd = n->view->cow ? cow_resolve (path) : safe_openat (root_fd, path, O_PATH);
   if (fd < 0)
     {
       int e = errno;
@@ -456,10 +457,9 @@ node_moved (struct view *view, dev_t dev, ino_t ino, struct node *newparent,
   pthread_mutex_unlock (&node_lock);
 }
 
-void
-node_rekey (struct node *n, const struct stat *st, int fd)
+static void
+rekey_locked (struct node *n, const struct stat *st, int fd)
 {
-  pthread_mutex_lock (&node_lock);
   hash_remove (n);
   n->dev = st->st_dev;
   n->real_ino = st->st_ino;
@@ -481,6 +481,23 @@ node_rekey (struct node *n, const struct stat *st, int fd)
     }
   if (fd >= 0)
     adopt_fd (n, fd);
+}
+
+void
+node_rekey (struct node *n, const struct stat *st, int fd)
+{
+  pthread_mutex_lock (&node_lock);
+  rekey_locked (n, st, fd);
+  pthread_mutex_unlock (&node_lock);
+}
+
+void
+node_rekey_key (struct view *view, dev_t dev, ino_t ino, const struct stat *st)
+{
+  pthread_mutex_lock (&node_lock);
+  struct node *n = hash_find (view, dev, ino);
+  if (n && !n->permanent)
+    rekey_locked (n, st, -1);
   pthread_mutex_unlock (&node_lock);
 }
 

@@ -43,6 +43,8 @@ struct view
   double entry_timeout, attr_timeout;
   double negative_timeout;   /* how long "no such name" may be cached */
   bool keep_cache;
+  bool cow;                  /* the cow workspace view: root_fd is the upper
+                                layer, the project is its lower (fs/cow.h) */
 };
 
 enum node_kind
@@ -122,6 +124,8 @@ void node_moved (struct view *view, dev_t dev, ino_t ino, struct node *newparent
    and make FD (an O_PATH fd for it, or -1) its cached fd.  A pinned old fd
    is closed when its last user puts it back. */
 void node_rekey (struct node *n, const struct stat *st, int fd);
+/* The same for the node of VIEW keyed (DEV, INO), if there is one. */
+void node_rekey_key (struct view *view, dev_t dev, ino_t ino, const struct stat *st);
 
 /* Path of N relative to its view root into BUF ("" for the root).
    Returns length, or -ENAMETOOLONG. */

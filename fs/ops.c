@@ -20,9 +20,11 @@
 
 #include "audit.h"
 #include "copyup.h"
+#include "cow.h"
 #include "daemon.h"
 #include "hidden_inodes.h"
 #include "safe_open.h"
+#include "tracked.h"
 #include "visibility.h"
 
 #define SYNTH_TIMEOUT 86400.0
@@ -124,7 +126,7 @@ real_lookup (struct node *parent, const char *name, struct node **out, struct st
   int pfd = node_fd_get (parent);
   if (pfd < 0)
     return pfd;
-  int fd = safe_openat (pfd, name, O_PATH);
+  int fd = parent->view->cow ? cow_lookup (parent, name) : safe_openat (pfd, name, O_PATH);
   int e = errno;
   node_fd_put (parent);
   if (fd < 0)
@@ -458,6 +460,8 @@ check_new_name (struct node *parent, const char *name)
 static void
 reply_new_entry (fuse_req_t req, struct node *parent, const char *name)
 {
+  cow_created (parent, name);
+  tracked_created (parent, name);
   struct node *n;
   struct stat st;
   int r = real_lookup (parent, name, &n, &st);
@@ -476,6 +480,8 @@ make_entry (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, de
   if (r == 0 && !link && !S_ISDIR (mode) && !S_ISREG (mode) && !S_ISFIFO (mode)
       && !S_ISSOCK (mode))
     r = -EPERM; /* no device nodes */
+  if (r == 0)
+    r = cow_prepare_dir (p);
   if (r < 0)
     {
       audit_name (req, link ? "symlink" : S_ISDIR (mode) ? "mkdir" : "mknod", p, name, r);
@@ -551,6 +557,11 @@ op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newna
     r = -EXDEV;
   if (r == 0 && visibility_protected_node (n))
     r = -EACCES;
+  if (r == 0 && p->view->cow)
+    {
+      int cu = copyup_node (n);
+      r = cu < 0 ? cu : cow_prepare_dir (p);
+    }
   if (r < 0)
     {
       audit_name (req, "link", p, newname, r);
@@ -604,7 +615,7 @@ remove_entry (fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
       fuse_reply_err (req, -pfd);
       return;
     }
-  int res = unlinkat (pfd, name, flags);
+  int res = p->view->cow ? cow_remove (p, name, flags) : unlinkat (pfd, name, flags);
   int e = errno;
   node_fd_put (p);
   fuse_reply_err (req, res < 0 ? e : 0);
@@ -643,7 +654,11 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
                  || visibility_guards_rename (np, newname, true)
                  || ((flags & RENAME_EXCHANGE) && visibility_guards_rename (np, newname, false))))
     r = -EACCES;
-  if (r < 0)
+  if (r == 0)
+    r = tracked_rename_check (p, name);
+  if (r == 0 && p->view->cow)
+    r = cow_rename (p, name, np, newname, flags) < 0 ? -errno : 0;
+  if (r < 0 || p->view->cow)
     {
       audit_rename (req, p, name, np, newname, r);
       fuse_reply_err (req, -r);
@@ -669,6 +684,8 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
     }
   node_fd_put (np);
   node_fd_put (p);
+  if (res == 0)
+    tracked_created (np, newname);
   fuse_reply_err (req, res < 0 ? e : 0);
 }
 
@@ -758,6 +775,8 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 {
   struct node *p = N (parent);
   int r = check_new_name (p, name);
+  if (r == 0)
+    r = cow_prepare_dir (p);
   if (r < 0)
     {
       audit_name (req, "create", p, name, r);
@@ -779,6 +798,8 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
       fuse_reply_err (req, e);
       return;
     }
+  cow_created (p, name);
+  tracked_created (p, name);
   struct node *n;
   struct stat st;
   r = real_lookup (p, name, &n, &st);
@@ -880,6 +901,7 @@ op_fsync (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *f
 struct dir_handle
 {
   DIR *dp;
+  struct cow_dir *cow;       /* a cow view's merged listing (dp NULL) */
   struct dirent *entry;
   off_t offset;
 };
@@ -899,6 +921,20 @@ op_opendir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   if (n->kind != NODE_REAL)
     {
       fuse_reply_err (req, ENOTDIR);
+      return;
+    }
+  if (n->view->cow)
+    {
+      struct dir_handle *d = calloc (1, sizeof *d);
+      if (!d || !(d->cow = cow_opendir (n)))
+        {
+          int e = d ? errno : ENOMEM;
+          free (d);
+          fuse_reply_err (req, e);
+          return;
+        }
+      fi->fh = (uint64_t) (uintptr_t) d;
+      fuse_reply_open (req, fi);
       return;
     }
   int fd = node_fd_get (n);
@@ -1056,7 +1092,10 @@ do_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
   struct dir_handle *d = (struct dir_handle *) (uintptr_t) fi->fh;
   if (off != d->offset)
     {
-      seekdir (d->dp, off);
+      if (d->cow)
+        cow_seekdir (d->cow, off);
+      else
+        seekdir (d->dp, off);
       d->entry = NULL;
       d->offset = off;
     }
@@ -1066,7 +1105,7 @@ do_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
       if (!d->entry)
         {
           errno = 0;
-          d->entry = readdir (d->dp);
+          d->entry = d->cow ? cow_readdir (d->cow) : readdir (d->dp);
           if (!d->entry)
             {
               err = errno;
@@ -1121,7 +1160,9 @@ op_releasedir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   struct dir_handle *d = (struct dir_handle *) (uintptr_t) fi->fh;
   if (d)
     {
-      closedir (d->dp);
+      if (d->dp)
+        closedir (d->dp);
+      cow_closedir (d->cow);
       free (d);
     }
   fuse_reply_err (req, 0);
@@ -1132,7 +1173,7 @@ op_fsyncdir (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info
 {
   struct dir_handle *d = (struct dir_handle *) (uintptr_t) fi->fh;
   int res = 0;
-  if (d)
+  if (d && d->dp)
     res = datasync ? fdatasync (dirfd (d->dp)) : fsync (dirfd (d->dp));
   fuse_reply_err (req, res < 0 ? errno : 0);
 }

@@ -86,6 +86,12 @@ resolve_config (const struct project_paths *pp, struct mount_flags *mf, struct c
         return cage_error_prefix (err, "--network");
       cfg->have_network = true;
     }
+  if (mf->view)
+    {
+      if (config_parse_view (mf->view, &cfg->view, err) < 0)
+        return cage_error_prefix (err, "--workspace-view");
+      cfg->have_view = true;
+    }
   config_apply_profile (cfg);
 
   /* The Nix file that mount evaluates on the host: the agent may read it,

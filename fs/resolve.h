@@ -12,7 +12,7 @@ struct mount_flags
 {
   struct cage_config lists; /* packages (replace), blacklist and with (add),
                                cache, nix_daemon */
-  const char *mode, *network, *profile; /* NULL: not given */
+  const char *mode, *network, *profile, *view; /* NULL: not given */
 };
 
 void mount_flags_init (struct mount_flags *mf);

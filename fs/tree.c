@@ -11,9 +11,11 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cow.h"
 #include "daemon.h"
 #include "paths.h"
 #include "safe_open.h"
+#include "tracked.h"
 #include "storepath.h"
 
 struct cagefs cagefs;
@@ -267,6 +269,16 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
           || (fs->host_home.root_fd = open_root (st->host_home, err)) < 0)
         return -1;
     }
+  if (cfg->view == VIEW_COW)
+    {
+      close (fs->workspace.root_fd);
+      fs->workspace.root_fd = -1;
+      if (paths_mkdir_p (pp->cow_upper, 0700, err) < 0
+          || cow_init (&fs->workspace, pp->project, pp->cow_upper, err) < 0)
+        return -1;
+    }
+  if (cfg->view == VIEW_TRACKED && tracked_init (&fs->workspace, pp->project, err) < 0)
+    return -1;
 
   if (ss->filter
       && name_list (ss->closure, &fs->store.allowed_top, &fs->store.n_allowed_top) < 0)

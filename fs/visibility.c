@@ -1,7 +1,10 @@
 #include "visibility.h"
 
+#include "cow.h"
 #include "daemon.h"
 #include "hidden_inodes.h"
+#include "tracked.h"
+#include <unistd.h>
 
 #include <errno.h>
 #include <fnmatch.h>
@@ -45,6 +48,9 @@ visibility_check (struct node *parent, const char *name)
   const struct blacklist *bl = v->blacklist;
   if (!bl)
     return 0;
+  int tr = tracked_check (parent, name);
+  if (tr < 0)
+    return tr;
   char rel[4096];
   const char *path = name;
   if (bl->has_paths)
@@ -60,12 +66,24 @@ visibility_check (struct node *parent, const char *name)
   if (as_file == as_dir)
     return as_file ? -ENOENT : 0;
   /* A folder-only pattern ("secrets/") decides: is it a folder? */
-  int fd = node_fd_get (parent);
-  if (fd < 0)
-    return -ENOENT;
   struct stat st;
-  bool is_dir = fstatat (fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode);
-  node_fd_put (parent);
+  bool is_dir;
+  if (v->cow)
+    {
+      int cfd = cow_lookup (parent, name);
+      is_dir = cfd >= 0 && fstatat (cfd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) == 0
+               && S_ISDIR (st.st_mode);
+      if (cfd >= 0)
+        close (cfd);
+    }
+  else
+    {
+      int fd = node_fd_get (parent);
+      if (fd < 0)
+        return -ENOENT;
+      is_dir = fstatat (fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode);
+      node_fd_put (parent);
+    }
   return (is_dir ? as_dir : as_file) ? -ENOENT : 0;
 }
 

@@ -1,0 +1,27 @@
+/* tracked.h - the tracked workspace view: only what git tracks is visible
+   (`git -C PROJECT ls-files -z` at mount time, and the folders holding
+   those files), plus what the agent creates during the session.  Untracked
+   and ignored files are hidden like secrets: ENOENT, never listed, never
+   created over.  Files git starts tracking later show after a remount. */
+#ifndef CAGE_TRACKED_H
+#define CAGE_TRACKED_H
+
+#include "error.h"
+#include "node.h"
+
+/* Read the tracked set of PROJECT for VIEW.  One error line when PROJECT
+   is no git work tree or git is missing. */
+int tracked_init (struct view *view, const char *project, struct cage_error *err);
+void tracked_fini (void);
+
+/* 0 when PARENT/NAME may be seen (tracked, created by the agent, or not
+   there at all); -ENOENT when it is an untracked host entry.  0 for every
+   view but the tracked one. */
+int tracked_check (struct node *parent, const char *name);
+/* The agent created PARENT/NAME (or renamed a file to it). */
+void tracked_created (struct node *parent, const char *name);
+/* Renaming a folder would carry untracked entries to a new name: -EXDEV
+   (tools then copy what they see).  0 otherwise. */
+int tracked_rename_check (struct node *parent, const char *name);
+
+#endif
