@@ -29,6 +29,8 @@ size_t cli_strv_len (char **v);
 
 /* Print J (stolen) as one compact line on stdout. */
 void cli_print_json (json_t *j);
+/* An unknown option (after getopt_long returned '?'): one line, status 2. */
+int cli_bad_option (const char *cmd, char **argv);
 /* Report a usage problem: one line, exit status 2. */
 int cli_usage_error (const char *cmd, const char *fmt, ...) __attribute__ ((format (printf, 2, 3)));
 

@@ -542,7 +542,7 @@ review (int argc, char **argv, enum review what)
       case 'h':
         printf ("usage: cagefs %s PROJECT [PATH...] [--json]\n", cmd);
         return 0;
-      default: return cli_usage_error (cmd, "bad option");
+      default: return cli_bad_option (cmd, argv);
       }
   if (optind >= argc)
     return cli_usage_error (cmd, "expected a PROJECT directory");

@@ -190,14 +190,21 @@ cmd_audit (int argc, char **argv)
     { "json", no_argument, NULL, 'j' },
     { "follow", no_argument, NULL, 'f' },
     { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   bool json = false, follow_ = false;
   int c;
   optind = 1;
   opterr = 0; /* one error line: ours */
-  while ((c = getopt_long (argc, argv, "jfv", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "jfvh", opts, NULL)) != -1)
     {
+      if (c == 'h')
+        {
+          printf ("usage: cagefs audit PROJECT [--follow] [--json]\n"
+                  "  print what the agent was refused (the project's audit log)\n");
+          return 0;
+        }
       if (c == 'j')
         json = true;
       else if (c == 'f')

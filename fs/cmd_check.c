@@ -126,7 +126,7 @@ cmd_check (int argc, char **argv)
         return 0;
       default:
         config_free (&flags);
-        return cli_usage_error (CMD, "bad option");
+        return cli_bad_option (CMD, argv);
       }
   if (optind != argc - 1)
     {

@@ -213,7 +213,7 @@ cmd_config (int argc, char **argv)
           return 0;
         default:
           mount_flags_free (&mf);
-          return cli_usage_error ("config", "bad option");
+          return cli_bad_option ("config", argv);
         }
       if (r < 0)
         {

@@ -78,7 +78,7 @@ cmd_copy (int argc, char **argv)
       case 'j': json = true; break;
       case 'v': cage_log_verbose++; break;
       case 'h': usage (stdout); return 0;
-      default: return cli_usage_error (CMD, "bad option");
+      default: return cli_bad_option (CMD, argv);
       }
   if (!to)
     return cli_usage_error (CMD, "--to DIR is required");

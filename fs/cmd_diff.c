@@ -285,7 +285,7 @@ cmd_diff (int argc, char **argv)
       case 'h':
         printf ("usage: cagefs diff PROJECT [--stat] [--json] [PATH...]\n");
         return 0;
-      default: return cli_usage_error ("diff", "bad option");
+      default: return cli_bad_option ("diff", argv);
       }
   if (optind >= argc)
     return cli_usage_error ("diff", "expected a PROJECT directory");

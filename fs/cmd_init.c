@@ -123,7 +123,7 @@ cmd_init (int argc, char **argv)
           return 0;
         }
       else
-        return cli_usage_error ("init", "bad option");
+        return cli_bad_option ("init", argv);
     }
   if (list)
     {

@@ -153,7 +153,7 @@ cmd_mount (int argc, char **argv)
           return 0;
         default:
           mount_flags_free (&mf);
-          return cli_usage_error ("mount", "bad option");
+          return cli_bad_option ("mount", argv);
         }
     }
   if (optind != argc - 1)

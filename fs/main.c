@@ -75,24 +75,39 @@ cli_usage_error (const char *cmd, const char *fmt, ...)
 }
 
 int
+cli_bad_option (const char *cmd, char **argv)
+{
+  /* getopt's own message is off (opterr = 0): one line, ours. */
+  if (optopt && optopt != '?')
+    return cli_usage_error (cmd, "unknown option `-%c`", optopt);
+  return cli_usage_error (cmd, "unknown option `%s`", optind > 0 ? argv[optind - 1] : "?");
+}
+
+int
 cli_parse_project (int argc, char **argv, const char *cmd, bool *json, const char **project)
 {
   static const struct option opts[] = {
     { "json", no_argument, NULL, 'j' },
     { "verbose", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   *json = false;
   int c;
   optind = 1;
-  while ((c = getopt_long (argc, argv, "jv", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "jvh", opts, NULL)) != -1)
     {
       if (c == 'j')
         *json = true;
       else if (c == 'v')
         cage_log_verbose++;
+      else if (c == 'h')
+        {
+          printf ("usage: cagefs %s PROJECT [--json] [-v]\n", cmd);
+          exit (0);
+        }
       else
-        return cli_usage_error (cmd, "bad option");
+        return cli_bad_option (cmd, argv);
     }
   if (optind != argc - 1)
     return cli_usage_error (cmd, "expected exactly one PROJECT directory");
@@ -133,6 +148,7 @@ main (int argc, char **argv)
       usage (stdout);
       return 0;
     }
+  opterr = 0; /* every command says what was wrong in one line of its own */
   if (strcmp (cmd, "mount") == 0)
     return cmd_mount (argc - 1, argv + 1);
   if (strcmp (cmd, "umount") == 0 || strcmp (cmd, "unmount") == 0)

@@ -192,6 +192,16 @@ cage_run (int argc, char **argv, char **proc_argv)
   margv[mc] = NULL;
   int rc = CAGE_EXIT_FAILURE;
   bool mounted = false;
+  for (int k = 1; !project && k < argc && strcmp (argv[k], "--") != 0; k++)
+    if (strcmp (argv[k], "-h") == 0 || strcmp (argv[k], "--help") == 0)
+      {
+        printf ("usage: cage run PROJECT [MOUNT-OPTIONS] [EXEC-OPTIONS] -- CMD [ARGS...]\n"
+                "  mount PROJECT if needed (cagefs mount), run CMD as cage exec does, and\n"
+                "  unmount afterwards if it mounted; the exit status is CMD's\n"
+                "  (see cage --help for the options)\n");
+        rc = 0;
+        goto out;
+      }
   if (!project)
     {
       cage_error_set (&err, 0, "run: missing PROJECT; usage: cage run PROJECT [OPTIONS] -- CMD "
