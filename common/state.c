@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -276,4 +277,40 @@ state_daemon_alive (const struct cage_state *st)
         return false;
     }
   return state_is_fuse_mount (st->mountpoint);
+}
+
+long long
+state_process_uptime (pid_t pid)
+{
+  char p[64], buf[1024];
+  snprintf (p, sizeof p, "/proc/%d/stat", (int) pid);
+  FILE *f = fopen (p, "re");
+  if (!f)
+    return -1;
+  size_t n = fread (buf, 1, sizeof buf - 1, f);
+  fclose (f);
+  buf[n] = '\0';
+  /* Field 22, starttime (clock ticks after boot), counted after the ")"
+     that ends the command name (which may hold spaces). */
+  char *s = strrchr (buf, ')');
+  if (!s)
+    return -1;
+  unsigned long long start = 0;
+  int field = 2;
+  for (char *t = strtok (s + 1, " "); t; t = strtok (NULL, " "))
+    if (++field == 22)
+      {
+        start = strtoull (t, NULL, 10);
+        break;
+      }
+  if (field != 22)
+    return -1;
+  struct timespec now;
+  if (clock_gettime (CLOCK_BOOTTIME, &now) < 0)
+    return -1;
+  long hz = sysconf (_SC_CLK_TCK);
+  if (hz <= 0)
+    return -1;
+  long long up = (long long) now.tv_sec - (long long) (start / (unsigned long long) hz);
+  return up < 0 ? 0 : up;
 }

@@ -80,6 +80,9 @@ void state_cage_identity (struct cage_state *st);
 /* Is PID a running process (a zombie is not)? */
 bool state_pid_running (pid_t pid);
 bool state_daemon_alive (const struct cage_state *st);
+
+/* Seconds since process PID started, or -1. */
+long long state_process_uptime (pid_t pid);
 bool state_is_fuse_mount (const char *mountpoint);
 
 #endif

@@ -1,4 +1,7 @@
 /* cmd_status.c - `cagefs status PROJECT`: is it mounted, and how. */
+#include <dirent.h>
+#include <signal.h>
+#include <stdlib.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -11,6 +14,28 @@
 #include "paths.h"
 #include "state.h"
 #include "store_mode.h"
+
+/* Cages running in the project: <state>/agents/<pid> of live processes. */
+static long
+agents_running (const char *state)
+{
+  char dir[4096];
+  snprintf (dir, sizeof dir, "%s/agents", state);
+  DIR *d = opendir (dir);
+  if (!d)
+    return 0;
+  long n = 0;
+  struct dirent *e;
+  while ((e = readdir (d)))
+    {
+      char *end;
+      long pid = strtol (e->d_name, &end, 10);
+      if (pid > 0 && !*end && (kill ((pid_t) pid, 0) == 0 || errno == EPERM))
+        n++;
+    }
+  closedir (d);
+  return n;
+}
 
 int
 cmd_status (int argc, char **argv)
@@ -47,6 +72,11 @@ cmd_status (int argc, char **argv)
       if (have)
         {
           json_object_set_new (o, "pid", json_integer (st.pid));
+          if (alive)
+            {
+              json_object_set_new (o, "uptime_s", json_integer (state_process_uptime (st.pid)));
+              json_object_set_new (o, "agents_running", json_integer (agents_running (pp.state)));
+            }
           json_object_set_new (o, "mode", json_string (st.mode));
           json_object_set_new (o, "network", json_string (st.network));
           json_object_set_new (o, "view", json_string (st.view));
@@ -72,10 +102,10 @@ cmd_status (int argc, char **argv)
     }
   else if (alive)
     {
-      printf ("%s: mounted at %s\n  daemon pid %d, profile %s, store mode %s, network %s, "
+      printf ("%s: mounted at %s\n  daemon pid %d (up %lld s), %ld cage(s) running, profile %s, store mode %s, network %s, "
               "workspace view %s\n"
               "  %zu packages, closure of %zu store paths, %.1f MiB\n",
-              pp.project, st.mountpoint, (int) st.pid, st.profile, st.mode, st.network, st.view,
+              pp.project, st.mountpoint, (int) st.pid, state_process_uptime (st.pid), agents_running (pp.state), st.profile, st.mode, st.network, st.view,
               cli_strv_len (st.packages), cli_strv_len (st.closure),
               (double) st.closure_bytes / 1048576.0);
       if (priv_own >= 0)

@@ -923,7 +923,12 @@ cage_exec (const struct exec_options *opts, int *exit_code, json_t **plan_json_o
         *exit_code = 0;
     }
   else
-    rc = run (&plan, exit_code, err);
+    {
+      char agent_file[4096];
+      agents_register (plan.project, agent_file, sizeof agent_file); /* best effort */
+      rc = run (&plan, exit_code, err);
+      agents_unregister (agent_file);
+    }
   plan_free (&plan);
   return rc;
 }

@@ -199,3 +199,20 @@ EOF
   assert_one_line_error "cagefs: error:"
   assert_equal "$(project_mounts)" "" "mounts left"
 }
+
+@test "status --json: the daemon's uptime and the cages running in the project" {
+  mount_tools
+  cage exec "$PROJECT" -- sleep 3 &
+  local bg=$! i n=0
+  for ((i = 0; i < 40; i++)); do
+    n=$(cagefs status --json "$PROJECT" | jq -r .agents_running)
+    [ "$n" = 1 ] && break
+    sleep 0.05
+  done
+  assert_equal "$n" 1 "agents_running while a cage runs"
+  [ "$(cagefs status --json "$PROJECT" | jq -r .uptime_s)" -ge 0 ] || fail "no uptime_s"
+  run cagefs status "$PROJECT"
+  assert_contains "$output" "1 cage(s) running"
+  wait "$bg"
+  assert_equal "$(cagefs status --json "$PROJECT" | jq -r .agents_running)" 0 "after it ended"
+}
