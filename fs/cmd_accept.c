@@ -20,6 +20,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "fdcopy.h"
 #include "cow_changes.h"
 #include "lock.h"
 #include "log.h"
@@ -302,30 +303,6 @@ host_mkdirs (int upper, int lower, const char *rel, struct cage_error *err)
   return 0;
 }
 
-static int
-copy_fd (int in, int out)
-{
-  char buf[65536];
-  for (;;)
-    {
-      ssize_t n = read (in, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return -1;
-      if (n == 0)
-        return 0;
-      for (ssize_t off = 0; off < n;)
-        {
-          ssize_t w = write (out, buf + off, (size_t) (n - off));
-          if (w < 0 && errno == EINTR)
-            continue;
-          if (w < 0)
-            return -1;
-          off += w;
-        }
-    }
-}
 
 /* Write the upper entry REL (file or symlink) over the host's: a temporary
    file next to it, renamed over it. */
@@ -366,7 +343,7 @@ write_host (int upper, int lower, const char *rel, struct cage_error *err)
       if (out < 0)
         return cage_error_set (err, errno, "create `%s%s%s`", parent, parent[0] ? "/" : "", tmp);
       struct timespec ts[2] = { us.st_atim, us.st_mtim };
-      if (copy_fd (in, out) < 0 || fchmod (out, us.st_mode & 07777) < 0
+      if (fdcopy_data (in, out) < 0 || fchmod (out, us.st_mode & 07777) < 0
           || (have_host && geteuid () == 0 && fchown (out, hs.st_uid, hs.st_gid) < 0)
           || futimens (out, ts) < 0 || fsync (out) < 0)
         {

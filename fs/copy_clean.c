@@ -1,7 +1,7 @@
 /* copy_clean.c - remove a temporary tree left by a copy (killed, or failed
-   half-way).  Store folders are 0555, so each folder is made writable
-   (fchmod on its own fd) before its entries go; every step is an *at()
-   call beneath the folder fd, symlinks are removed, never followed.  */
+   half-way), with rmtree_at (fs/rmtree.c: store folders are 0555, so each
+   is made writable first; every step an *at() call, symlinks removed,
+   never followed, no other filesystem entered).  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -11,51 +11,15 @@
 
 #include "cleanup.h"
 #include "copy_impl.h"
-
-static int
-remove_in (int dir_fd, const char *name, int depth, struct cage_error *err)
-{
-  if (unlinkat (dir_fd, name, 0) == 0 || errno == ENOENT)
-    return 0;
-  if (errno != EISDIR && errno != EPERM)
-    return cage_error_set (err, errno, "remove `%s`", name);
-  if (depth > 256)
-    return cage_error_set (err, ELOOP, "remove `%s`: folders nested too deep", name);
-  int fd = openat (dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return cage_error_set (err, errno, "open the folder `%s`", name);
-  if (fchmod (fd, 0700) < 0)
-    {
-      int e = errno;
-      close (fd);
-      return cage_error_set (err, e, "chmod the folder `%s`", name);
-    }
-  autoclosedir DIR *d = fdopendir (fd);
-  if (!d)
-    {
-      int e = errno;
-      close (fd);
-      return cage_error_set (err, e, "open the folder `%s`", name);
-    }
-  struct dirent *de;
-  while ((errno = 0, de = readdir (d)))
-    {
-      if (!strcmp (de->d_name, ".") || !strcmp (de->d_name, ".."))
-        continue;
-      if (remove_in (dirfd (d), de->d_name, depth + 1, err) < 0)
-        return cage_error_prefix (err, "in `%s`", name);
-    }
-  if (errno)
-    return cage_error_set (err, errno, "read the folder `%s`", name);
-  if (unlinkat (dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return cage_error_set (err, errno, "remove the folder `%s`", name);
-  return 0;
-}
+#include "rmtree.h"
 
 int
 copy_remove_tree (int dir_fd, const char *name, struct cage_error *err)
 {
-  return remove_in (dir_fd, name, 0, err);
+  struct stat st;
+  if (fstat (dir_fd, &st) < 0)
+    return cage_error_set (err, errno, "stat the destination store");
+  return rmtree_at (dir_fd, ".", name, st.st_dev, 0, err);
 }
 
 int

@@ -14,65 +14,10 @@
 
 #include "cleanup.h"
 #include "copyup.h"
+#include "fdcopy.h"
 #include "cow.h"
 
-static int
-copy_data (int in, int out, off_t size)
-{
-  off_t done = 0;
-  while (done < size)
-    {
-      ssize_t n = copy_file_range (in, NULL, out, NULL, (size_t) (size - done), 0);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP))
-        break; /* read/write below */
-      if (n < 0)
-        return -errno;
-      if (n == 0)
-        return 0;
-      done += n;
-    }
-  char buf[65536];
-  for (;;)
-    {
-      ssize_t n = read (in, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return -errno;
-      if (n == 0)
-        return 0;
-      for (ssize_t off = 0; off < n;)
-        {
-          ssize_t w = write (out, buf + off, (size_t) (n - off));
-          if (w < 0 && errno == EINTR)
-            continue;
-          if (w < 0)
-            return -errno;
-          off += w;
-        }
-    }
-}
 
-static int
-copy_xattrs (int in, int out)
-{
-  char names[4096];
-  ssize_t len = flistxattr (in, names, sizeof names);
-  if (len < 0)
-    return errno == ENOTSUP || errno == ERANGE ? 0 : -errno;
-  for (char *name = names; name < names + len; name += strlen (name) + 1)
-    {
-      char value[4096];
-      ssize_t v = fgetxattr (in, name, value, sizeof value);
-      if (v < 0)
-        continue;
-      if (fsetxattr (out, name, value, (size_t) v, 0) < 0 && errno != ENOTSUP && errno != EPERM)
-        return -errno;
-    }
-  return 0;
-}
 
 int
 copyup_node (struct node *n)
@@ -114,9 +59,9 @@ copyup_node (struct node *n)
   if (out < 0)
     r = -errno;
   if (r == 0)
-    r = copy_data (in, out, st.st_size);
+    r = fdcopy_data (in, out);
   if (r == 0)
-    r = copy_xattrs (in, out);
+    r = fdcopy_xattrs (in, out, false);
   if (r == 0 && fchmod (out, st.st_mode & 07777 & ~(mode_t) (S_ISUID | S_ISGID)) < 0)
     r = -errno;
   struct timespec ts[2] = { st.st_atim, st.st_mtim };

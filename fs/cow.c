@@ -1,5 +1,6 @@
 /* cow.c - the cow workspace view in the daemon (see cow.h). */
 #include "cow.h"
+#include "fdcopy.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -375,59 +376,7 @@ cow_closedir (struct cow_dir *d)
 
 /* ---- copy-up ------------------------------------------------------------ */
 
-static int
-copy_data (int in, int out)
-{
-  char buf[65536];
-  for (;;)
-    {
-      ssize_t n = copy_file_range (in, NULL, out, NULL, 1 << 30, 0);
-      if (n > 0)
-        continue;
-      if (n == 0)
-        return 0;
-      if (errno == EINTR)
-        continue;
-      if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
-        return -errno;
-      break;
-    }
-  for (;;)
-    {
-      ssize_t n = read (in, buf, sizeof buf);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        return -errno;
-      if (n == 0)
-        return 0;
-      for (ssize_t off = 0; off < n;)
-        {
-          ssize_t w = write (out, buf + off, (size_t) (n - off));
-          if (w < 0 && errno == EINTR)
-            continue;
-          if (w < 0)
-            return -errno;
-          off += w;
-        }
-    }
-}
 
-static void
-copy_user_xattrs (int in, int out)
-{
-  char names[4096];
-  ssize_t len = flistxattr (in, names, sizeof names);
-  for (char *name = names; len > 0 && name < names + len; name += strlen (name) + 1)
-    {
-      char value[4096];
-      if (strncmp (name, "user.", 5) != 0)
-        continue;
-      ssize_t v = fgetxattr (in, name, value, sizeof value);
-      if (v >= 0)
-        fsetxattr (out, name, value, (size_t) v, 0); /* best effort */
-    }
-}
 
 /* The upper node now has ST: re-key the node that had LOWER's key. */
 static void
@@ -501,9 +450,9 @@ copy_up (const char *rel)
       autoclose int out = dfd < 0 ? -1 : openat (dfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
       if (out < 0)
         return -errno;
-      if ((r = copy_data (in, out)) < 0)
+      if ((r = fdcopy_data (in, out)) < 0)
         return r;
-      copy_user_xattrs (in, out);
+      fdcopy_xattrs (in, out, true); /* best effort */
       if (fchmod (out, lst.st_mode & 07777 & ~(mode_t) S_ISUID) < 0 || futimens (out, ts) < 0)
         return -errno;
       char p[64];
