@@ -116,3 +116,27 @@ setup () { common_setup; require_namespaces; }
   assert_equal "$(jq -r .mounted <<<"$status_json")" true "status while full"
   [ "$st3" -eq 0 ] && [[ $out3 == kept ]] || fail "after freeing space: $st3 $out3"
 }
+
+@test "a full private store (copy mode): ENOSPC for the agent, the daemon stays up, the state stays readable" {
+  [ "$(id -u)" = 0 ] || skip "mounting a small tmpfs needs root"
+  local small=$BATS_TEST_TMPDIR/state
+  mkdir -p "$small"
+  mount -t tmpfs -o size=24m,mode=0700 tmpfs "$small" || skip "cannot mount tmpfs"
+  # The state (and so the private store) on the small filesystem.
+  local rc=0 out err st=0 serr status_json st2=0 out2
+  out=$(XDG_RUNTIME_DIR=$small cagefs mount "$PROJECT" --json --mode copy --package "$FIX_TOOLS" 2>&1) || rc=$?
+  if [ "$rc" -eq 0 ]; then
+    PID=$(jq -r .pid <<<"$out")
+    serr=$(XDG_RUNTIME_DIR=$small "$CAGEFS_BIN/cage" exec "$PROJECT" -- \
+      sh -c 'mkdir -p /nix/store/agent-fill && dd if=/dev/zero of=/nix/store/agent-fill/f bs=64k count=1000' 2>&1) || st=$?
+    status_json=$(XDG_RUNTIME_DIR=$small cagefs status --json "$PROJECT") || true
+    out2=$(XDG_RUNTIME_DIR=$small "$CAGEFS_BIN/cage" exec "$PROJECT" -- \
+      sh -c "rm /nix/store/agent-fill/f && cat $FIX_DATA/hello.txt" 2>&1) || st2=$?
+    XDG_RUNTIME_DIR=$small cagefs umount "$PROJECT" || true
+  fi
+  umount "$small" || umount -l "$small"
+  [ "$rc" -eq 0 ] || fail "mount: $out"
+  [ "$st" -ne 0 ] && [[ $serr == *"No space left on device"* ]] || fail "dd: $st $serr"
+  assert_equal "$(jq -r .mounted <<<"$status_json")" true "status while full"
+  [ "$st2" -eq 0 ] && [[ $out2 == "hello from the fixture store path" ]] || fail "after freeing: $st2 $out2"
+}
