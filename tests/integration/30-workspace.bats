@@ -176,3 +176,27 @@ setup () { common_setup; require_namespaces; }
   printf '%s\n' "$output" | grep -qx 'PATH=/bin' || fail "PATH is not /bin:" "$output"
   printf '%s\n' "$output" | grep -qE '^HOME=/home/[^/]+$' || fail "HOME is not /home/<user>:" "$output"
 }
+
+@test "host edits while mounted: a running agent sees new content, size, new and removed files within a second" {
+  put seen.txt "old"
+  put gone.txt "will go"
+  mount_tools
+  # The agent caches everything, says it is ready, then polls every 0.1 s
+  # and counts polls until it sees all three changes.
+  cage_sh 'cat seen.txt gone.txt >/dev/null; ls >/dev/null; touch ready; n=0
+    while [ $n -lt 50 ]; do
+      c=$(cat seen.txt); s=$(stat -c %s seen.txt)
+      if [ "$c" = "new and longer" ] && [ "$s" = 15 ] && [ -e fresh.txt ] && [ ! -e gone.txt ]; then
+        echo "$n"; exit 0; fi
+      sleep 0.1; n=$((n+1)); done; echo "never: $c $s"; exit 1' >"$BATS_TEST_TMPDIR/polls" 2>&1 &
+  local bg=$! i
+  for ((i = 0; i < 100; i++)); do [ -e "$PROJECT/ready" ] && break; sleep 0.02; done
+  printf 'new and longer\n' >"$PROJECT/seen.txt"
+  put fresh.txt "fresh"
+  rm "$PROJECT/gone.txt"
+  wait "$bg" || fail "the agent never saw the host's edits: $(cat "$BATS_TEST_TMPDIR/polls")"
+  local polls
+  polls=$(cat "$BATS_TEST_TMPDIR/polls")
+  # 1 s of kernel caching (entries, attributes, negative entries) + polling slack
+  [ "$polls" -le 15 ] || fail "seen after $polls polls of 0.1 s"
+}
