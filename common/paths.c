@@ -110,12 +110,13 @@ paths_fill (const char *real, struct project_paths *out, struct cage_error *err)
   out->mnt = xasprintf ("%s/%s", out->state, "mnt");
   out->store_mnt = xasprintf ("%s/%s", out->state, "store");
   out->home = xasprintf ("%s/%s", out->state, "home");
+  out->home_empty = xasprintf ("%s/%s", out->state, "home-empty");
   out->state_json = xasprintf ("%s/%s", out->state, "state.json");
   out->log = xasprintf ("%s/%s", out->state, "daemon.log");
   out->private_root = xasprintf ("%s/%s", out->state, "private");
   out->audit = xasprintf ("%s/%s", out->state, "audit.ndjson");
   out->cow_upper = xasprintf ("%s/%s", out->state, "cow/upper");
-  if (!out->mnt || !out->store_mnt || !out->home || !out->state_json || !out->log
+  if (!out->mnt || !out->store_mnt || !out->home || !out->home_empty || !out->state_json || !out->log
       || !out->private_root || !out->audit || !out->cow_upper)
     goto nomem;
   return 0;
@@ -181,6 +182,7 @@ paths_free (struct project_paths *p)
   free (p->mnt);
   free (p->store_mnt);
   free (p->home);
+  free (p->home_empty);
   free (p->state_json);
   free (p->log);
   free (p->private_root);

@@ -7,7 +7,11 @@
        store/        the store view's own read-only FUSE mount, which the
                      launcher binds at /nix/store (a read-only superblock,
                      so every write is EROFS before any permission check)
-       home/         the cage's persistent home
+       home/         the cage's persistent home (the launcher binds it at
+                     the cage's home path; when root invokes it belongs to
+                     the overflow ids, as the agent's files there do)
+       home-empty/   the empty home (home.mode "empty"), made anew at each
+                     mount
        state.json    written by the daemon once the mount is ready
        project.json  the project's path and last mode, written by mount and
                      kept until `cagefs destroy` (fs/sessions.h)
@@ -33,6 +37,7 @@ struct project_paths
   char *mnt;
   char *store_mnt;
   char *home;
+  char *home_empty; /* <state>/home-empty: the empty home (not created here) */
   char *state_json;
   char *log;
   char *audit;     /* audit.ndjson */

@@ -223,13 +223,14 @@ cmd_mount (int argc, char **argv)
   if (sessions_record (&pp, config_mode_name (cfg.mode), &err) < 0)
     goto out;
   hooks_run (&cfg, HOOK_PRE_MOUNT, &pp);
-  if (home_prepare (&cfg, &pp, &err) < 0)
+  /* (the agent's host ids first: the home is theirs) */
+  state_cage_identity (&st);
+  if (home_prepare (&cfg, &pp, st.cage_uid, st.cage_gid, &err) < 0)
     goto out;
   if (store_mode_prepare (&cfg, &pp, json, &ss, &err) < 0)
     goto out;
   char **closure = steal_ptr (&ss.closure);
 
-  state_cage_identity (&st);
   st.project = strdup (pp.project);
   st.mountpoint = strdup (pp.mnt);
   st.store_mountpoint = strdup (pp.store_mnt);

@@ -314,7 +314,6 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   cow_fini ();
   tracked_fini ();
   close (cagefs.store.root_fd);
-  close (cagefs.home.root_fd);
   if (cagefs.host_home.root_fd >= 0)
     close (cagefs.host_home.root_fd);
   return rc < 0 ? cage_error_set (err, -rc, "FUSE session loop") : 0;

@@ -18,7 +18,7 @@ struct cagefs
   struct node *root;         /* the root tree's root (session 1) */
   struct node *store_root;   /* the store view's root: also the read-only
                                 store session's root */
-  struct view workspace, store, home;
+  struct view workspace, store;
   struct view host_home;     /* home.host: the real home, read-only (root_fd -1: none) */
   struct blacklist blacklist;
   struct blacklist host_home_blacklist; /* the blacklist, and the state root */

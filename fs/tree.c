@@ -1,6 +1,7 @@
 /* tree.c - the root tree the agent sees: synthetic directories and files
    (/, /bin, /etc, /home, /nix, /usr/bin/env, mount points for the launcher)
-   with the views (workspace, store, home) hung into it. */
+   with the views (workspace, store, the real home) hung into it, and an
+   empty folder where the launcher binds the cage's home. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -151,10 +152,12 @@ name_list (char **paths, char ***out, size_t *n_out)
   return 0;
 }
 
-/* Hang VIEW at the absolute PATH (e.g. "/home/alice"), making the synthetic
-   folders on the way; a place already taken is an error. */
+/* Hang VIEW at the absolute PATH (e.g. "/root"), making the synthetic
+   folders on the way; a place already taken is an error.  Without a VIEW,
+   an empty synthetic folder (a mount point for the launcher) named WHAT. */
 static int
-hang_view (struct node *root, const char *path, struct view *view, struct cage_error *err)
+hang_view (struct node *root, const char *path, const char *what, struct view *view,
+           struct cage_error *err)
 {
   char buf[1024];
   snprintf (buf, sizeof buf, "%s", path);
@@ -168,20 +171,20 @@ hang_view (struct node *root, const char *path, struct view *view, struct cage_e
       if (!next)
         {
           if (child)
-            return cage_error_set (err, EEXIST, "show the %s view at `%s`: the cage has "
-                                   "something there already", view->name, path);
-          NEW (node_new_view_root (dir, c, view));
+            return cage_error_set (err, EEXIST, "show the %s at `%s`: the cage has "
+                                   "something there already", what, path);
+          NEW (view ? node_new_view_root (dir, c, view) : node_new_dir (dir, c, 0755));
           return 0;
         }
       if (child && child->kind != NODE_DIR)
-        return cage_error_set (err, EEXIST, "show the %s view at `%s`: `%s` is taken",
-                               view->name, path, c);
+        return cage_error_set (err, EEXIST, "show the %s at `%s`: `%s` is taken", what, path,
+                               c);
       if (!child)
         NEW (child = node_new_dir (dir, c, 0755));
       dir = child;
       c = next;
     }
-  return cage_error_set (err, EINVAL, "show the %s view at `%s`: not a path", view->name, path);
+  return cage_error_set (err, EINVAL, "show the %s at `%s`: not a path", what, path);
 }
 
 /* The real home's blacklist: the project's, the agents' sign-in files, and
@@ -252,12 +255,8 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
                              .attr_timeout = fixed ? 86400.0 : 1.0,
                              .negative_timeout = ss->filter ? 86400.0 : 1.0,
                              .keep_cache = fixed, .private_store = ss->private_store };
-  fs->home = (struct view){ .name = "home", .writable = true, .blacklist = NULL,
-                            .entry_timeout = 1.0, .attr_timeout = 1.0, .negative_timeout = 1.0,
-                            .keep_cache = false };
   if ((fs->workspace.root_fd = open_root (pp->project, err)) < 0
-      || (fs->store.root_fd = open_root (ss->root, err)) < 0
-      || (fs->home.root_fd = open_root (pp->home, err)) < 0)
+      || (fs->store.root_fd = open_root (ss->root, err)) < 0)
     return -1;
   fs->host_home = (struct view){ .name = "host home", .writable = false,
                                  .blacklist = &fs->host_home_blacklist, .entry_timeout = 1.0,
@@ -311,8 +310,12 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
   NEW (node_new_dir (root, "tmp", 01777));
   NEW (node_new_dir (root, "proc", 0555));
   NEW (node_new_dir (root, "dev", 0755));
-  if (hang_view (root, st->home, &fs->home, err) < 0
-      || (st->host_home && hang_view (root, st->host_home, &fs->host_home, err) < 0))
+  /* The cage's home is the host folder itself (<state>/home), which the
+     launcher binds here: O_TMPFILE and the rest are the host
+     filesystem's, not a FUSE view's. */
+  if (hang_view (root, st->home, "cage's home", NULL, err) < 0
+      || (st->host_home
+          && hang_view (root, st->host_home, "host home view", &fs->host_home, err) < 0))
     return -1;
 
   if (add_bin_links (bin, fs->store.root_fd, cfg->packages, &fs->blacklist, err) < 0)

@@ -53,6 +53,8 @@ plan_free (struct cage_plan *plan)
 {
   free (plan->root);
   free (plan->project);
+  free (plan->home);
+  free (plan->home_src);
   cage_strv_free (plan->envp);
   limits_plan_free (&plan->limits);
   for (size_t i = 0; i < sizeof plan->shells / sizeof *plan->shells; i++)
@@ -302,6 +304,11 @@ plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage
       plan->envp = agent_env (&st, &cfg);
       plan->root = strdup (st.mountpoint);
       plan->project = strdup (paths.project);
+      /* The home is the state folder's (never a path the file names):
+         the empty one for home.mode "empty". */
+      plan->home = strdup (st.home);
+      plan->home_src = strdup (strcmp (st.home_mode, "empty") == 0 ? paths.home_empty
+                                                                    : paths.home);
     }
   config_free (&cfg);
   if (rc < 0)
@@ -310,7 +317,7 @@ plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage
       goto out;
     }
   rc = -1;
-  if (!plan->root || !plan->project || !plan->envp)
+  if (!plan->root || !plan->project || !plan->envp || !plan->home || !plan->home_src)
     {
       cage_error_set (err, ENOMEM, "plan the cage");
       plan_free (plan);
@@ -400,7 +407,7 @@ plan_json (const struct cage_plan *plan)
                     "project", plan->project, "root", plan->root, "namespaces", ns,
                     "uid_map", uid_map, "gid_map", gid_map, "setgroups", "deny",
                     "hostname", CAGE_HOSTNAME, "loopback_up", plan->new_net,
-                    "mounts", mounts_plan_json (), "uid", CAGE_INNER_UID, "gid", CAGE_INNER_GID,
+                    "mounts", mounts_plan_json (plan), "uid", CAGE_INNER_UID, "gid", CAGE_INNER_GID,
                     "capabilities", "securebits",
                     json_pack ("[s,s,s,s,s,s,s]", "NOROOT", "NOROOT_LOCKED", "NO_SETUID_FIXUP",
                                "NO_SETUID_FIXUP_LOCKED", "KEEP_CAPS_LOCKED",
@@ -647,7 +654,7 @@ cage_init (struct cage_plan *plan, const sigset_t *caller_mask, int sync_fd, int
   if (n != 1)
     _exit (CAGE_EXIT_FAILURE);
 
-  if (mounts_setup_root (plan->root, &err) < 0)
+  if (mounts_setup_root (plan, &err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
   if (sethostname (CAGE_HOSTNAME, strlen (CAGE_HOSTNAME)) < 0)
     report_errno_exit (report_fd, "set the hostname");

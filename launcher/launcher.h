@@ -99,6 +99,8 @@ struct cage_plan
 {
   char *root;           /* the FUSE mount point: the cage's / */
   char *project;        /* realpath of the project (for messages) */
+  char *home;           /* the cage's home in the cage ("/home/agent") */
+  char *home_src;       /* the host folder bound there (<state>/home) */
   bool new_net;         /* network "off": a new net namespace with lo */
   uid_t map_uid;        /* host uid that CAGE_INNER_UID maps to */
   gid_t map_gid;        /* host gid that CAGE_INNER_GID maps to */
@@ -183,13 +185,16 @@ int limits_apply_rlimits (const struct limits_plan *lp, struct cage_error *err);
 
 /* ---- mounts.c ---------------------------------------------------------- */
 
-/* In the new mount namespace: make the tree private, bind ROOT onto itself,
-   mount proc, tmp, dev (devices, pts, shm, links) under it, pivot_root
-   into it and detach the host's tree.  Afterwards cwd is "/".  */
-int mounts_setup_root (const char *root, struct cage_error *err);
+/* In the new mount namespace: make the tree private, bind PLAN->root onto
+   itself, bind the home folder PLAN->home_src at PLAN->home (nosuid, nodev;
+   it must belong to PLAN->map_uid), mount proc, tmp, dev (devices, pts,
+   shm, links) under it, pivot_root into it and detach the host's tree.
+   Afterwards cwd is "/".  */
+int mounts_setup_root (const struct cage_plan *plan, struct cage_error *err);
 
-/* The mounts mounts_setup_root makes, as a JSON array (for --dry-run). */
-json_t *mounts_plan_json (void);
+/* The mounts mounts_setup_root makes for PLAN, as a JSON array (for
+   --dry-run). */
+json_t *mounts_plan_json (const struct cage_plan *plan);
 
 /* ---- net.c ------------------------------------------------------------- */
 

@@ -1,8 +1,10 @@
-/* mounts.c - the cage's root: the FUSE view plus fresh proc, tmp and dev.
+/* mounts.c - the cage's root: the FUSE view plus the home folder and fresh
+   proc, tmp and dev.
 
-   The cagefs daemon presents one tree (workspace, store, bin, etc, home)
-   with empty proc, tmp and dev directories; this file mounts those in a
-   new mount namespace, then pivot_roots into the tree and detaches the
+   The cagefs daemon presents one tree (workspace, store, bin, etc) with
+   empty home, proc, tmp and dev directories; this file binds the cage's
+   home folder (<state>/home) and mounts the others in a new mount
+   namespace, then pivot_roots into the tree and detaches the
    host's, so nothing of the host's mount tree is left (bubblewrap's
    setup_newroot, as a table).
 
@@ -118,25 +120,33 @@ open_parent (int rootfd, const char *path, const char **name)
   return safe_openat (rootfd, parent, O_PATH | O_DIRECTORY);
 }
 
-/* Remount the mount at PATH (an fd path) read-only.  A remount must
-   repeat the flags a user namespace may not change (nosuid, nodev, noexec,
-   atime: locked on mounts from the host), so they are read back first, as
+/* Remount the bind mount at PATH (an fd path) with FLAGS (MS_RDONLY,
+   MS_NOSUID, MS_NODEV) added.  A remount must repeat the flags a user
+   namespace may not change (read-only, nosuid, nodev, noexec, atime:
+   locked on mounts from the host), so they are read back first, as
    bubblewrap does.  */
 static int
-remount_readonly (const char *path)
+remount_adding (const char *path, unsigned long add)
 {
   static const struct { unsigned long st, ms; } keep[] = {
-    { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV }, { ST_NOEXEC, MS_NOEXEC },
-    { ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+    { ST_RDONLY, MS_RDONLY }, { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV },
+    { ST_NOEXEC, MS_NOEXEC }, { ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME },
+    { ST_RELATIME, MS_RELATIME },
   };
   struct statvfs sv;
   if (statvfs (path, &sv) < 0)
     return -1;
-  unsigned long flags = MS_REMOUNT | MS_BIND | MS_RDONLY;
+  unsigned long flags = MS_REMOUNT | MS_BIND | add;
   for (size_t i = 0; i < sizeof keep / sizeof *keep; i++)
     if (sv.f_flag & keep[i].st)
       flags |= keep[i].ms;
   return mount (NULL, path, NULL, flags, NULL);
+}
+
+static int
+remount_readonly (const char *path)
+{
+  return remount_adding (path, MS_RDONLY);
 }
 
 static int
@@ -278,9 +288,55 @@ bind_nix_daemon (int rootfd, const char *root, struct cage_error *err)
   return 0;
 }
 
-int
-mounts_setup_root (const char *root, struct cage_error *err)
+/* The cage's home is a host folder, not a FUSE view (so O_TMPFILE and
+   every other POSIX behaviour are the host filesystem's): bind PLAN's
+   home_src at its home, nosuid and nodev.  Done with the caller's own ids,
+   which reach the 0700 state folder; the folder must be the agent's
+   (cagefs mount gives it to the overflow ids when root invokes). */
+static int
+bind_home (int rootfd, const struct cage_plan *plan, struct cage_error *err)
 {
+  const char *root = plan->root, *home = plan->home;
+  if (home[0] != '/' || !home[1])
+    return cage_error_set (err, 0, "the state file names no home for the cage (\"%s\"); "
+                           "remount: cagefs umount %s && cagefs mount %s", home, plan->project,
+                           plan->project);
+  autoclose int src = open (plan->home_src, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (src < 0)
+    return cage_error_set (err, errno, "open the cage's home `%s`", plan->home_src);
+  struct stat st;
+  if (fstat (src, &st) < 0)
+    return cage_error_set (err, errno, "stat the cage's home `%s`", plan->home_src);
+  /* (seen from the cage's user namespace: the agent's host uid is
+     CAGE_INNER_UID here, any other is unmapped) */
+  if (st.st_uid != CAGE_INNER_UID)
+    return cage_error_set (err, 0, "the cage's home `%s` does not belong to the agent (host "
+                           "uid %u); remount: cagefs umount %s && cagefs mount %s",
+                           plan->home_src, (unsigned) plan->map_uid, plan->project,
+                           plan->project);
+  autoclose int dst = safe_openat (rootfd, home + 1, O_PATH | O_DIRECTORY);
+  if (dst < 0)
+    return cage_error_set (err, errno, "open `%s%s` to bind the cage's home on it", root, home);
+  char src_path[64], dst_path[64];
+  if (mount (fd_path (src_path, sizeof src_path, src), fd_path (dst_path, sizeof dst_path, dst),
+             NULL, MS_BIND | MS_REC, NULL)
+      < 0)
+    return cage_error_set (err, errno, "bind the cage's home `%s` at `%s%s`", plan->home_src,
+                           root, home);
+  /* DST still names the folder below the new mount: open the mount. */
+  autoclose int top = safe_openat (rootfd, home + 1, O_PATH | O_DIRECTORY);
+  if (top < 0)
+    return cage_error_set (err, errno, "open `%s%s`", root, home);
+  if (remount_adding (fd_path (dst_path, sizeof dst_path, top), MS_NOSUID | MS_NODEV) < 0)
+    return cage_error_set (err, errno, "make the cage's home `%s%s` nosuid and nodev", root,
+                           home);
+  return 0;
+}
+
+int
+mounts_setup_root (const struct cage_plan *plan, struct cage_error *err)
+{
+  const char *root = plan->root;
   /* Nothing we mount may reach the host's namespace, and nothing the host
      mounts later shows up here. */
   if (mount (NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
@@ -293,7 +349,8 @@ mounts_setup_root (const char *root, struct cage_error *err)
   autoclose int rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     return cage_error_set (err, errno, "open `%s`", root);
-  if (bind_store (rootfd, root, err) < 0 || bind_nix_daemon (rootfd, root, err) < 0)
+  if (bind_store (rootfd, root, err) < 0 || bind_nix_daemon (rootfd, root, err) < 0
+      || bind_home (rootfd, plan, err) < 0)
     return -1;
   /* From here on files are made below ROOTFD only, as the agent's ids. */
   if (userns_use_inner_fs_ids (err) < 0)
@@ -329,7 +386,7 @@ flags_json (json_t *a, unsigned long flags)
 }
 
 json_t *
-mounts_plan_json (void)
+mounts_plan_json (const struct cage_plan *plan)
 {
   static const char *const kinds[] = {
     [OP_MOUNT] = "mount", [OP_DEVICE] = "bind", [OP_MKDIR] = "mkdir", [OP_SYMLINK] = "symlink",
@@ -338,6 +395,9 @@ mounts_plan_json (void)
   json_t *ops = json_array ();
   json_array_append_new (ops, json_pack ("{s:s, s:s, s:s}", "op", "bind", "path", "/nix/store",
                                          "source", "<state>/store, when the daemon mounted it"));
+  json_array_append_new (ops, json_pack ("{s:s, s:s, s:s, s:[s,s,s]}", "op", "bind", "path",
+                                         plan->home, "source", plan->home_src, "flags", "bind",
+                                         "nosuid", "nodev"));
   for (size_t i = 0; ops && i < sizeof root_ops / sizeof *root_ops; i++)
     {
       const struct root_op *op = &root_ops[i];

@@ -159,6 +159,73 @@ setup () { common_setup; require_namespaces; }
   [ ! -e "$PROJECT/.note" ] || fail "the home leaked into the project"
 }
 
+# The host uid the agent's files get: root's cages map to the overflow uid.
+agent_host_uid () { if [ "$(id -u)" = 0 ]; then echo 65534; else id -u; fi; }
+
+@test "the home is the host folder <state>/home bound in the cage (nosuid, nodev), the agent's on the host" {
+  mount_tools
+  local sd uid
+  sd=$(cagefs status "$PROJECT" --json | jq -r .state_dir)
+  uid=$(agent_host_uid)
+  run --separate-stderr cage_sh 'echo hi > ~/f && mkdir ~/d && ln -s /etc/passwd ~/l &&
+    awk -v h="$HOME" '\''$5 == h { print $6; for (i = 7; i <= NF; i++) if ($i == "-") print $(i + 1) }'\'' /proc/self/mountinfo'
+  assert_success
+  assert_contains "$(sed -n 1p <<<"$output")" nosuid "the home's mount options"
+  assert_contains "$(sed -n 1p <<<"$output")" nodev "the home's mount options"
+  [[ $(sed -n 2p <<<"$output") != fuse* ]] || fail "the home is a FUSE mount:" "$output"
+  assert_equal "$(cat "$sd/home/f")" hi "the file on the host"
+  assert_equal "$(stat -c %u "$sd/home" "$sd/home/f" "$sd/home/d" "$sd/home/l" | sort -u)" "$uid" \
+    "host owners of the home, a file, a folder, a link"
+  # the dry-run plan shows the bind
+  run --separate-stderr cage exec "$PROJECT" --dry-run --json -- true
+  assert_success
+  assert_equal "$(jq -c --arg h "$(jq -r .home <<<"$MOUNT_JSON")" \
+    '[.mounts[] | select(.path == $h) | .op, .source, .flags]' <<<"$output")" \
+    "[\"bind\",\"$sd/home\",[\"bind\",\"nosuid\",\"nodev\"]]" "the home in the plan"
+}
+
+@test "root: a home not yet the agent's is given to the overflow uid at mount, links changed but never followed" {
+  [ "$(id -u)" = 0 ] || skip "only root's cages map the agent to another host uid"
+  mount_tools
+  local sd victim=$BATS_TEST_TMPDIR/victim
+  sd=$(cagefs status "$PROJECT" --json | jq -r .state_dir)
+  run --separate-stderr cagefs umount "$PROJECT"
+  assert_success
+  # a home as root's mounts left it before: everything root's
+  mkdir -p "$sd/home/olddir/sub" "$victim.d"
+  echo old > "$sd/home/old.txt"
+  echo secret > "$victim"
+  ln -s "$victim" "$sd/home/link"
+  ln -s "$victim.d" "$sd/home/olddir/dirlink"
+  chown -hR 0:0 "$sd/home"
+  printf '{"home": {"writable": ["~/.made/", "~/.cfg/x.json"]}}\n' > "$PROJECT/cage.json"
+  mount_tools
+  assert_equal "$(find "$sd/home" ! -uid 65534 -printf '%p %u\n')" "" "entries not the agent's"
+  assert_equal "$(find "$sd/home" ! -gid 65534 -printf '%p %g\n')" "" "entries not the agent's group"
+  assert_equal "$(stat -c '%u:%g' "$victim" "$victim.d" | sort -u)" "0:0" "the links' targets"
+  run --separate-stderr cage_sh 'echo more >> ~/old.txt && touch ~/olddir/sub/new ~/.made/new &&
+    cat ~/.cfg/x.json'
+  assert_success
+  assert_equal "$output" "{}" "the preset file"
+  assert_equal "$(cat "$victim")" secret "the link's target"
+}
+
+@test "home.writable through a link planted in the home is refused, nothing made at its target" {
+  mount_tools
+  local sd out=$BATS_TEST_TMPDIR/outside
+  sd=$(cagefs status "$PROJECT" --json | jq -r .state_dir)
+  mkdir "$out"
+  run --separate-stderr cage_sh 'ln -s "$1" ~/.cfg' "$out"
+  assert_success
+  run --separate-stderr cagefs umount "$PROJECT"
+  assert_success
+  printf '{"home": {"writable": ["~/.cfg/sub/", "~/.cfg/x.json"]}}\n' > "$PROJECT/cage.json"
+  run --separate-stderr cagefs mount "$PROJECT" --package "$FIX_TOOLS"
+  assert_status 1
+  assert_one_line_error "cagefs: error: home.writable: open \`$sd/home/.cfg\` (a folder is needed there)"
+  assert_equal "$(ls -A "$out")" "" "the link's target"
+}
+
 @test "/tmp starts empty and is writable" {
   mount_tools
   run --separate-stderr cage exec "$PROJECT" -- ls -A /tmp
