@@ -143,16 +143,7 @@ racy (const struct scan_cache *sc, const struct stat *st)
   return age < sc->racy;
 }
 
-enum scan_result
-{
-  SCANNED,   /* *KIND is the verdict (SECRET_NONE for a file we may not read) */
-  REPLACED,  /* the name no longer leads to the file the caller stat'ed */
-  FAILED,    /* could not read it (logged) */
-};
-
-/* Read the start of FD/NAME (see scan_cache_hides), the file ST, into
-   *KIND; *NOW gets its stat from just before the read. */
-static enum scan_result
+int
 scan_file (int fd, const char *name, const struct stat *st, struct stat *now,
            enum secret_kind *kind)
 {
@@ -162,21 +153,13 @@ scan_file (int fd, const char *name, const struct stat *st, struct stat *now,
     {
       own = openat (fd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
       if (own < 0)
-        {
-          if (errno == ENOENT || errno == ENOTDIR || errno == ELOOP)
-            return REPLACED;
-          fprintf (stderr, "cagefs: scan: cannot open `%s`: %s\n", name, strerror (errno));
-          return FAILED;
-        }
+        return errno == ENOENT || errno == ENOTDIR || errno == ELOOP ? -ESTALE : -errno;
       pfd = own;
     }
   if (fstat (pfd, now) < 0)
-    {
-      fprintf (stderr, "cagefs: scan: cannot stat `%s`: %s\n", name, strerror (errno));
-      return FAILED;
-    }
+    return -errno;
   if (!S_ISREG (now->st_mode) || now->st_dev != st->st_dev || now->st_ino != st->st_ino)
-    return REPLACED;
+    return -ESTALE;
   char path[64];
   snprintf (path, sizeof path, "/proc/self/fd/%d", pfd);
   int flags = O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC;
@@ -189,17 +172,13 @@ scan_file (int fd, const char *name, const struct stat *st, struct stat *now,
         {
           /* The agent reads through us: it cannot read it either. */
           *kind = SECRET_NONE;
-          return SCANNED;
+          return 0;
         }
-      fprintf (stderr, "cagefs: scan: cannot open `%s` to read: %s\n", name, strerror (errno));
-      return FAILED;
+      return -errno;
     }
   autofree char *buf = malloc (SECRET_SCAN_BYTES);
   if (!buf)
-    {
-      fprintf (stderr, "cagefs: scan: cannot read `%s`: %s\n", name, strerror (ENOMEM));
-      return FAILED;
-    }
+    return -ENOMEM;
   size_t got = 0;
   while (got < SECRET_SCAN_BYTES)
     {
@@ -207,16 +186,13 @@ scan_file (int fd, const char *name, const struct stat *st, struct stat *now,
       if (r < 0 && errno == EINTR)
         continue;
       if (r < 0)
-        {
-          fprintf (stderr, "cagefs: scan: cannot read `%s`: %s\n", name, strerror (errno));
-          return FAILED;
-        }
+        return -errno;
       if (r == 0)
         break;
       got += (size_t) r;
     }
   *kind = secret_scan (buf, got);
-  return SCANNED;
+  return 0;
 }
 
 bool
@@ -236,11 +212,17 @@ scan_cache_hides (struct scan_cache *sc, int fd, const char *name, const struct 
   if (!hit)
     {
       struct stat now;
-      enum scan_result r = scan_file (fd, name, st, &now, &k);
-      if (r == REPLACED)
+      int r = scan_file (fd, name, st, &now, &k);
+      if (r == -ESTALE)
         return true;
-      if (r == FAILED)
-        return true; /* what could not be read could be a secret: hidden, asked again next time */
+      if (r < 0)
+        {
+          /* What could not be read could be a secret: hidden, and read
+             again next time. */
+          fprintf (stderr, "cagefs: scan: cannot read `%s`: %s; hidden\n", name[0] ? name : ".",
+                   strerror (-r));
+          return true;
+        }
       pthread_mutex_lock (&sc->lock);
       sc->stats.scans++;
       if (k != SECRET_NONE)

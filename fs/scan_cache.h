@@ -54,6 +54,13 @@ void scan_cache_free (struct scan_cache *sc);
 bool scan_cache_hides (struct scan_cache *sc, int fd, const char *name, const struct stat *st,
                        enum secret_kind *kind);
 
+/* The read itself, uncached (cagefs check uses it): the start of FD/NAME
+   as above, the regular file ST; *NOW gets its stat from just before the
+   read, *KIND the verdict.  0 (a file we may not open: 0 and SECRET_NONE),
+   -ESTALE when the name no longer leads to ST, else -errno. */
+int scan_file (int fd, const char *name, const struct stat *st, struct stat *now,
+               enum secret_kind *kind);
+
 struct scan_cache_stats
 {
   uint64_t scans;    /* files read */
