@@ -216,7 +216,13 @@ op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
   audit_lookup (req, p, name, r);
   struct node *n = NULL;
   if (r == 0)
-    r = real_lookup (p, name, &n, &st);
+    {
+      r = real_lookup (p, name, &n, &st);
+      /* Hidden by its inode (a hidden hard link, a secret by content):
+         logged when the name exists. */
+      if (r == -ENOENT && visibility_checks_inodes (p->view))
+        audit_lookup (req, p, name, r);
+    }
   if (r == -ENOENT)
     reply_negative (req, p);
   else if (r < 0)

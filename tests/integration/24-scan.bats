@@ -76,6 +76,11 @@ make_scan_files () {
     [[ $output != *"/$f"* ]] || fails+=("grep -r read $f")
   done
   assert_equal "$(tree_fingerprint "$PROJECT")" "$before" "host project tree"
+  # The refused lookups are in the audit log.
+  run --separate-stderr cagefs audit "$PROJECT" --json
+  assert_success
+  assert_equal "$(jq -r 'select(.op == "lookup" and .path == "/workspace/gcp.json") | .result' \
+    <<<"$output" | sort -u)" hidden "audit entry of the lookup of gcp.json"
   [ "${#fails[@]}" -eq 0 ] || fail "${fails[@]}"
 }
 
