@@ -209,3 +209,14 @@ make_scan_files () {
   assert_contains "$seen" "link.txt" "ls -la (a symlink is listed: its target decides when followed)"
   refute_contains "$seen" "BEGIN PRIVATE" "cat through the symlink"
 }
+
+@test "cage run passes --scan to the mount it makes" {
+  make_scan_files
+  run --separate-stderr cage run "$PROJECT" --package "$FIX_TOOLS" --scan -- \
+    sh -c 'cat /workspace/public.txt >/dev/null && cat /workspace/gh.txt'
+  assert_failure
+  assert_contains "$stderr" "/workspace/gh.txt': No such file or directory" "cage run --scan"
+  run --separate-stderr cage run "$PROJECT" --package "$FIX_TOOLS" -- cat /workspace/gh.txt
+  assert_success
+  assert_equal "$output" "GITHUB_TOKEN=$GH_TOKEN" "cage run without --scan"
+}
