@@ -713,6 +713,7 @@ struct pattern_list
   char ***v;
   size_t *n;
   bool *no_defaults;
+  bool *scan;           /* "scan" is a key of the object form (blacklist only) */
 };
 
 static int load_patterns (struct loader *L, json_t *v, const struct pattern_list *pl);
@@ -740,6 +741,15 @@ load_pattern_list (struct loader *L, json_t *v, const struct pattern_list *pl)
           if (load_patterns (L, e, pl) < 0)
             return -1;
         }
+      else if (pl->scan && strcmp (key, "scan") == 0)
+        {
+          if (!json_is_boolean (e))
+            return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be true or false, not %s",
+                            PATH_NAME (L), type_name (e));
+          *pl->scan = json_is_true (e);
+        }
+      else if (pl->scan)
+        return unknown_key (L, key, pl->key, KEYS ("defaults", "patterns", "scan"));
       else
         return unknown_key (L, key, pl->key, KEYS ("defaults", "patterns"));
       pop (L);
@@ -1209,10 +1219,11 @@ load_root (struct loader *L, json_t *root, struct cage_config *out, bool *have_m
         r = load_store (L, v, out, have_mode);
       else if (strcmp (key, "blacklist") == 0)
         r = load_pattern_list (L, v, &(struct pattern_list){ "blacklist", &out->blacklist,
-                               &out->n_blacklist, &out->blacklist_no_defaults });
+                               &out->n_blacklist, &out->blacklist_no_defaults,
+                               &out->blacklist_scan });
       else if (strcmp (key, "protected") == 0)
         r = load_pattern_list (L, v, &(struct pattern_list){ "protected", &out->protected,
-                               &out->n_protected, &out->protected_no_defaults });
+                               &out->n_protected, &out->protected_no_defaults, NULL });
       else if (strcmp (key, "network") == 0)
         {
           r = load_network (L, v, out);
@@ -1382,6 +1393,8 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
     cfg->limits.nofile = tmp.limits.nofile;
   if (tmp.blacklist_no_defaults)
     cfg->blacklist_no_defaults = true;
+  if (tmp.blacklist_scan)
+    cfg->blacklist_scan = true;
   if (tmp.protected_no_defaults)
     cfg->protected_no_defaults = true;
   if (have_mode)

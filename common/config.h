@@ -8,7 +8,9 @@
                       "nix_daemon": false },                          shared
        "blacklist": [ "<glob>", ... ],          extra gitignore-style globs,
                                                 added to the defaults; or
-       "blacklist": { "defaults": true, "patterns": [ "<glob>", ... ] }
+       "blacklist": { "defaults": true, "patterns": [ "<glob>", ... ],
+                      "scan": false }           also hide files holding keys
+                                                and tokens (secret_scan.h)
        "protected": [ "<glob>", ... ]  or  { "defaults": ..., "patterns": ... }
                                                 readable, never changed
        "network":   "off" | "host",
@@ -102,6 +104,7 @@ struct cage_config
   char **blacklist;     /* NULL-terminated; extra globs (defaults not included) */
   size_t n_blacklist;
   bool blacklist_no_defaults; /* "blacklist": {"defaults": false} */
+  bool blacklist_scan;  /* "blacklist": {"scan": true} or --scan: content-aware hiding */
   char **protected;     /* NULL-terminated; extra globs the agent may read, not change */
   size_t n_protected;
   bool protected_no_defaults; /* "protected": {"defaults": false} */

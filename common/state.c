@@ -71,6 +71,7 @@ state_write (const char *path, const struct cage_state *st, struct cage_error *e
   if (st->host_home)
     json_object_set_new (o, "host_home", json_string (st->host_home));
   json_object_set_new (o, "view", json_string (st->view ? st->view : "direct"));
+  json_object_set_new (o, "scan", json_boolean (st->scan));
   char tmp[4096];
   snprintf (tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid ());
   if (json_dump_file (o, tmp, JSON_INDENT (2)) < 0)
@@ -135,6 +136,7 @@ state_read (const char *path, struct cage_state *st, struct cage_error *err)
                           ? json_string_value (json_object_get (o, "home_mode")) : "persistent");
   if (json_is_string (json_object_get (o, "host_home")))
     st->host_home = dup_str (o, "host_home");
+  st->scan = json_is_true (json_object_get (o, "scan"));
   if (!st->project || !st->mountpoint || !st->store_mountpoint || !st->mode || !st->network || !st->view || !st->user
       || !st->home || !st->packages || !st->closure || !st->profile || !st->home_mode)
     {

@@ -21,7 +21,8 @@
      "profile": "standard",      strict | standard | relaxed
      "workspace": "read-write",  or "read-only"
      "home_mode": "persistent",  or "empty"
-     "host_home": "/home/alice"  home.host: the real home, read-only (else absent)
+     "host_home": "/home/alice", home.host: the real home, read-only (else absent)
+     "scan": false               "blacklist": {"scan": true}: files hidden by content
    }
    Inside the cage the agent runs as uid/gid CAGE_INNER_UID/GID, mapped to
    cage_uid/cage_gid on the host: the invoking user's own ids, or, when root
@@ -64,6 +65,7 @@ struct cage_state
   bool workspace_readonly;
   char *home_mode;  /* "persistent" when the file has none */
   char *host_home;  /* home.host: the real home's path, or NULL */
+  bool scan;        /* content-aware hiding (fs/scan_cache.h) */
 };
 
 int state_write (const char *path, const struct cage_state *st,

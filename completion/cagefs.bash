@@ -48,9 +48,9 @@ _cagefs ()
         -b|--blacklist) return ;;
       esac
       if [ "$cmd" = config ]; then
-        opts="--package --with --profile --mode --blacklist --network --json --help"
+        opts="--package --with --profile --mode --blacklist --scan --network --json --help"
       else
-        opts="--package --with --profile --mode --cache --nix-daemon --blacklist --network --workspace-view --foreground --json --verbose --help"
+        opts="--package --with --profile --mode --cache --nix-daemon --blacklist --scan --network --workspace-view --foreground --json --verbose --help"
       fi ;;
     diff) opts="--stat --json --verbose --help" ;;
     accept|discard) opts="--json --verbose --help" ;;
@@ -59,7 +59,7 @@ _cagefs ()
       COMPREPLY=($(compgen -W "$opts" -- "$cur"))
       return ;;
     destroy) opts="--yes --json --verbose --help" ;;
-    check) opts="--blacklist --json --verbose --help" ;;
+    check) opts="--blacklist --scan --json --verbose --help" ;;
     audit) opts="--follow --json --verbose" ;;
     init)
       case $prev in

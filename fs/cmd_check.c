@@ -1,8 +1,11 @@
-/* cmd_check.c - `cagefs check PROJECT [--blacklist GLOB]... [--json]`: which
-   files of the workspace the blacklist hides, and which pattern decides
-   each (the last that matches, as in gitignore).  Walks beneath the
-   project's fd (*at() calls, symlinks never followed); a hidden folder is
-   listed once, as the view hides everything below it.  */
+/* cmd_check.c - `cagefs check PROJECT [--blacklist GLOB]... [--scan]
+   [--json]`: which files of the workspace the blacklist hides, and which
+   pattern decides each (the last that matches, as in gitignore); with the
+   scan on ("blacklist": {"scan": true} or --scan), also the files the
+   daemon hides for their content, shown with the pattern "(content:
+   KIND)".  Walks beneath the project's fd (*at() calls, symlinks never
+   followed; files read as the daemon reads them, fs/scan_cache.h); a
+   hidden folder is listed once, as the view hides everything below it.  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +21,7 @@
 #include "config.h"
 #include "log.h"
 #include "paths.h"
+#include "scan_cache.h"
 
 #define CMD "check"
 
@@ -26,7 +30,65 @@ struct walk
   const struct blacklist *bl;
   json_t *list;          /* --json: the hidden entries */
   size_t hidden;
+  bool scan;             /* also look into regular files */
+  size_t scanned;
 };
+
+/* One hidden entry: PATTERN decided, or with KIND the content did. */
+static void
+report (struct walk *w, const char *path, bool is_dir, const char *pattern, const char *kind)
+{
+  char shown[64];
+  if (kind)
+    {
+      snprintf (shown, sizeof shown, "(content: %s)", kind);
+      pattern = shown;
+    }
+  w->hidden++;
+  if (w->list)
+    {
+      json_t *o = json_pack ("{s:s, s:b, s:s}", "path", path, "dir", is_dir, "pattern", pattern);
+      if (o && kind)
+        json_object_set_new (o, "content", json_string (kind));
+      json_array_append_new (w->list, o);
+    }
+  else if (kind)
+    printf ("%s\t%s\n", path, pattern);
+  else
+    printf ("%s%s\t(pattern \"%s\")\n", path, is_dir ? "/" : "", pattern);
+}
+
+/* With the scan on: does the regular file NAME of DIR_FD (PATH) hold a
+   secret?  Its kind, or NULL.  A file that cannot be read is named in a
+   warning (the daemon hides it while that lasts). */
+static const char *
+content_secret (struct walk *w, int dir_fd, const char *name, const char *path,
+                unsigned char type)
+{
+  if (!w->scan || (type != DT_REG && type != DT_UNKNOWN))
+    return NULL;
+  struct stat st, now;
+  if (fstatat (dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    {
+      if (errno != ENOENT)
+        cage_warn ("cannot stat `%s`: %s", path, strerror (errno));
+      return NULL;
+    }
+  if (!S_ISREG (st.st_mode))
+    return NULL;
+  enum secret_kind kind = SECRET_NONE;
+  int r = scan_file (dir_fd, name, &st, &now, &kind);
+  if (r == -ESTALE)
+    return NULL; /* replaced meanwhile */
+  if (r < 0)
+    {
+      cage_warn ("cannot read `%s`: %s; the daemon hides it while it cannot be read", path,
+                 strerror (-r));
+      return NULL;
+    }
+  w->scanned++;
+  return kind == SECRET_NONE ? NULL : secret_kind_name (kind);
+}
 
 static int
 walk (struct walk *w, int dir_fd, const char *rel, int depth, struct cage_error *err)
@@ -64,17 +126,16 @@ walk (struct walk *w, int dir_fd, const char *rel, int depth, struct cage_error 
       long r = blacklist_which (w->bl, path, is_dir);
       if (r >= 0 && !w->bl->rules[r].negate)
         {
-          const char *pat = w->bl->rules[r].source;
-          w->hidden++;
-          if (w->list)
-            json_array_append_new (w->list, json_pack ("{s:s, s:b, s:s}", "path", path, "dir",
-                                                       is_dir, "pattern", pat));
-          else
-            printf ("%s%s\t(pattern \"%s\")\n", path, is_dir ? "/" : "", pat);
+          report (w, path, is_dir, w->bl->rules[r].source, NULL);
           continue;
         }
       if (!is_dir)
-        continue;
+        {
+          const char *kind = content_secret (w, dirfd (d), name, path, de->d_type);
+          if (kind)
+            report (w, path, false, NULL, kind);
+          continue;
+        }
       autoclose int sub = openat (dirfd (d), name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
       if (sub < 0)
         {
@@ -99,14 +160,14 @@ cmd_check (int argc, char **argv)
   static const struct option opts[] = {
     { "blacklist", required_argument, NULL, 'b' }, { "json", no_argument, NULL, 'j' },
     { "verbose", no_argument, NULL, 'v' },        { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+    { "scan", no_argument, NULL, 'S' },           { NULL, 0, NULL, 0 },
   };
   struct cage_config flags;
   config_init (&flags);
   bool json = false;
   int c, rc = 1;
   optind = 1;
-  while ((c = getopt_long (argc, argv, "b:jvh", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "b:Sjvh", opts, NULL)) != -1)
     switch (c)
       {
       case 'b':
@@ -116,12 +177,15 @@ cmd_check (int argc, char **argv)
             return 1;
           }
         break;
+      case 'S': flags.blacklist_scan = true; break;
       case 'j': json = true; break;
       case 'v': cage_log_verbose++; break;
       case 'h':
-        printf ("usage: cagefs check PROJECT [--blacklist GLOB]... [--json]\n"
+        printf ("usage: cagefs check PROJECT [--blacklist GLOB]... [--scan] [--json]\n"
                 "  list what the blacklist hides in PROJECT's workspace, and the pattern\n"
-                "  that decides each (cage.json's blacklist, the defaults, --blacklist)\n");
+                "  that decides each (cage.json's blacklist, the defaults, --blacklist);\n"
+                "  with the scan on (cage.json's \"blacklist\": {\"scan\": true}, or --scan)\n"
+                "  also the files hidden for their content: \"(content: private key)\" ...\n");
         config_free (&flags);
         return 0;
       default:
@@ -159,16 +223,19 @@ cmd_check (int argc, char **argv)
       cage_error_set (&err, errno, "open the project `%s`", pp.project);
       goto out;
     }
-  struct walk w = { .bl = &bl, .list = json ? json_array () : NULL };
+  struct walk w = { .bl = &bl, .list = json ? json_array () : NULL,
+                    .scan = cfg.blacklist_scan || flags.blacklist_scan };
   if (walk (&w, root, "", 0, &err) < 0)
     {
       json_decref (w.list);
       goto out;
     }
   if (json)
-    cli_print_json (json_pack ("{s:s, s:I, s:b, s:o}", "project", pp.project, "count",
+    cli_print_json (json_pack ("{s:s, s:I, s:b, s:b, s:o}", "project", pp.project, "count",
                                (json_int_t) w.hidden, "defaults", !cfg.blacklist_no_defaults,
-                               "hidden", w.list));
+                               "scan", w.scan, "hidden", w.list));
+  else if (w.scan)
+    printf ("%zu hidden in %s (%zu files scanned)\n", w.hidden, pp.project, w.scanned);
   else
     printf ("%zu hidden in %s\n", w.hidden, pp.project);
   rc = 0;

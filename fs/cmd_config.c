@@ -178,6 +178,7 @@ cmd_config (int argc, char **argv)
     { "mode", required_argument, NULL, 'm' },
     { "blacklist", required_argument, NULL, 'b' },
     { "network", required_argument, NULL, 'n' },
+    { "scan", no_argument, NULL, 'S' },
     { "json", no_argument, NULL, 'j' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -191,7 +192,7 @@ cmd_config (int argc, char **argv)
       json = true;
   int c, rc = 1;
   optind = 1;
-  while ((c = getopt_long (argc, argv, "p:W:P:m:b:n:jh", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "p:W:P:m:b:n:Sjh", opts, NULL)) != -1)
     {
       int r = 0;
       switch (c)
@@ -202,10 +203,11 @@ cmd_config (int argc, char **argv)
         case 'm': mf.mode = optarg; break;
         case 'b': r = config_add_blacklist (&mf.lists, optarg); break;
         case 'n': mf.network = optarg; break;
+        case 'S': mf.lists.blacklist_scan = true; break;
         case 'j': break;
         case 'h':
           printf ("usage: cagefs config PROJECT [--json] [--profile P] [--with NAMES] [--package "
-                  "STOREPATH]... [--mode M] [--network N] [--blacklist GLOB]...\n"
+                  "STOREPATH]... [--mode M] [--network N] [--blacklist GLOB]... [--scan]\n"
                   "prints the configuration `cagefs mount` would use with these options, each\n"
                   "value with where it came from: default, profile NAME, preset NAME,\n"
                   "cage.json:LINE or flag\n");
@@ -237,6 +239,7 @@ cmd_config (int argc, char **argv)
   /* what the flags gave, before resolve_config takes it */
   size_t n_flag_packages = mf.lists.n_packages;
   bool flag_profile = mf.profile, flag_mode = mf.mode, flag_network = mf.network;
+  bool flag_scan = mf.lists.blacklist_scan;
   if (paths_project (argv[optind], false, &pp, &err) < 0
       || resolve_config (&pp, &mf, &cfg, &err) < 0)
     goto out;
@@ -295,6 +298,9 @@ cmd_config (int argc, char **argv)
   put_scalar (&o, "blacklist.defaults", json_boolean (!cfg.blacklist_no_defaults), false,
               "blacklist", json_is_object (json_object_get (o.file, "blacklist")) ? "defaults"
               : "\x01", "default");
+  put_scalar (&o, "blacklist.scan", json_boolean (cfg.blacklist_scan), flag_scan, "blacklist",
+              json_is_object (json_object_get (o.file, "blacklist")) ? "scan" : "\x01",
+              "default");
   put_list (&o, "protected", cfg.protected, cfg.n_protected, NULL, 0, "protected", NULL, NULL);
   put_list (&o, "env.pass", cfg.env_pass, cfg.n_env_pass, NULL, 0, "env", "pass",
             o.preset ? o.preset->env : NULL);

@@ -46,6 +46,7 @@ print_mounted (const struct cage_state *st, bool already, bool json)
     {
       json_object_set_new (o, "host_home", st->host_home ? json_string (st->host_home) : json_null ());
       json_object_set_new (o, "view", json_string (st->view ? st->view : "direct"));
+      json_object_set_new (o, "scan", json_boolean (st->scan));
     }
   cli_print_json (o);
 }
@@ -80,6 +81,7 @@ cmd_mount (int argc, char **argv)
     { "cache", required_argument, NULL, 'c' },
     { "nix-daemon", no_argument, NULL, 'D' },
     { "workspace-view", required_argument, NULL, 'w' },
+    { "scan", no_argument, NULL, 'S' },
     { "json", no_argument, NULL, 'j' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -95,7 +97,7 @@ cmd_mount (int argc, char **argv)
   for (int i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
     if (strcmp (argv[i], "--json") == 0)
       json = true;
-  while ((c = getopt_long (argc, argv, "p:W:P:m:b:n:fc:Dw:jvh", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "p:W:P:m:b:n:fc:Dw:Sjvh", opts, NULL)) != -1)
     {
       switch (c)
         {
@@ -137,6 +139,9 @@ cmd_mount (int argc, char **argv)
         case 'w':
           mf.view = optarg;
           break;
+        case 'S':
+          flags->blacklist_scan = true;
+          break;
         case 'j':
           json = true;
           break;
@@ -147,7 +152,7 @@ cmd_mount (int argc, char **argv)
           printf ("usage: cagefs mount PROJECT [--package STOREPATH]... [--with NAME[,NAME...]]\n"
                   "       [--profile strict|standard|relaxed]\n"
                   "       [--mode readonly|shared|copy|isolated] [--cache URL] [--nix-daemon]\n"
-                  "       [--blacklist GLOB]... [--network off|host]\n"
+                  "       [--blacklist GLOB]... [--scan] [--network off|host]\n"
                   "       [--workspace-view direct|cow|tracked] [--json] [--foreground]\n");
           mount_flags_free (&mf);
           return 0;
@@ -196,6 +201,7 @@ cmd_mount (int argc, char **argv)
           && strcmp (cur.profile, config_profile_name (cfg.profile)) == 0
           && strcmp (cur.view, config_view_name (cfg.view)) == 0
           && cur.workspace_readonly == cfg.workspace_readonly
+          && cur.scan == cfg.blacklist_scan
           && strcmp (cur.home_mode, cfg.home_mode == HOME_EMPTY ? "empty" : "persistent") == 0
           && !cur.host_home == !host_home
           && same_strv (cur.packages, cfg.packages))
@@ -240,6 +246,7 @@ cmd_mount (int argc, char **argv)
   st.profile = strdup (config_profile_name (cfg.profile));
   st.home_mode = strdup (cfg.home_mode == HOME_EMPTY ? "empty" : "persistent");
   st.workspace_readonly = cfg.workspace_readonly;
+  st.scan = cfg.blacklist_scan;
   if (host_home)
     {
       st.host_home = steal_ptr (&host_home);

@@ -80,6 +80,7 @@ cmd_status (int argc, char **argv)
           json_object_set_new (o, "mode", json_string (st.mode));
           json_object_set_new (o, "network", json_string (st.network));
           json_object_set_new (o, "view", json_string (st.view));
+          json_object_set_new (o, "scan", json_boolean (st.scan));
           json_object_set_new (o, "user", json_string (st.user));
           json_object_set_new (o, "home", json_string (st.home));
           json_object_set_new (o, "packages", cli_strv_json (st.packages));
@@ -102,11 +103,13 @@ cmd_status (int argc, char **argv)
     }
   else if (alive)
     {
-      printf ("%s: mounted at %s\n  daemon pid %d (up %lld s), %ld cage(s) running, profile %s, store mode %s, network %s, "
-              "workspace view %s\n"
+      printf ("%s: mounted at %s\n  daemon pid %d (up %lld s), %ld cage(s) running\n"
+              "  profile %s, store mode %s, network %s, workspace view %s%s\n"
               "  %zu packages, closure of %zu store paths, %.1f MiB\n",
-              pp.project, st.mountpoint, (int) st.pid, state_process_uptime (st.pid), agents_running (pp.state), st.profile, st.mode, st.network, st.view,
-              cli_strv_len (st.packages), cli_strv_len (st.closure),
+              pp.project, st.mountpoint, (int) st.pid, state_process_uptime (st.pid),
+              agents_running (pp.state), st.profile, st.mode, st.network, st.view,
+              st.scan ? ", content scan on" : "", cli_strv_len (st.packages),
+              cli_strv_len (st.closure),
               (double) st.closure_bytes / 1048576.0);
       if (priv_own >= 0)
         printf ("  private store %s: %.1f MiB own, %.1f MiB shared with the host store "

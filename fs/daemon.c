@@ -24,6 +24,7 @@
 #include "cow.h"
 #include "daemon.h"
 #include "hidden_inodes.h"
+#include "scan_cache.h"
 #include "tracked.h"
 #include "log.h"
 
@@ -238,6 +239,10 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
     return -1;
   if (warning[0])
     cage_warn ("%s", warning);
+  /* Content-aware hiding: verdicts remembered per file version. */
+  if (cfg->blacklist_scan
+      && !(cagefs.workspace.scan = scan_cache_new (SCAN_CACHE_ENTRIES, SCAN_RACY_SECONDS)))
+    return cage_error_set (err, ENOMEM, "the scan cache of `%s`", pp->project);
   if (audit_open (pp->audit, cagefs.root, err) < 0)
     return -1;
 
@@ -305,6 +310,15 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   node_table_destroy ();
   node_free_tree (cagefs.root);
   hidden_inodes_free (cagefs.workspace.hidden_inodes);
+  if (cagefs.workspace.scan)
+    {
+      struct scan_cache_stats sst;
+      scan_cache_stats (cagefs.workspace.scan, &sst);
+      fprintf (stderr, "cagefs: scan: %llu files read, %llu verdicts from the cache, %llu "
+               "secrets found\n", (unsigned long long) sst.scans, (unsigned long long) sst.hits,
+               (unsigned long long) sst.hidden);
+      scan_cache_free (cagefs.workspace.scan);
+    }
   blacklist_free (&cagefs.blacklist);
   blacklist_free (&cagefs.protect);
   blacklist_free (&cagefs.host_home_blacklist);

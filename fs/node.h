@@ -20,6 +20,7 @@
 
 struct strset;
 struct hidden_inodes;
+struct scan_cache;
 
 /* A view: a real directory tree shown at some place in the root tree. */
 struct view
@@ -40,6 +41,9 @@ struct view
   /* Files with several links, one of them hidden (hidden_inodes.h);
      NULL: not checked. */
   struct hidden_inodes *hidden_inodes;
+  /* Files holding a key or token, hidden by content (scan_cache.h);
+     NULL: not scanned ("blacklist": {"scan": false}). */
+  struct scan_cache *scan;
   double entry_timeout, attr_timeout;
   double negative_timeout;   /* how long "no such name" may be cached */
   bool keep_cache;

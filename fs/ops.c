@@ -137,7 +137,7 @@ real_lookup (struct node *parent, const char *name, struct node **out, struct st
       close (fd);
       return -e;
     }
-  if (visibility_check_inode (parent->view, st) < 0)
+  if (visibility_check_inode (parent->view, fd, "", st) < 0)
     {
       close (fd);
       return -ENOENT;
@@ -216,7 +216,13 @@ op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
   audit_lookup (req, p, name, r);
   struct node *n = NULL;
   if (r == 0)
-    r = real_lookup (p, name, &n, &st);
+    {
+      r = real_lookup (p, name, &n, &st);
+      /* Hidden by its inode (a hidden hard link, a secret by content):
+         logged when the name exists. */
+      if (r == -ENOENT && visibility_checks_inodes (p->view))
+        audit_lookup (req, p, name, r);
+    }
   if (r == -ENOENT)
     reply_negative (req, p);
   else if (r < 0)
@@ -430,14 +436,14 @@ op_readlink (fuse_req_t req, fuse_ino_t ino)
 static bool
 existing_hidden (struct node *parent, const char *name)
 {
-  if (!parent->view->hidden_inodes)
+  if (!visibility_checks_inodes (parent->view))
     return false;
   int pfd = node_fd_get (parent);
   if (pfd < 0)
     return false; /* the operation itself fails on it */
   struct stat st;
   bool hidden = fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
-                && visibility_check_inode (parent->view, &st) < 0;
+                && visibility_check_inode (parent->view, pfd, name, &st) < 0;
   node_fd_put (parent);
   return hidden;
 }
@@ -740,13 +746,14 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
       fuse_reply_err (req, -fd);
       return;
     }
-  /* Looked up before a hidden name was linked to it: no longer opened. */
-  if (n->view->hidden_inodes)
+  /* Looked up before a hidden name was linked to it, or before a key was
+     written into it: no longer opened. */
+  if (visibility_checks_inodes (n->view))
     {
       struct stat st;
       int r = fstatat (fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0
                 ? -errno
-                : visibility_check_inode (n->view, &st);
+                : visibility_check_inode (n->view, fd, "", &st);
       if (r < 0)
         {
           node_fd_put (n);
@@ -1029,12 +1036,12 @@ add_entry (fuse_req_t req, bool plus, char *buf, size_t size, size_t *pos, const
 static bool
 entry_inode_visible (struct node *dir, int dfd, const char *name, unsigned char type)
 {
-  if (!dir->view->hidden_inodes || (type != DT_REG && type != DT_UNKNOWN))
+  if (!visibility_checks_inodes (dir->view) || (type != DT_REG && type != DT_UNKNOWN))
     return true;
   struct stat st;
   if (fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return errno != ENOENT;
-  return visibility_check_inode (dir->view, &st) == 0;
+  return visibility_check_inode (dir->view, dfd, name, &st) == 0;
 }
 
 static void

@@ -60,6 +60,8 @@ resolve_config (const struct project_paths *pp, struct mount_flags *mf, struct c
   for (size_t i = 0; i < fl->n_blacklist; i++)
     if (config_add_blacklist (cfg, fl->blacklist[i]) < 0)
       return cage_error_set (err, ENOMEM, "blacklist");
+  if (fl->blacklist_scan)
+    cfg->blacklist_scan = true;
   for (size_t i = 0; i < fl->n_with; i++)
     if (config_add_with (cfg, fl->with[i], err) < 0)
       return -1;

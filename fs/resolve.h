@@ -11,7 +11,7 @@
 struct mount_flags
 {
   struct cage_config lists; /* packages (replace), blacklist and with (add),
-                               cache, nix_daemon */
+                               cache, nix_daemon, blacklist_scan (--scan) */
   const char *mode, *network, *profile, *view; /* NULL: not given */
 };
 

@@ -3,6 +3,7 @@
 #include "cow.h"
 #include "daemon.h"
 #include "hidden_inodes.h"
+#include "scan_cache.h"
 #include "tracked.h"
 #include <unistd.h>
 
@@ -88,11 +89,22 @@ visibility_check (struct node *parent, const char *name)
 }
 
 int
-visibility_check_inode (const struct view *view, const struct stat *st)
+visibility_check_inode (const struct view *view, int fd, const char *name,
+                        const struct stat *st)
 {
-  if (!view || !view->hidden_inodes || !S_ISREG (st->st_mode) || st->st_nlink < 2)
+  if (!view || !S_ISREG (st->st_mode))
     return 0;
-  return hidden_inodes_hides (view->hidden_inodes, st) ? -ENOENT : 0;
+  if (view->hidden_inodes && st->st_nlink >= 2 && hidden_inodes_hides (view->hidden_inodes, st))
+    return -ENOENT;
+  if (view->scan && scan_cache_hides (view->scan, fd, name, st, NULL))
+    return -ENOENT;
+  return 0;
+}
+
+bool
+visibility_checks_inodes (const struct view *view)
+{
+  return view && (view->hidden_inodes || view->scan);
 }
 
 /* Does NAME match a non-final component of an anchored rule of BL (hiding

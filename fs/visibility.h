@@ -14,10 +14,20 @@
 int visibility_check (struct node *parent, const char *name);
 
 /* 0 when the real file ST (just stat'ed in VIEW) may be shown; -ENOENT when
-   it is a regular file with several links and one of its names is hidden:
-   then it is hidden under every name (hidden_inodes.h).  Costs nothing for
-   a file with one link. */
-int visibility_check_inode (const struct view *view, const struct stat *st);
+   it is a regular file and
+   - it has several links and one of its names is hidden: then it is
+     hidden under every name (hidden_inodes.h; costs nothing for a file
+     with one link), or
+   - the view scans contents and the file's start holds a private key or a
+     token (scan_cache.h): it is read once per version.
+   The file is NAME in the folder FD, or with NAME "" the O_PATH fd FD
+   itself (only read when scanning). */
+int visibility_check_inode (const struct view *view, int fd, const char *name,
+                            const struct stat *st);
+
+/* Does visibility_check_inode decide anything in VIEW?  (When not, callers
+   skip the stat it needs.) */
+bool visibility_checks_inodes (const struct view *view);
 
 /* Would renaming the directory entry NAME (in PARENT) move a hidden entry
    to a path where the blacklist no longer covers it?  True when NAME

@@ -46,7 +46,7 @@ usage (FILE *f)
          "run: `cagefs mount PROJECT` first when it is not mounted (the cagefs next to\n"
          "cage), then as exec, then `cagefs umount PROJECT` when run mounted it.  Its\n"
          "MOUNT-OPTIONS go to cagefs mount: --package, --with, --profile, --mode,\n"
-         "--blacklist, --network, --cache, --nix-daemon (see cagefs --help).\n"
+         "--blacklist, --scan, --network, --cache, --nix-daemon (see cagefs --help).\n"
          "\n"
          "options (both):\n"
          "  --json      exec: NDJSON events on stdout, one a line:\n"

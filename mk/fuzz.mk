@@ -1,6 +1,6 @@
 # fuzz targets (libFuzzer; clang with ASan+UBSan)
 #
-#   make fuzz-build        build build/fuzz/fuzz_{config,glob,storepath,nar}
+#   make fuzz-build        build build/fuzz/fuzz_{config,glob,storepath,nar,scan}
 #   make fuzz              run each target for FUZZ_SECONDS (default 60)
 #   make fuzz-smoke        run each target for 10 s (make check runs this)
 #   make fuzz-TARGET       run one target for FUZZ_SECONDS
@@ -17,17 +17,19 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_BUILD := build/fuzz
-FUZZ_TARGETS := config glob storepath nar
+FUZZ_TARGETS := config glob storepath nar scan
 FUZZ_BINS := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
 
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(WARN) \
 	-Icommon -Inix $(FUZZ_SAN)
 
-FUZZ_SRC_config := common/config.c common/json_locate.c common/blacklist.c common/error.c
+FUZZ_SRC_config := common/config.c common/json_locate.c common/blacklist.c common/error.c \
+	common/presets.c common/suggest.c
 FUZZ_SRC_glob := common/blacklist.c common/error.c
 FUZZ_SRC_storepath := nix/storepath.c
 FUZZ_SRC_nar := nix/nar.c common/error.c
+FUZZ_SRC_scan := common/secret_scan.c
 FUZZ_LIBS := -ljansson
 
 fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))

@@ -19,9 +19,12 @@ CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 # Extra link flags for one test: UNIT_LDFLAGS_test_NAME.
 # test_blacklist counts allocations to prove matching does not allocate.
 UNIT_LDFLAGS_test_blacklist := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
+# test_secret_scan too: the detector does not allocate.
+UNIT_LDFLAGS_test_secret_scan := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
 
 # A test of one daemon file links its object too.
 $(BUILD)/tests/unit/test_hidden_inodes: $(call obj,fs/hidden_inodes.c)
+$(BUILD)/tests/unit/test_scan_cache: $(call obj,fs/scan_cache.c)
 
 $(call obj,$(UNIT_SRC)): override CFLAGS += $(CMOCKA_CFLAGS)
 # Keep the test objects (they are only reached through a pattern rule).

@@ -394,7 +394,7 @@ valid_keys () {
   page=$(render "$SRC/man/cage.json.5")
   for k in $(valid_keys '{"nope": 1}'); do keys+=("$k"); done
   [ "${#keys[@]}" -ge 6 ] || fail "too few top-level keys from the loader: ${keys[*]}"
-  for section in store env limits hooks home; do
+  for section in store blacklist env limits hooks home; do
     for k in $(valid_keys "{\"$section\": {\"nope\": 1}}"); do keys+=("$section.$k"); done
   done
   assert_contains " ${keys[*]} " " hooks.post-umount " "keys from the loader"

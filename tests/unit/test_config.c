@@ -94,6 +94,27 @@ test_merge (void **state)
   config_free (&cfg);
 }
 
+/* "blacklist": {"scan": true}: off by default, on from the object form. */
+static void
+test_blacklist_scan (void **state)
+{
+  struct cage_config cfg;
+  config_init (&cfg);
+  assert_false (cfg.blacklist_scan);
+  struct cage_error err = { 0 };
+  assert_int_equal (config_load_string (&cfg, "{\"blacklist\": [\"*.a\"]}", "cage.json", &err), 0);
+  assert_false (cfg.blacklist_scan);
+  assert_int_equal (config_load_string (&cfg, "{\"blacklist\": {\"scan\": false}}", "cage.json",
+                                        &err), 0);
+  assert_false (cfg.blacklist_scan);
+  assert_int_equal (config_load_string (&cfg, "{\"blacklist\": {\"scan\": true, \"patterns\": "
+                                        "[\"*.b\"]}}", "cage.json", &err), 0);
+  assert_true (cfg.blacklist_scan);
+  assert_false (cfg.blacklist_no_defaults);
+  assert_int_equal (cfg.n_blacklist, 2);
+  config_free (&cfg);
+}
+
 /* A file with an error changes nothing, even after a valid key. */
 static void
 test_error_leaves_config_alone (void **state)
@@ -345,7 +366,11 @@ static const struct error_case error_cases[] = {
     "cage.json:1:28: \"blacklist.defaults\" must be true or false, not a number" },
   { "{\"blacklist\": {\"default\": false}}",
     "cage.json:1:16: unknown key \"default\" in \"blacklist\"; did you mean \"defaults\"? valid "
-    "keys: defaults, patterns" },
+    "keys: defaults, patterns, scan" },
+  { "{\"blacklist\": {\"scan\": \"yes\"}}",
+    "cage.json:1:24: \"blacklist.scan\" must be true or false, not a string" },
+  { "{\"protected\": {\"scan\": true}}",
+    "cage.json:1:16: unknown key \"scan\" in \"protected\"; valid keys: defaults, patterns" },
   { "{\"blacklist\": [\"a\", null]}",
     "cage.json:1:21: \"blacklist[1]\" must be a string (a glob such as \"*.secret\"), not null" },
   { "{\"blacklist\": [\"#x\"]}",
@@ -774,6 +799,7 @@ main (void)
     cmocka_unit_test (test_defaults),
     cmocka_unit_test (test_full),
     cmocka_unit_test (test_merge),
+    cmocka_unit_test (test_blacklist_scan),
     cmocka_unit_test (test_error_leaves_config_alone),
     cmocka_unit_test (test_env_and_limits),
     cmocka_unit_test (test_limit_flags),
