@@ -20,7 +20,7 @@ CMOCKA_LIBS = $(shell pkg-config --libs cmocka 2>/dev/null || echo -lcmocka)
 # test_blacklist counts allocations to prove matching does not allocate.
 UNIT_LDFLAGS_test_blacklist := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 # test_secret_scan too: the detector does not allocate.
-UNIT_LDFLAGS_test_secret_scan := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc
+UNIT_LDFLAGS_test_secret_scan := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 
 # A test of one daemon file links its object too.
 $(BUILD)/tests/unit/test_hidden_inodes: $(call obj,fs/hidden_inodes.c)

@@ -8,42 +8,7 @@
 
 #include "blacklist.h"
 
-/* Linked with -Wl,--wrap=malloc,... (mk/unit.mk): count the allocations
-   made by our own objects while ALLOC_WATCH is set. */
-void *__real_malloc (size_t n);
-void *__real_calloc (size_t n, size_t size);
-void *__real_realloc (void *p, size_t n);
-char *__real_strdup (const char *s);
-static volatile bool alloc_watch;
-static volatile int alloc_count;
-
-void *
-__wrap_malloc (size_t n)
-{
-  alloc_count += alloc_watch;
-  return __real_malloc (n);
-}
-
-void *
-__wrap_calloc (size_t n, size_t size)
-{
-  alloc_count += alloc_watch;
-  return __real_calloc (n, size);
-}
-
-void *
-__wrap_realloc (void *p, size_t n)
-{
-  alloc_count += alloc_watch;
-  return __real_realloc (p, n);
-}
-
-char *
-__wrap_strdup (const char *s)
-{
-  alloc_count += alloc_watch;
-  return __real_strdup (s);
-}
+#include "alloc_count.h"
 
 static const char *const required_defaults[] = {
   ".ssh", ".gnupg", ".aws", ".env", ".env.*", "*.pem", "*.key", "id_rsa*", "id_ed25519*",

@@ -8,34 +8,7 @@
 
 #include "secret_scan.h"
 
-/* Linked with -Wl,--wrap=malloc,... (mk/unit.mk): count allocations while
-   ALLOC_WATCH is set. */
-void *__real_malloc (size_t n);
-void *__real_calloc (size_t n, size_t size);
-void *__real_realloc (void *p, size_t n);
-static volatile bool alloc_watch;
-static volatile int alloc_count;
-
-void *
-__wrap_malloc (size_t n)
-{
-  alloc_count += alloc_watch;
-  return __real_malloc (n);
-}
-
-void *
-__wrap_calloc (size_t n, size_t size)
-{
-  alloc_count += alloc_watch;
-  return __real_calloc (n, size);
-}
-
-void *
-__wrap_realloc (void *p, size_t n)
-{
-  alloc_count += alloc_watch;
-  return __real_realloc (p, n);
-}
+#include "alloc_count.h"
 
 /* Fake credentials, made of runs of the right alphabet and length. */
 #define UP16 "ABCDEFGHIJ234567"                     /* 16 [A-Z0-9] */
