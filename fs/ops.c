@@ -49,6 +49,41 @@ ID_ (fuse_req_t req, struct node *n)
 #define N(ino) N_ (req, (ino))
 #define ID(n) ID_ (req, (n))
 
+/* The read-only store session (its own FUSE connection): its files are
+   immutable, so the daemon answers OPEN with ENOSYS once and the kernel
+   stops sending OPEN, FLUSH and RELEASE for it ("no_open": every open of a
+   store file is then a kernel-only operation, and the page cache is kept,
+   FOPEN_KEEP_CACHE being the kernel's default for no_open).  A READ then
+   carries fh 0: the file is opened for that request. */
+static bool
+store_no_open (fuse_req_t req, const struct node *n)
+{
+  return n->kind == NODE_REAL && fuse_req_userdata (req) == cagefs.store_root
+         && !cagefs.store.writable;
+}
+
+/* The fd to read N through: FI's, or (no_open) a fresh one in *TMP. */
+static int
+read_fd (fuse_req_t req, struct node *n, struct fuse_file_info *fi, int *tmp)
+{
+  *tmp = -1;
+  if (fi->fh || !store_no_open (req, n))
+    return (int) fi->fh;
+  int fd = node_fd_get (n);
+  if (fd < 0)
+    {
+      errno = -fd;
+      return -1;
+    }
+  char p[64];
+  snprintf (p, sizeof p, "/proc/self/fd/%d", fd);
+  *tmp = open (p, O_RDONLY | O_CLOEXEC);
+  int e = errno;
+  node_fd_put (n);
+  errno = e;
+  return *tmp;
+}
+
 static void
 procpath (char *buf, size_t size, int fd)
 {
@@ -722,6 +757,11 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
       fuse_reply_err (req, EISDIR);
       return;
     }
+  if (store_no_open (req, n) && acc == O_RDONLY && !(fi->flags & O_TRUNC))
+    {
+      fuse_reply_err (req, ENOSYS);
+      return;
+    }
   if ((acc != O_RDONLY || (fi->flags & O_TRUNC)) && !n->view->writable)
     {
       audit_node (req, "write", n, -EROFS);
@@ -841,11 +881,20 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
                         size < n->size - (size_t) off ? size : n->size - (size_t) off);
       return;
     }
+  int tmp;
+  int fd = read_fd (req, n, fi, &tmp);
+  if (fd < 0)
+    {
+      fuse_reply_err (req, errno);
+      return;
+    }
   struct fuse_bufvec buf = FUSE_BUFVEC_INIT (size);
   buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-  buf.buf[0].fd = (int) fi->fh;
+  buf.buf[0].fd = fd;
   buf.buf[0].pos = off;
   fuse_reply_data (req, &buf, FUSE_BUF_SPLICE_MOVE);
+  if (tmp >= 0)
+    close (tmp);
 }
 
 static void
@@ -878,6 +927,11 @@ op_flush (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
       fuse_reply_err (req, 0);
       return;
     }
+  if (!fi->fh && store_no_open (req, N (ino)))
+    {
+      fuse_reply_err (req, 0); /* nothing of ours is open */
+      return;
+    }
   int fd = dup ((int) fi->fh);
   int res = fd < 0 ? -1 : close (fd);
   fuse_reply_err (req, res < 0 ? errno : 0);
@@ -886,7 +940,7 @@ op_flush (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void
 op_release (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
-  if (N (ino)->kind == NODE_REAL)
+  if (N (ino)->kind == NODE_REAL && (fi->fh || !store_no_open (req, N (ino))))
     close ((int) fi->fh);
   fuse_reply_err (req, 0);
 }
@@ -928,6 +982,14 @@ op_opendir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   if (n->kind != NODE_REAL)
     {
       fuse_reply_err (req, ENOTDIR);
+      return;
+    }
+  if (store_no_open (req, n))
+    {
+      /* The kernel stops sending OPENDIR/RELEASEDIR for this session and
+         caches the listings (FOPEN_CACHE_DIR | FOPEN_KEEP_CACHE, its
+         default for no_opendir); a READDIR then carries fh 0. */
+      fuse_reply_err (req, ENOSYS);
       return;
     }
   if (n->view->cow)
@@ -1097,6 +1159,25 @@ do_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
     }
 
   struct dir_handle *d = (struct dir_handle *) (uintptr_t) fi->fh;
+  struct dir_handle once = { 0 }; /* no_opendir (store session): this request's */
+  if (!d && store_no_open (req, n))
+    {
+      int fd = node_fd_get (n);
+      int dfd = fd < 0 ? -1 : openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      int e = fd < 0 ? -fd : errno;
+      if (fd >= 0)
+        node_fd_put (n);
+      if (dfd < 0 || !(once.dp = fdopendir (dfd)))
+        {
+          e = dfd < 0 ? e : errno;
+          if (dfd >= 0)
+            close (dfd);
+          free (buf);
+          fuse_reply_err (req, e);
+          return;
+        }
+      d = &once;
+    }
   if (off != d->offset)
     {
       if (d->cow)
@@ -1146,6 +1227,8 @@ do_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
   else
     fuse_reply_buf (req, buf, pos);
   free (buf);
+  if (once.dp)
+    closedir (once.dp);
 }
 
 static void
@@ -1364,9 +1447,14 @@ op_lseek (fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_fil
       fuse_reply_err (req, ENOSYS);
       return;
     }
-  off_t res = lseek ((int) fi->fh, off, whence);
+  int tmp;
+  int fd = read_fd (req, N (ino), fi, &tmp);
+  off_t res = fd < 0 ? -1 : lseek (fd, off, whence);
+  int e = errno;
+  if (tmp >= 0)
+    close (tmp);
   if (res < 0)
-    fuse_reply_err (req, errno);
+    fuse_reply_err (req, e);
   else
     fuse_reply_lseek (req, res);
 }
