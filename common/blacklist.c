@@ -263,6 +263,15 @@ rule_matches (const struct blacklist_rule *r, const char *relpath, bool is_dir)
   const char *c = r->glob + strlen (r->glob) + 1;
   for (unsigned i = 0; i < r->ncomp; i++, c += strlen (c) + 1)
     comps[i] = c;
+  /* Every lookup asks: reject on the last component first (one fnmatch,
+     as for a name pattern) before walking the whole path. */
+  const char *last = comps[r->ncomp - 1];
+  if (!r->trailing_dstar && !is_dstar (last))
+    {
+      const char *slash = strrchr (relpath, '/');
+      if (fnmatch (last, slash ? slash + 1 : relpath, 0) != 0)
+        return false;
+    }
   return match_comps (comps, r->ncomp, relpath, r->trailing_dstar);
 }
 

@@ -45,6 +45,26 @@ json_to_strv (json_t *a)
 }
 
 int
+state_json_write (json_t *o, const char *path, struct cage_error *err)
+{
+  char tmp[4096];
+  snprintf (tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid ());
+  if (json_dump_file (o, tmp, JSON_INDENT (2)) < 0)
+    {
+      int e = errno ? errno : EIO;
+      unlink (tmp);
+      return cage_error_set (err, e, "write `%s`", tmp);
+    }
+  if (rename (tmp, path) < 0)
+    {
+      int e = errno;
+      unlink (tmp);
+      return cage_error_set (err, e, "rename `%s` to `%s`", tmp, path);
+    }
+  return 0;
+}
+
+int
 state_write (const char *path, const struct cage_state *st, struct cage_error *err)
 {
   json_auto_t *o = json_pack (
@@ -72,21 +92,7 @@ state_write (const char *path, const struct cage_state *st, struct cage_error *e
     json_object_set_new (o, "host_home", json_string (st->host_home));
   json_object_set_new (o, "view", json_string (st->view ? st->view : "direct"));
   json_object_set_new (o, "scan", json_boolean (st->scan));
-  char tmp[4096];
-  snprintf (tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid ());
-  if (json_dump_file (o, tmp, JSON_INDENT (2)) < 0)
-    {
-      int e = errno ? errno : EIO;
-      unlink (tmp);
-      return cage_error_set (err, e, "write state file `%s`", tmp);
-    }
-  if (rename (tmp, path) < 0)
-    {
-      int e = errno;
-      unlink (tmp);
-      return cage_error_set (err, e, "rename `%s` to `%s`", tmp, path);
-    }
-  return 0;
+  return state_json_write (o, path, err);
 }
 
 static char *

@@ -35,6 +35,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <jansson.h>
+
 #include "error.h"
 
 #define CAGE_INNER_UID 1000
@@ -82,6 +84,9 @@ void state_cage_identity (struct cage_state *st);
 /* Is PID a running process (a zombie is not)? */
 bool state_pid_running (pid_t pid);
 bool state_daemon_alive (const struct cage_state *st);
+
+/* Write O to PATH atomically: a temporary file next to it, then rename. */
+int state_json_write (json_t *o, const char *path, struct cage_error *err);
 
 /* Seconds since process PID started, or -1. */
 long long state_process_uptime (pid_t pid);

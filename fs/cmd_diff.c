@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <spawn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,9 +17,9 @@
 #include "config.h"
 #include "cow_changes.h"
 #include "log.h"
+#include "run.h"
 #include "safe_open.h"
 
-extern char **environ;
 
 static const char *
 type_name (mode_t m)
@@ -55,57 +54,20 @@ run_diff (int a, int b, const char *la, const char *lb, char **out, struct cage_
   char pa[64], pb[64];
   snprintf (pa, sizeof pa, a >= 0 ? "/dev/fd/%d" : "/dev/null", a);
   snprintf (pb, sizeof pb, b >= 0 ? "/dev/fd/%d" : "/dev/null", b);
-  int pfd[2];
-  if (pipe2 (pfd, O_CLOEXEC) < 0)
-    return cage_error_set (err, errno, "pipe");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init (&fa);
-  posix_spawn_file_actions_adddup2 (&fa, pfd[1], 1);
   char *argv[] = { (char *) "diff", (char *) "-u", (char *) "--label", (char *) la,
                    (char *) "--label", (char *) lb, pa, pb, NULL };
-  pid_t pid;
-  int rc = posix_spawnp (&pid, "diff", &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy (&fa);
-  close (pfd[1]);
-  if (rc != 0)
-    {
-      close (pfd[0]);
-      return cage_error_set (err, rc, "run diff (apt-get install diffutils)");
-    }
-  size_t cap = 4096, n = 0;
-  char *buf = malloc (cap);
-  for (;;)
-    {
-      if (buf && n + 1 >= cap)
-        {
-          char *nb = realloc (buf, cap *= 2);
-          if (!nb)
-            free (buf);
-          buf = nb;
-        }
-      if (!buf)
-        break;
-      ssize_t r = read (pfd[0], buf + n, cap - n - 1);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r <= 0)
-        break;
-      n += (size_t) r;
-    }
-  close (pfd[0]);
+  struct nix_output o;
   int status;
-  while (waitpid (pid, &status, 0) < 0)
-    if (errno != EINTR)
-      break;
-  if (!buf)
-    return cage_error_set (err, ENOMEM, "diff");
-  buf[n] = '\0';
+  if (run_capture (argv, NULL, 0, "apt-get install diffutils", &o, &status, err) < 0)
+    return -1;
+  /* diff exits 1 when the files differ */
   if (!WIFEXITED (status) || WEXITSTATUS (status) > 1)
     {
-      free (buf);
+      nix_output_free (&o);
       return cage_error_set (err, 0, "diff -u %s %s failed", la, lb);
     }
-  *out = buf;
+  *out = steal_ptr (&o.out);
+  nix_output_free (&o);
   return 0;
 }
 

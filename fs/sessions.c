@@ -19,30 +19,16 @@
 int
 sessions_record (const struct project_paths *pp, const char *mode, struct cage_error *err)
 {
-  autofree char *path = NULL, *tmp = NULL;
+  autofree char *path = NULL;
   if (asprintf (&path, "%s/" RECORD, pp->state) < 0)
-    path = NULL;
-  if (!path || asprintf (&tmp, "%s.tmp.%d", path, (int) getpid ()) < 0)
     {
-      tmp = NULL;
+      path = NULL;
       return cage_error_set (err, ENOMEM, "record `%s`", pp->state);
     }
   json_auto_t *o = json_pack ("{s:s, s:s}", "project", pp->project, "mode", mode);
   if (!o)
     return cage_error_set (err, ENOMEM, "record `%s`", path);
-  if (json_dump_file (o, tmp, JSON_INDENT (2)) < 0)
-    {
-      int e = errno ? errno : EIO;
-      unlink (tmp);
-      return cage_error_set (err, e, "write `%s`", tmp);
-    }
-  if (rename (tmp, path) < 0)
-    {
-      int e = errno;
-      unlink (tmp);
-      return cage_error_set (err, e, "rename `%s` to `%s`", tmp, path);
-    }
-  return 0;
+  return state_json_write (o, path, err);
 }
 
 /* KEY's string in the JSON file DIR/NAME, as a new string, or NULL. */

@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,8 +12,8 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "run.h"
 
-extern char **environ;
 
 static struct view *tracked_view;
 static char **tracked;        /* sorted: tracked files and their folders */
@@ -51,65 +50,23 @@ add (char ***v, size_t *n, size_t *cap, const char *s, size_t len)
 static int
 git_ls_files (const char *project, char **out, size_t *len, struct cage_error *err)
 {
-  int pfd[2];
-  if (pipe2 (pfd, O_CLOEXEC) < 0)
-    return cage_error_set (err, errno, "pipe");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init (&fa);
-  posix_spawn_file_actions_adddup2 (&fa, pfd[1], 1);
-  posix_spawn_file_actions_addopen (&fa, 0, "/dev/null", O_RDONLY, 0);
   /* core.fsmonitor would run a command from the repository's config. */
   char *argv[] = { (char *) "git", (char *) "-c", (char *) "core.fsmonitor=false",
                    (char *) "-C", (char *) project, (char *) "ls-files", (char *) "-z", NULL };
-  pid_t pid;
-  int rc = posix_spawnp (&pid, "git", &fa, NULL, argv, environ);
-  posix_spawn_file_actions_destroy (&fa);
-  close (pfd[1]);
-  if (rc != 0)
-    {
-      close (pfd[0]);
-      return cage_error_set (err, rc, "workspace view tracked: run git (apt-get install git)");
-    }
-  size_t cap = 65536, n = 0;
-  char *buf = malloc (cap);
-  for (;;)
-    {
-      if (buf && n == cap)
-        {
-          char *nb = realloc (buf, cap *= 2);
-          if (!nb)
-            {
-              free (buf);
-              buf = NULL;
-            }
-          else
-            buf = nb;
-        }
-      if (!buf)
-        break;
-      ssize_t r = read (pfd[0], buf + n, cap - n);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r <= 0)
-        break;
-      n += (size_t) r;
-    }
-  close (pfd[0]);
+  struct nix_output o;
   int status;
-  while (waitpid (pid, &status, 0) < 0)
-    if (errno != EINTR)
-      break;
-  if (!buf)
-    return cage_error_set (err, ENOMEM, "workspace view tracked");
+  if (run_capture (argv, NULL, 0, "apt-get install git", &o, &status, err) < 0)
+    return cage_error_prefix (err, "workspace view tracked");
   if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
     {
-      free (buf);
-      return cage_error_set (err, 0, "workspace view tracked: `git -C %s ls-files` failed "
-                             "(is it a git work tree?); see its message above or in the daemon log",
-                             project);
+      cage_error_set (err, 0, "workspace view tracked: `git -C %s ls-files` failed (is it a git "
+                      "work tree?): %s", project, nix_error_line (o.errtext));
+      nix_output_free (&o);
+      return -1;
     }
-  *out = buf;
-  *len = n;
+  *len = o.out_len;
+  *out = steal_ptr (&o.out);
+  nix_output_free (&o);
   return 0;
 }
 

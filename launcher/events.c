@@ -16,22 +16,6 @@
 
 #include "launcher.h"
 
-static int
-write_all (int fd, const char *p, size_t n)
-{
-  while (n > 0)
-    {
-      ssize_t w = write (fd, p, n);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        return -1;
-      p += w;
-      n -= (size_t) w;
-    }
-  return 0;
-}
-
 /* Write O (stolen) as one line on stdout. */
 static int
 emit (json_t *o, struct cage_error *err)

@@ -301,6 +301,9 @@ int events_relay (int out_fd, int err_fd, struct cage_error *err);
 /* WSTATUS: the agent's wait status; STARTED: when the cage was started. */
 int events_exit (int wstatus, const struct timespec *started, struct cage_error *err);
 
+/* pty.c: write all N bytes of P to FD (EINTR retried); 0 or -1 (errno). */
+int write_all (int fd, const char *p, size_t n);
+
 /* agents.c: <state>/agents/<pid> while this cage runs (cagefs status
    counts them).  PATH receives the file's name ("" when none was made). */
 int agents_register (const char *project, char *path, size_t size);

@@ -174,7 +174,7 @@ copy_winsize (int master)
     ioctl (master, TIOCSWINSZ, &ws);
 }
 
-static int
+int
 write_all (int fd, const char *p, size_t n)
 {
   while (n > 0)

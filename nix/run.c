@@ -81,8 +81,8 @@ close_pair (int p[2])
 }
 
 int
-nix_run (char *const *argv, const char *in, size_t in_len, struct nix_output *out,
-         struct cage_error *err)
+run_capture (char *const *argv, const char *in, size_t in_len, const char *hint,
+             struct nix_output *out, int *status_out, struct cage_error *err)
 {
   int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
   struct buf ob = { 0 }, eb = { 0 };
@@ -116,8 +116,7 @@ nix_run (char *const *argv, const char *in, size_t in_len, struct nix_output *ou
       close (wfd);
       close (ofd);
       close (efd);
-      return cage_error_set (err, src, "run %s (is nix-bin installed? apt-get install nix-bin)",
-                             argv[0]);
+      return cage_error_set (err, src, "run %s (%s)", argv[0], hint);
     }
   if (!in || in_len == 0)
     {
@@ -207,18 +206,8 @@ reap:;
       cage_error_set (err, ENOMEM, "output of %s", argv[0]);
       goto out;
     }
-  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
-    {
-      autofree char *copy = strdup (eb.p);
-      /* Name the subcommand: `nix --extra-experimental-features X copy`. */
-      const char *sub = argv[1] ? argv[1] : "";
-      if (argv[1] && argv[2] && argv[3] && !strcmp (argv[1], "--extra-experimental-features"))
-        sub = argv[3];
-      cage_error_set (err, 0, "%s %s failed: %s", argv[0], sub,
-                      copy ? nix_error_line (copy) : "(out of memory)");
-    }
-  else
-    rc = 0;
+  *status_out = status;
+  rc = 0;
   if (out)
     {
       out->out = ob.p;
@@ -229,5 +218,36 @@ reap:;
 out:
   free (ob.p);
   free (eb.p);
+  return rc;
+}
+
+int
+nix_run (char *const *argv, const char *in, size_t in_len, struct nix_output *out,
+         struct cage_error *err)
+{
+  struct nix_output o;
+  int status;
+  if (run_capture (argv, in, in_len, "is nix-bin installed? apt-get install nix-bin", &o, &status,
+                   err) < 0)
+    {
+      if (out)
+        *out = (struct nix_output){ 0 };
+      return -1;
+    }
+  int rc = 0;
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    {
+      autofree char *copy = strdup (o.errtext);
+      /* Name the subcommand: `nix --extra-experimental-features X copy`. */
+      const char *sub = argv[1] ? argv[1] : "";
+      if (argv[1] && argv[2] && argv[3] && !strcmp (argv[1], "--extra-experimental-features"))
+        sub = argv[3];
+      rc = cage_error_set (err, 0, "%s %s failed: %s", argv[0], sub,
+                           copy ? nix_error_line (copy) : "(out of memory)");
+    }
+  if (out)
+    *out = o;
+  else
+    nix_output_free (&o);
   return rc;
 }

@@ -14,6 +14,13 @@ struct nix_output
   char *errtext;  /* stderr, NUL-terminated */
 };
 
+/* Run any program ARGV (argv[0] looked up in PATH) with IN (IN_LEN bytes,
+   may be NULL) on its stdin and collect its stdout and stderr into OUT
+   (free with nix_output_free) and its wait status into *STATUS.  -1 with
+   ERR only when it could not be run or read (HINT: how to install it). */
+int run_capture (char *const *argv, const char *in, size_t in_len, const char *hint,
+                 struct nix_output *out, int *status, struct cage_error *err);
+
 /* Run ARGV (argv[0] looked up in PATH) with IN (IN_LEN bytes, may be NULL)
    on its stdin.  Returns 0 when it exits 0; otherwise -1 with ERR saying
    "ARGV[0] ARGV[1] failed: <first error line of stderr>".  OUT (may be
