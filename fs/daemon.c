@@ -24,6 +24,7 @@
 #include "cow.h"
 #include "daemon.h"
 #include "hidden_inodes.h"
+#include "host_watch.h"
 #include "scan_cache.h"
 #include "tracked.h"
 #include "log.h"
@@ -260,6 +261,9 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   if (!(root_se = new_session ("", cagefs.root, err))
       || !(store_se = new_session (ss->writable ? "" : ",ro", cagefs.store_root, err)))
     return -1;
+  if (host_watch_start (root_se, err) < 0)
+    return -1;
+  host_watch_dir (node_child (cagefs.root, "workspace"));
   if (mount_session (root_se, pp->mnt, pp->log, err) < 0)
     return -1;
   if (mount_session (store_se, pp->store_mnt, pp->log, err) < 0)
@@ -295,6 +299,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   struct fuse_loop_config lc = { .clone_fd = 1, .max_idle_threads = 10 };
   rc = fuse_session_loop_mt (root_se, &lc);
   request_shutdown ();
+  host_watch_stop ();
   struct timespec deadline;
   clock_gettime (CLOCK_REALTIME, &deadline);
   deadline.tv_sec += 1;

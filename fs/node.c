@@ -1,6 +1,7 @@
 #include "node.h"
 
 #include "cow.h"
+#include "host_watch.h"
 #include "safe_open.h"
 
 #include <errno.h>
@@ -240,6 +241,7 @@ maybe_free (struct node *n)
       struct node *p = n->parent;
       hash_remove (n);
       lru_unlink (n);
+      host_watch_drop (n);
       if (n->fd >= 0)
         close (n->fd);
       free (n->name);

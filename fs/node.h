@@ -49,6 +49,8 @@ struct view
   bool keep_cache;
   bool cow;                  /* the cow workspace view: root_fd is the upper
                                 layer, the project is its lower (fs/cow.h) */
+  bool watch_host;           /* its folders get inotify watches: host edits
+                                invalidate the kernel's caches (host_watch.h) */
 };
 
 enum node_kind
@@ -87,6 +89,7 @@ struct node
   int old_fd;                /* replaced by node_rekey while pinned, or -1 */
   struct node *lru_prev, *lru_next;
   struct node *hnext;        /* hash chain */
+  int wd;                    /* a real folder's inotify watch, or 0 (host_watch.h) */
 };
 
 /* Global table. */

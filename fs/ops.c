@@ -23,6 +23,7 @@
 #include "cow.h"
 #include "daemon.h"
 #include "hidden_inodes.h"
+#include "host_watch.h"
 #include "safe_open.h"
 #include "tracked.h"
 #include "visibility.h"
@@ -115,10 +116,29 @@ map_owner (struct stat *st)
     st->st_gid = cagefs.cage_gid;
 }
 
+/* How long the kernel may cache N's attributes and its entry: long where
+   a watch reports host edits of it (host_watch.h), else the view's. */
 static double
 attr_timeout (const struct node *n)
 {
-  return n->kind == NODE_REAL ? n->view->attr_timeout : SYNTH_TIMEOUT;
+  if (n->kind != NODE_REAL)
+    return SYNTH_TIMEOUT;
+  return host_watch_covers (n) ? HOST_WATCH_TIMEOUT : n->view->attr_timeout;
+}
+
+static double
+entry_timeout (const struct node *n)
+{
+  if (n->kind != NODE_REAL)
+    return SYNTH_TIMEOUT;
+  return host_watch_covers (n) ? HOST_WATCH_TIMEOUT : n->view->entry_timeout;
+}
+
+/* May the kernel keep N's cached pages when it is opened again? */
+static bool
+keep_cache (const struct node *n)
+{
+  return n->view->keep_cache || host_watch_covers (n);
 }
 
 static int
@@ -143,13 +163,8 @@ reply_entry (fuse_req_t req, struct node *n, const struct stat *st)
   memset (&e, 0, sizeof e);
   e.ino = ID (n);
   e.attr = *st;
-  if (n->kind == NODE_REAL)
-    {
-      e.attr_timeout = n->view->attr_timeout;
-      e.entry_timeout = n->view->entry_timeout;
-    }
-  else
-    e.attr_timeout = e.entry_timeout = SYNTH_TIMEOUT;
+  e.attr_timeout = attr_timeout (n);
+  e.entry_timeout = entry_timeout (n);
   fuse_reply_entry (req, &e);
 }
 
@@ -180,6 +195,9 @@ real_lookup (struct node *parent, const char *name, struct node **out, struct st
   struct node *n = node_get_real (parent, name, st, fd);
   if (!n)
     return -ENOMEM;
+  /* watched before the kernel can cache anything it holds */
+  if (S_ISDIR (st->st_mode) && parent->view->watch_host)
+    host_watch_dir (n);
   map_owner (st);
   *out = n;
   return 0;
@@ -215,7 +233,11 @@ reply_negative (fuse_req_t req, struct node *parent)
   struct fuse_entry_param e;
   memset (&e, 0, sizeof e);
   e.ino = 0;
-  e.entry_timeout = parent->kind == NODE_REAL ? parent->view->negative_timeout : SYNTH_TIMEOUT;
+  if (parent->kind != NODE_REAL)
+    e.entry_timeout = SYNTH_TIMEOUT;
+  else
+    e.entry_timeout = host_watch_lists (parent) ? HOST_WATCH_TIMEOUT
+                                                : parent->view->negative_timeout;
   fuse_reply_entry (req, &e);
 }
 
@@ -812,7 +834,9 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
       return;
     }
   fi->fh = (uint64_t) ffd;
-  fi->keep_cache = n->view->keep_cache;
+  fi->keep_cache = keep_cache (n);
+  /* closing a file opened for reading has nothing to report: no FLUSH */
+  fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
   fuse_reply_open (req, fi);
 }
 
@@ -857,13 +881,13 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
       return;
     }
   fi->fh = (uint64_t) fd;
-  fi->keep_cache = p->view->keep_cache;
+  fi->keep_cache = keep_cache (n);
   struct fuse_entry_param ep;
   memset (&ep, 0, sizeof ep);
   ep.ino = ID (n);
   ep.attr = st;
-  ep.attr_timeout = p->view->attr_timeout;
-  ep.entry_timeout = p->view->entry_timeout;
+  ep.attr_timeout = attr_timeout (n);
+  ep.entry_timeout = entry_timeout (n);
   if (fuse_reply_create (req, &ep, fi) != 0)
     close (fd);
 }
@@ -1030,7 +1054,7 @@ op_opendir (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
       return;
     }
   fi->fh = (uint64_t) (uintptr_t) d;
-  if (n->view->keep_cache)
+  if (n->view->keep_cache || host_watch_lists (n))
     {
       fi->cache_readdir = 1;
       fi->keep_cache = 1;
@@ -1044,13 +1068,8 @@ fill_entry (fuse_req_t req, struct fuse_entry_param *e, struct node *n, const st
   memset (e, 0, sizeof *e);
   e->ino = ID (n);
   e->attr = *st;
-  if (n->kind == NODE_REAL)
-    {
-      e->attr_timeout = n->view->attr_timeout;
-      e->entry_timeout = n->view->entry_timeout;
-    }
-  else
-    e->attr_timeout = e->entry_timeout = SYNTH_TIMEOUT;
+  e->attr_timeout = attr_timeout (n);
+  e->entry_timeout = entry_timeout (n);
 }
 
 /* One entry for readdir or readdirplus.  With PLUS and a node C, C's

@@ -243,8 +243,9 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
   fs->workspace = (struct view){ .name = "workspace", .writable = !cfg->workspace_readonly,
                                  .blacklist = &fs->blacklist, .entry_timeout = 1.0,
                                  .attr_timeout = 1.0, .negative_timeout = 1.0,
-                                 /* host edits must show at the next open */
-                                 .keep_cache = false };
+                                 /* cached long only where a watch reports host
+                                    edits (host_watch.h; not the cow view) */
+                                 .keep_cache = false, .watch_host = cfg->view != VIEW_COW };
   /* A read-only store's paths never change: cache them for a day.  The
      closure is fixed (readonly, isolated) but a shared store grows; copy
      mode's store is the agent's to change. */

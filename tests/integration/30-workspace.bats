@@ -267,3 +267,40 @@ agent_host_uid () { if [ "$(id -u)" = 0 ]; then echo 65534; else id -u; fi; }
   # 1 s of kernel caching (entries, attributes, negative entries) + polling slack
   [ "$polls" -le 15 ] || fail "seen after $polls polls of 0.1 s"
 }
+
+# The workspace is cached long (60 s) where inotify reports host edits
+# (fs/host_watch.c): each kind of edit that long caching could hide, seen by
+# an agent that has cached everything first.
+@test "host edits while mounted: same-size edits, deep listings, renamed folders, modes and missing names are seen within a second" {
+  put deep/er/same.txt "aaaa"
+  put deep/er/listed.txt "x"
+  put moved/inner.txt "inner"
+  put mode.txt "m"
+  mount_tools
+  cage_sh 'cat deep/er/same.txt moved/inner.txt >/dev/null; ls -R . >/dev/null
+    stat -c %a mode.txt >/dev/null; cat late.txt 2>/dev/null; ls deep/er/late 2>/dev/null
+    touch ready; n=0
+    while [ $n -lt 50 ]; do
+      same=$(cat deep/er/same.txt); listing=$(ls deep/er | tr "\n" " ")
+      inner=$(cat renamed/inner.txt 2>/dev/null); old=$(ls moved 2>/dev/null)
+      m=$(stat -c %a mode.txt); late=$(cat late.txt 2>/dev/null)
+      if [ "$same" = bbbb ] && [ "$listing" = "late listed.txt same.txt " ] \
+         && [ "$inner" = inner ] && [ -z "$old" ] && [ "$m" = 600 ] && [ "$late" = late ]; then
+        echo "$n"; exit 0; fi
+      sleep 0.1; n=$((n+1)); done
+    echo "never: same=$same listing=$listing inner=$inner old=$old mode=$m late=$late"; exit 1' \
+    >"$BATS_TEST_TMPDIR/polls" 2>&1 &
+  local bg=$! i
+  for ((i = 0; i < 100; i++)); do [ -e "$PROJECT/ready" ] && break; sleep 0.02; done
+  [ -e "$PROJECT/ready" ] || fail "the agent never got ready: $(cat "$BATS_TEST_TMPDIR/polls")"
+  # same size, new content: only the mtime says it changed
+  printf 'bbbb\n' >"$PROJECT/deep/er/same.txt"
+  mkdir "$PROJECT/deep/er/late"
+  mv "$PROJECT/moved" "$PROJECT/renamed"
+  chmod 600 "$PROJECT/mode.txt"
+  put late.txt "late"
+  wait "$bg" || fail "the agent never saw the host's edits: $(cat "$BATS_TEST_TMPDIR/polls")"
+  local polls
+  polls=$(cat "$BATS_TEST_TMPDIR/polls")
+  [ "$polls" -le 15 ] || fail "seen after $polls polls of 0.1 s"
+}
