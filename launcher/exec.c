@@ -57,6 +57,7 @@ plan_free (struct cage_plan *plan)
   free (plan->home_src);
   cage_strv_free (plan->envp);
   limits_plan_free (&plan->limits);
+  cage_seccomp_free (&plan->seccomp_prog);
   for (size_t i = 0; i < sizeof plan->shells / sizeof *plan->shells; i++)
     free (plan->shells[i]);
   memset (plan, 0, sizeof *plan);
@@ -527,7 +528,7 @@ drop_privileges (const struct cage_plan *plan, struct cage_error *err)
     return -1;
   if (prctl (PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
     return cage_error_set (err, errno, "prctl(PR_SET_NO_NEW_PRIVS)");
-  return cage_seccomp_install (&plan->seccomp, err);
+  return cage_seccomp_install (&plan->seccomp_prog, err);
 }
 
 /* The agent's stdio in its mode: the pty SLAVE as controlling terminal
@@ -931,10 +932,18 @@ cage_exec (const struct exec_options *opts, int *exit_code, json_t **plan_json_o
     }
   else
     {
-      char agent_file[4096];
-      agents_register (plan.project, agent_file, sizeof agent_file); /* best effort */
-      rc = run (&plan, exit_code, err);
-      agents_unregister (agent_file);
+      /* The filter is compiled (or read from the state root's cache)
+         here, before the cage exists: pid 1 only loads it. */
+      struct cage_error ignored = { 0 };
+      autofree char *cache_dir = paths_state_root (&ignored);
+      rc = cage_seccomp_prepare (&plan.seccomp, cache_dir, &plan.seccomp_prog, err);
+      if (rc == 0)
+        {
+          char agent_file[4096];
+          agents_register (plan.project, agent_file, sizeof agent_file); /* best effort */
+          rc = run (&plan, exit_code, err);
+          agents_unregister (agent_file);
+        }
     }
   plan_free (&plan);
   return rc;

@@ -19,6 +19,7 @@
 #define CAGE_LAUNCHER_H
 
 #include <jansson.h>
+#include <linux/filter.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/ioctl.h>
@@ -110,6 +111,7 @@ struct cage_plan
   char **proc_argv;     /* borrowed from the options */
   struct limits_plan limits;
   struct seccomp_options seccomp;
+  struct sock_fprog seccomp_prog; /* the compiled filter (filter NULL: off) */
   enum cage_stdio stdio;
   char *shells[3];      /* CAGE_STDIO_PTY: the shells to try, in order (the
                            last is /bin/sh); the agent runs the first that
@@ -223,7 +225,14 @@ int caps_clear_all (struct cage_error *err);
    unless OPTS->allow_userns); ptrace and process_vm_* unless
    OPTS->allow_ptrace; clone3 gets ENOSYS so libc falls back to the
    inspectable clone.  Needs no_new_privs.  Nothing when OPTS->off.  */
-int cage_seccomp_install (const struct seccomp_options *opts, struct cage_error *err);
+/* Compile the filter OPTS asks for into *PROG (nothing with --seccomp=off),
+   or take it from CACHE_DIR, where a compiled filter is kept per options
+   and cage binary (compiling takes about a millisecond per cage). */
+int cage_seccomp_prepare (const struct seccomp_options *opts, const char *cache_dir,
+                          struct sock_fprog *prog, struct cage_error *err);
+/* Load PROG (prepared above) into this process. */
+int cage_seccomp_install (const struct sock_fprog *prog, struct cage_error *err);
+void cage_seccomp_free (struct sock_fprog *prog);
 
 /* The filter's rules as JSON (for --dry-run). */
 json_t *cage_seccomp_plan_json (const struct seccomp_options *opts);

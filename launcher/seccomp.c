@@ -14,10 +14,23 @@
    libseccomp does not know on this architecture are skipped.  On x86-64
    the filter covers the i386 and x32 syscall ABIs too.  */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
 #include <sys/personality.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
 
 #include "launcher.h"
 
@@ -156,11 +169,91 @@ deny_ns_flag (scmp_filter_ctx ctx, unsigned long flag, const char *name, struct 
   return 0;
 }
 
-int
-cage_seccomp_install (const struct seccomp_options *opts, struct cage_error *err)
+/* Read a BPF program (an array of struct sock_filter) from FD into *PROG. */
+static int
+read_program (int fd, const char *what, struct sock_fprog *prog, struct cage_error *err)
 {
-  if (opts->off)
-    return 0;
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    return cage_error_set (err, errno, "seccomp: stat %s", what);
+  size_t size = (size_t) st.st_size;
+  if (size == 0 || size % sizeof (struct sock_filter) != 0
+      || size / sizeof (struct sock_filter) > BPF_MAXINSNS)
+    return cage_error_set (err, EINVAL, "seccomp: %s is not a BPF program (%zu bytes)", what,
+                           size);
+  struct sock_filter *insns = malloc (size);
+  if (!insns)
+    return cage_error_set (err, ENOMEM, "seccomp: %s", what);
+  ssize_t n = pread (fd, insns, size, 0);
+  if (n != (ssize_t) size)
+    {
+      int e = n < 0 ? errno : EIO;
+      free (insns);
+      return cage_error_set (err, e, "seccomp: read %s", what);
+    }
+  prog->len = (unsigned short) (size / sizeof (struct sock_filter));
+  prog->filter = insns;
+  return 0;
+}
+
+/* The cache file of the filter OPTS asks for, compiled by this very cage
+   binary and libseccomp: the key covers the options, libseccomp's version
+   and the identity of /proc/self/exe (a rebuilt cage compiles anew). */
+static char *
+cache_path (const struct seccomp_options *opts, const char *dir)
+{
+  struct stat exe;
+  if (stat ("/proc/self/exe", &exe) < 0)
+    return NULL;
+  const struct scmp_version *v = seccomp_version ();
+  uint64_t key[] = { opts->allow_ptrace, opts->allow_userns, v ? v->major : 0, v ? v->minor : 0,
+                     v ? v->micro : 0, exe.st_dev, exe.st_ino, (uint64_t) exe.st_size,
+                     (uint64_t) exe.st_mtim.tv_sec, (uint64_t) exe.st_mtim.tv_nsec };
+  uint64_t h = 0xcbf29ce484222325ULL;
+  const unsigned char *b = (const unsigned char *) key;
+  for (size_t i = 0; i < sizeof key; i++)
+    h = (h ^ b[i]) * 0x100000001b3ULL;
+  char *path;
+  if (asprintf (&path, "%s/seccomp-%016llx.bpf", dir, (unsigned long long) h) < 0)
+    return NULL;
+  return path;
+}
+
+/* The cached program at PATH, when it is ours and well formed. */
+static bool
+cache_read (const char *path, struct sock_fprog *prog)
+{
+  autoclose int fd = open (path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat (fd, &st) < 0 || !S_ISREG (st.st_mode) || st.st_uid != geteuid ()
+      || (st.st_mode & 022))
+    return false;
+  struct cage_error ignored = { 0 };
+  return read_program (fd, path, prog, &ignored) == 0;
+}
+
+/* Best effort: a failure only means the next cage compiles again. */
+static void
+cache_write (const char *path, const struct sock_fprog *prog)
+{
+  char tmp[4096];
+  if (snprintf (tmp, sizeof tmp, "%s.tmp-%d", path, (int) getpid ()) >= (int) sizeof tmp)
+    return;
+  int fd = open (tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return;
+  size_t size = prog->len * sizeof *prog->filter;
+  bool ok = write (fd, prog->filter, size) == (ssize_t) size;
+  ok = close (fd) == 0 && ok;
+  if (!ok || rename (tmp, path) < 0)
+    unlink (tmp);
+}
+
+/* Compile the filter OPTS asks for with libseccomp into *PROG. */
+static int
+compile_filter (const struct seccomp_options *opts, struct sock_fprog *prog,
+                struct cage_error *err)
+{
   autoseccomp scmp_filter_ctx ctx = seccomp_init (SCMP_ACT_ALLOW);
   if (!ctx)
     return cage_error_set (err, ENOMEM, "seccomp: create the filter (seccomp_init)");
@@ -209,10 +302,50 @@ cage_seccomp_install (const struct seccomp_options *opts, struct cage_error *err
         return fail (err, rc, "deny", "clone3");
     }
 
-  rc = seccomp_load (ctx);
+  /* The program libseccomp would load, exported (2.5 exports to an fd). */
+  autoclose int mfd = memfd_create ("cage-seccomp", MFD_CLOEXEC);
+  if (mfd < 0)
+    return cage_error_set (err, errno, "seccomp: memfd_create");
+  rc = seccomp_export_bpf (ctx, mfd);
   if (rc < 0)
-    return fail (err, rc, "load the filter", NULL);
+    return fail (err, rc, "export the filter", NULL);
+  return read_program (mfd, "the exported filter", prog, err);
+}
+
+int
+cage_seccomp_prepare (const struct seccomp_options *opts, const char *cache_dir,
+                      struct sock_fprog *prog, struct cage_error *err)
+{
+  memset (prog, 0, sizeof *prog);
+  if (opts->off)
+    return 0;
+  autofree char *path = cache_dir ? cache_path (opts, cache_dir) : NULL;
+  if (path && cache_read (path, prog))
+    return 0;
+  if (compile_filter (opts, prog, err) < 0)
+    return -1;
+  if (path)
+    cache_write (path, prog);
   return 0;
+}
+
+int
+cage_seccomp_install (const struct sock_fprog *prog, struct cage_error *err)
+{
+  if (!prog->filter)
+    return 0; /* --seccomp=off */
+  /* What seccomp_load does: no_new_privs is already set. */
+  if (prctl (PR_SET_SECCOMP, SECCOMP_MODE_FILTER, prog, 0, 0) < 0)
+    return cage_error_set (err, errno, "seccomp: load the filter");
+  return 0;
+}
+
+void
+cage_seccomp_free (struct sock_fprog *prog)
+{
+  free (prog->filter);
+  prog->filter = NULL;
+  prog->len = 0;
 }
 
 json_t *

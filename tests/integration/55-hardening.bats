@@ -86,6 +86,41 @@ via () {
   assert_contains "$output" "denied EPERM"
 }
 
+@test "seccomp: the compiled filter is cached per options; a damaged or group-writable cache file is compiled again" {
+  mount_probe
+  run probe_in -- probe bpf
+  assert_status 1
+  assert_contains "$output" "denied EPERM"
+  run probe_in --allow-userns -- probe unshare-user
+  assert_success
+  local root f n=0
+  root=$(dirname "$(cagefs status "$PROJECT" --json | jq -r .state_dir)")
+  for f in "$root"/seccomp-*.bpf; do
+    [ -f "$f" ] || continue
+    n=$((n + 1))
+    [ "$(stat -c %a "$f")" = 600 ] || fail "$f is not 0600"
+  done
+  [ "$n" -ge 2 ] || fail "expected a cache file per option set in $root, found $n"
+  # a damaged file (not whole BPF instructions): compiled again, and rewritten
+  for f in "$root"/seccomp-*.bpf; do printf 'junk' >"$f"; done
+  run probe_in -- probe bpf
+  assert_status 1
+  assert_contains "$output" "denied EPERM"
+  for f in "$root"/seccomp-*.bpf; do
+    [ $(( $(stat -c %s "$f") % 8 )) = 0 ] && [ "$(stat -c %s "$f")" -gt 8 ] && continue
+    [ "$(stat -c %s "$f")" = 4 ] || fail "$f: $(stat -c %s "$f") bytes"
+  done
+  # an allow-everything program in a file others could have written: ignored
+  for f in "$root"/seccomp-*.bpf; do
+    printf '\006\000\000\000\000\000\377\177' >"$f"
+    chmod 0660 "$f"
+  done
+  run probe_in -- probe bpf
+  assert_status 1
+  assert_contains "$output" "denied EPERM"
+  rm -f "$root"/seccomp-*.bpf
+}
+
 @test "seccomp: personality only PER_LINUX, PER_LINUX32 and the query (upper bits ignored as the kernel does)" {
   mount_probe
   local p
