@@ -927,8 +927,12 @@ op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t 
       /* Written back from a shared writable mapping of an immutable store
          file (no_open lets such a mapping be made): the kernel keeps the
          refused bytes in its cached pages; drop them, so no process reads
-         them as the file's.  (A write(2) that fails leaves no such page.) */
-      if (fi->writepage && immutable_session (req) && cagefs.store_session)
+         them as the file's.  (A write(2) that fails leaves no such page.
+         Only the store session writes to immutable nodes: the root tree's
+         opens them read-only.  A WRITE's fuse_req_userdata is not the
+         session's, so the node tells.) */
+      if (fi->writepage && n->kind == NODE_REAL && n->view->immutable
+          && cagefs.store_session)
         fuse_lowlevel_notify_inval_inode (cagefs.store_session, ino, 0, 0);
       return;
     }
