@@ -31,7 +31,7 @@
 
 static struct timespec start_time;
 
-/* Each session (the root tree, the read-only store) has its own root node
+/* Each session (the root tree, the store) has its own root node
    as userdata; every other node id is the node's address. */
 static struct node *
 N_ (fuse_req_t req, fuse_ino_t ino)
