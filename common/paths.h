@@ -4,9 +4,10 @@
                 else $HOME/.local/state/cagefs (or the passwd home)
    project dir: <state root>/<basename>-<16 hex of FNV-1a(realpath)>
        mnt/          the FUSE mount point (the agent's root tree)
-       store/        the store view's own read-only FUSE mount, which the
-                     launcher binds at /nix/store (a read-only superblock,
-                     so every write is EROFS before any permission check)
+       store/        the store view's own FUSE mount, which the launcher
+                     binds at /nix/store (but in copy mode, without
+                     default_permissions: the daemon refuses every write
+                     with EROFS and logs it)
        home/         the cage's persistent home (the launcher binds it at
                      the cage's home path; when root invokes it belongs to
                      the overflow ids, as the agent's files there do)

@@ -5,7 +5,7 @@
      "version": 1,
      "project": "/real/path/of/project",
      "mountpoint": "<state>/mnt",
-     "store_mountpoint": "<state>/store",   read-only store superblock
+     "store_mountpoint": "<state>/store",   the store session's mount
      "pid": 1234,                daemon pid
      "mode": "readonly",
      "network": "off" | "host",

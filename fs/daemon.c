@@ -109,10 +109,14 @@ fd_budget (void)
   return 256;
 }
 
-/* Two sessions: the root tree (read-write superblock) and the store view
-   (a read-only superblock, mounted at <state>/store and bound at /nix/store
-   by the launcher): a read-only superblock makes the kernel answer EROFS to
-   every write before it checks permissions. */
+/* Two sessions: the root tree (with default_permissions: the kernel checks
+   the modes it is shown) and the store view, mounted at <state>/store and
+   bound at /nix/store by the launcher.  In the non-writable store modes
+   (readonly, shared, isolated) the store session is mounted read-write and
+   without default_permissions, so every change reaches the daemon, which
+   refuses it with EROFS and logs it (ops.c), and decides readability
+   itself (only world-readable entries are shown: visibility.h).  In copy
+   mode the store is the agent's: default_permissions, like the root. */
 static struct fuse_session *root_se, *store_se;
 static const struct project_paths *serve_pp;
 static pthread_mutex_t shutdown_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -177,11 +181,12 @@ store_thread (void *arg)
 }
 
 static struct fuse_session *
-new_session (const char *extra, struct node *root, struct cage_error *err)
+new_session (bool default_permissions, struct node *root, struct cage_error *err)
 {
   char opts[256];
-  snprintf (opts, sizeof opts, "fsname=cagefs,subtype=cagefs,default_permissions,nosuid,nodev%s%s",
-            geteuid () == 0 ? ",allow_other" : "", extra);
+  snprintf (opts, sizeof opts, "fsname=cagefs,subtype=cagefs,nosuid,nodev%s%s",
+            default_permissions ? ",default_permissions" : "",
+            geteuid () == 0 ? ",allow_other" : "");
   char *argv[] = { (char *) "cagefs", (char *) "-o", opts, NULL };
   struct fuse_args args = FUSE_ARGS_INIT (3, argv);
   struct fuse_session *se = fuse_session_new (&args, &cagefs_ops, sizeof cagefs_ops, root);
@@ -258,9 +263,10 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   pthread_sigmask (SIG_BLOCK, &set, NULL);
   signal (SIGPIPE, SIG_IGN);
 
-  if (!(root_se = new_session ("", cagefs.root, err))
-      || !(store_se = new_session (ss->writable ? "" : ",ro", cagefs.store_root, err)))
+  if (!(root_se = new_session (true, cagefs.root, err))
+      || !(store_se = new_session (!cagefs.store.immutable, cagefs.store_root, err)))
     return -1;
+  cagefs.store_session = store_se;
   if (host_watch_start (root_se, err) < 0)
     return -1;
   host_watch_dir (node_child (cagefs.root, "workspace"));

@@ -13,11 +13,14 @@
 #include "state.h"
 #include "store_mode.h"
 
+struct fuse_session;
+
 struct cagefs
 {
   struct node *root;         /* the root tree's root (session 1) */
-  struct node *store_root;   /* the store view's root: also the read-only
-                                store session's root */
+  struct node *store_root;   /* the store view's root: also the store
+                                session's root */
+  struct fuse_session *store_session; /* that session, once made */
   struct view workspace, store;
   struct view host_home;     /* home.host: the real home, read-only (root_fd -1: none) */
   struct blacklist blacklist;

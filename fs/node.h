@@ -47,6 +47,12 @@ struct view
   double entry_timeout, attr_timeout;
   double negative_timeout;   /* how long "no such name" may be cached */
   bool keep_cache;
+  /* The store of the non-writable modes (readonly, shared, isolated): its
+     own session is mounted without "ro" and without default_permissions,
+     so the daemon is what refuses every change (EROFS, audited) and what
+     decides readability: only world-readable entries are shown (files
+     S_IROTH, folders S_IROTH | S_IXOTH; visibility_check_inode). */
+  bool immutable;
   bool cow;                  /* the cow workspace view: root_fd is the upper
                                 layer, the project is its lower (fs/cow.h) */
   bool watch_host;           /* its folders get inotify watches: host edits

@@ -32,7 +32,7 @@
 
 static struct timespec start_time;
 
-/* Each session (the root tree, the read-only store) has its own root node
+/* Each session (the root tree, the store) has its own root node
    as userdata; every other node id is the node's address. */
 static struct node *
 N_ (fuse_req_t req, fuse_ino_t ino)
@@ -50,17 +50,24 @@ ID_ (fuse_req_t req, struct node *n)
 #define N(ino) N_ (req, (ino))
 #define ID(n) ID_ (req, (n))
 
-/* The read-only store session (its own FUSE connection): its files are
-   immutable, so the daemon answers OPEN with ENOSYS once and the kernel
-   stops sending OPEN, FLUSH and RELEASE for it ("no_open": every open of a
-   store file is then a kernel-only operation, and the page cache is kept,
-   FOPEN_KEEP_CACHE being the kernel's default for no_open).  A READ then
-   carries fh 0: the file is opened for that request. */
+/* The store session of the non-writable modes (its own FUSE connection,
+   mounted without default_permissions): its files are immutable, so the
+   daemon answers OPEN with ENOSYS once and the kernel stops sending OPEN,
+   FLUSH and RELEASE for it ("no_open": every open of a store file is then
+   a kernel-only operation, and the page cache is kept, FOPEN_KEEP_CACHE
+   being the kernel's default for no_open).  A READ then carries fh 0: the
+   file is opened for that request.  An open for writing then succeeds too;
+   its WRITE is refused (EROFS, audited). */
+static bool
+immutable_session (fuse_req_t req)
+{
+  return fuse_req_userdata (req) == cagefs.store_root && cagefs.store.immutable;
+}
+
 static bool
 store_no_open (fuse_req_t req, const struct node *n)
 {
-  return n->kind == NODE_REAL && fuse_req_userdata (req) == cagefs.store_root
-         && !cagefs.store.writable;
+  return n->kind == NODE_REAL && immutable_session (req);
 }
 
 /* The fd to read N through: FI's, or (no_open) a fresh one in *TMP. */
@@ -152,6 +159,11 @@ real_stat (struct node *n, struct stat *st)
   node_fd_put (n);
   if (r < 0)
     return -e;
+  /* /nix/store is sticky (1775): the kernel would refuse removing or
+     renaming a store path (EPERM) before the daemon could log it.  Nothing
+     can be removed from an immutable store by anyone: show it without. */
+  if (!n->parent && n->view->immutable)
+    st->st_mode &= (mode_t) ~S_ISVTX;
   map_owner (st);
   return 0;
 }
@@ -221,6 +233,12 @@ op_init (void *userdata, struct fuse_conn_info *conn)
   /* cached pages are dropped when a host edit changes mtime or size */
   if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
     conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+  /* The immutable store session (no_open): an open with O_TRUNC must
+     reach the daemon as a SETATTR to be refused; with atomic O_TRUNC the
+     kernel would leave the truncation to an OPEN it never sends and drop
+     the file's cached size and pages as if it had been done. */
+  if (userdata == cagefs.store_root && cagefs.store.immutable)
+    conn->want &= ~FUSE_CAP_ATOMIC_O_TRUNC;
   conn->max_write = 1u << 20;
   conn->max_readahead = 1u << 20;
 }
@@ -930,6 +948,16 @@ op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t 
     {
       audit_node (req, "write", n, -EROFS);
       fuse_reply_err (req, EROFS);
+      /* Written back from a shared writable mapping of an immutable store
+         file (no_open lets such a mapping be made): the kernel keeps the
+         refused bytes in its cached pages; drop them, so no process reads
+         them as the file's.  (A write(2) that fails leaves no such page.
+         Only the store session writes to immutable nodes: the root tree's
+         opens them read-only.  A WRITE's fuse_req_userdata is not the
+         session's, so the node tells.) */
+      if (fi->writepage && n->kind == NODE_REAL && n->view->immutable
+          && cagefs.store_session)
+        fuse_lowlevel_notify_inval_inode (cagefs.store_session, ino, 0, 0);
       return;
     }
   struct fuse_bufvec out = FUSE_BUFVEC_INIT (fuse_buf_size (in_buf));
@@ -972,7 +1000,7 @@ op_release (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 static void
 op_fsync (fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
-  if (N (ino)->kind != NODE_REAL)
+  if (N (ino)->kind != NODE_REAL || (!fi->fh && store_no_open (req, N (ino))))
     {
       fuse_reply_err (req, 0);
       return;
@@ -1458,6 +1486,68 @@ op_fallocate (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t leng
   fuse_reply_err (req, res < 0 ? errno : 0);
 }
 
+/* copy_file_range: refused (EROFS, audited) into what the agent may not
+   change, such as an immutable store file opened for writing (no_open);
+   anything else is left to the kernel's own copy (ENOSYS: read and write
+   requests, each checked). */
+static void
+op_copy_file_range (fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
+                    struct fuse_file_info *fi_in, fuse_ino_t ino_out, off_t off_out,
+                    struct fuse_file_info *fi_out, size_t len, int flags)
+{
+  struct node *out = N (ino_out);
+  int r = writable (out);
+  audit_node (req, "copy_file_range", out, r);
+  fuse_reply_err (req, r < 0 ? -r : ENOSYS);
+}
+
+/* access(2) reaches the daemon only from the immutable store session (the
+   root tree's sessions have default_permissions: the kernel decides).
+   W_OK: EROFS where the agent may not change anything; R_OK and X_OK by
+   the mode bits against the caller's ids (the owner's bits, the group's,
+   or the others'; root may read anything and run what has an x bit). */
+static void
+op_access (fuse_req_t req, fuse_ino_t ino, int mask)
+{
+  struct node *n = N (ino);
+  if ((mask & W_OK) && writable (n) < 0)
+    {
+      fuse_reply_err (req, EROFS);
+      return;
+    }
+  struct stat st;
+  if (n->kind == NODE_REAL)
+    {
+      int fd = node_fd_get (n);
+      if (fd < 0)
+        {
+          fuse_reply_err (req, -fd);
+          return;
+        }
+      int r = fstatat (fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+      int e = errno;
+      node_fd_put (n);
+      if (r < 0)
+        {
+          fuse_reply_err (req, e);
+          return;
+        }
+    }
+  else
+    synth_attr (n, &st);
+  const struct fuse_ctx *ctx = fuse_req_ctx (req);
+  mode_t bits = st.st_mode;
+  if (ctx->uid == 0)
+    {
+      bool x_ok = S_ISDIR (st.st_mode) || (bits & (S_IXUSR | S_IXGRP | S_IXOTH));
+      fuse_reply_err (req, (mask & X_OK) && !x_ok ? EACCES : 0);
+      return;
+    }
+  int shift = ctx->uid == st.st_uid ? 6 : ctx->gid == st.st_gid ? 3 : 0;
+  int have = (int) (bits >> shift) & 7;
+  fuse_reply_err (req, (mask & (R_OK | W_OK | X_OK) & ~have) ? EACCES : 0);
+}
+
 static void
 op_lseek (fuse_req_t req, fuse_ino_t ino, off_t off, int whence, struct fuse_file_info *fi)
 {
@@ -1512,4 +1602,6 @@ const struct fuse_lowlevel_ops cagefs_ops = {
   .removexattr = op_removexattr,
   .fallocate = op_fallocate,
   .lseek = op_lseek,
+  .copy_file_range = op_copy_file_range,
+  .access = op_access,
 };

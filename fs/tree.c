@@ -255,7 +255,8 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
                              .entry_timeout = fixed ? 86400.0 : 1.0,
                              .attr_timeout = fixed ? 86400.0 : 1.0,
                              .negative_timeout = ss->filter ? 86400.0 : 1.0,
-                             .keep_cache = fixed, .private_store = ss->private_store };
+                             .keep_cache = fixed, .private_store = ss->private_store,
+                             .immutable = !ss->writable };
   if ((fs->workspace.root_fd = open_root (pp->project, err)) < 0
       || (fs->store.root_fd = open_root (ss->root, err)) < 0)
     return -1;

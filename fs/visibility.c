@@ -88,10 +88,22 @@ visibility_check (struct node *parent, const char *name)
   return (is_dir ? as_dir : as_file) ? -ENOENT : 0;
 }
 
+/* May every user read ST (and search it, a folder)?  Symlinks: yes. */
+static bool
+world_readable (const struct stat *st)
+{
+  if (S_ISLNK (st->st_mode))
+    return true;
+  mode_t need = S_ISDIR (st->st_mode) ? S_IROTH | S_IXOTH : S_IROTH;
+  return (st->st_mode & need) == need;
+}
+
 int
 visibility_check_inode (const struct view *view, int fd, const char *name,
                         const struct stat *st)
 {
+  if (view && view->immutable && !world_readable (st))
+    return -ENOENT;
   if (!view || !S_ISREG (st->st_mode))
     return 0;
   if (view->hidden_inodes && st->st_nlink >= 2 && hidden_inodes_hides (view->hidden_inodes, st))
@@ -104,7 +116,7 @@ visibility_check_inode (const struct view *view, int fd, const char *name,
 bool
 visibility_checks_inodes (const struct view *view)
 {
-  return view && (view->hidden_inodes || view->scan);
+  return view && (view->hidden_inodes || view->scan || view->immutable);
 }
 
 /* Does NAME match a non-final component of an anchored rule of BL (hiding

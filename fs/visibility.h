@@ -14,7 +14,13 @@
 int visibility_check (struct node *parent, const char *name);
 
 /* 0 when the real file ST (just stat'ed in VIEW) may be shown; -ENOENT when
-   it is a regular file and
+   - VIEW is immutable (the store of the non-writable modes, whose session
+     the kernel does not check permissions on) and ST is not world-readable
+     (a file without S_IROTH, a folder without S_IROTH | S_IXOTH; symlinks
+     always are): the daemon reads as itself, so what not every user may
+     read is hidden (Nix's canonical store modes are all world-readable;
+     lock files such as /nix/store/NAME.lock, 0600, are not), or
+   - it is a regular file and
    - it has several links and one of its names is hidden: then it is
      hidden under every name (hidden_inodes.h; costs nothing for a file
      with one link), or

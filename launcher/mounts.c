@@ -81,7 +81,12 @@ static const struct root_op root_ops[] = {
   /* nothing more appears in /dev (pts and shm are mounts of their own) */
   { OP_READONLY, "dev", NULL, 0, NULL, 0 },
   /* The daemon serves these read-only; the kernel says so too, before any
-     request reaches the daemon (EROFS, whatever the permissions).  */
+     request reaches the daemon (EROFS, whatever the permissions).  Without
+     these binds the kernel would still stop every change first: the root
+     session keeps default_permissions and these nodes are root's (0755
+     folders, 0644 files), so the agent would get EACCES, never a request the daemon could
+     log.  (nix/store is the store session's mount, not read-only: see
+     bind_store.)  */
   { OP_BIND_RO, "nix", NULL, 0, NULL, 0 },
   { OP_BIND_RO, "bin", NULL, 0, NULL, 0 },
   { OP_BIND_RO, "usr", NULL, 0, NULL, 0 },
@@ -232,11 +237,13 @@ apply_op (int rootfd, const char *root, const struct root_op *op, struct cage_er
 }
 
 /* The daemon serves the store twice: inside the root tree, and as a
-   superblock of its own mounted next to it (<state>/store, see paths.h),
-   read-only in every mode but copy, so the kernel answers EROFS to every
-   write before it looks at permissions.  Bind that one at nix/store (the "nix" bind below is
-   recursive and takes it along).  Done with the caller's own ids: the
-   state directory is theirs and 0700. */
+   superblock of its own mounted next to it (<state>/store, see paths.h).
+   Bind that one at nix/store, nosuid and nodev but not read-only: in every
+   mode but copy the daemon refuses each change there itself (EROFS) and
+   logs it, which a read-only mount would answer before it could (the "nix"
+   bind below is recursive and takes it along; its read-only remount is the
+   top mount's only).  Done with the caller's own ids: the state directory
+   is theirs and 0700. */
 static int
 bind_store (int rootfd, const char *root, struct cage_error *err)
 {
@@ -252,8 +259,13 @@ bind_store (int rootfd, const char *root, struct cage_error *err)
     return cage_error_set (err, errno, "open `%s/nix/store`", root);
   char proc_path[64];
   if (mount (store, fd_path (proc_path, sizeof proc_path, fd), NULL, MS_BIND | MS_REC, NULL) < 0)
-    return cage_error_set (err, errno, "bind the read-only store `%s` at `%s/nix/store`", store,
-                           root);
+    return cage_error_set (err, errno, "bind the store `%s` at `%s/nix/store`", store, root);
+  /* FD is the folder below the new mount: open the mount itself */
+  autoclose int top = safe_openat (rootfd, "nix/store", O_PATH | O_DIRECTORY);
+  if (top < 0)
+    return cage_error_set (err, errno, "open `%s/nix/store`", root);
+  if (remount_adding (fd_path (proc_path, sizeof proc_path, top), MS_NOSUID | MS_NODEV) < 0)
+    return cage_error_set (err, errno, "make the store `%s/nix/store` nosuid and nodev", root);
   return 0;
 }
 
@@ -393,8 +405,10 @@ mounts_plan_json (const struct cage_plan *plan)
     [OP_READONLY] = "remount-ro", [OP_BIND_RO] = "bind-ro",
   };
   json_t *ops = json_array ();
-  json_array_append_new (ops, json_pack ("{s:s, s:s, s:s}", "op", "bind", "path", "/nix/store",
-                                         "source", "<state>/store, when the daemon mounted it"));
+  json_array_append_new (ops, json_pack ("{s:s, s:s, s:s, s:[s,s,s]}", "op", "bind", "path",
+                                         "/nix/store", "source",
+                                         "<state>/store, when the daemon mounted it", "flags",
+                                         "bind", "nosuid", "nodev"));
   json_array_append_new (ops, json_pack ("{s:s, s:s, s:s, s:[s,s,s]}", "op", "bind", "path",
                                          plan->home, "source", plan->home_src, "flags", "bind",
                                          "nosuid", "nodev"));

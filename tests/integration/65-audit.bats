@@ -5,8 +5,26 @@
 
 load helpers
 
-setup () { common_setup; require_namespaces; }
-teardown () { common_teardown; }
+setup_file () {
+  PROBE=$("$BATS_TEST_DIRNAME/../fixtures/probes.sh")
+  export PROBE
+}
+
+setup () {
+  common_setup
+  require_namespaces
+  [ -n "${PROBE-}" ] || fail "tests/fixtures/probes.sh printed no store path"
+  RESTORE_MODES=()
+}
+
+teardown () {
+  # A store file a test made unreadable gets its canonical mode back.
+  local m
+  for m in "${RESTORE_MODES[@]}"; do chmod "${m%% *}" "${m#* }" 2>/dev/null || true; done
+  common_teardown
+}
+
+nix_cmd () { nix --extra-experimental-features nix-command "$@"; }
 
 # The project's audit log file (after a mount).
 audit_file () {
@@ -125,11 +143,11 @@ count_entries () {
   run cage exec "$PROJECT" -- ls "$FIX_OTHER"
   assert_failure
   assert_entry lookup "$FIX_OTHER" hidden ls
-  # In the cage the store is a read-only superblock: the kernel answers
-  # EROFS before the daemon sees the write (nothing to log but the lookup).
+  # In the cage the store's writes reach the daemon, which refuses them.
   run cage exec "$PROJECT" -- touch /nix/store/evil
   assert_failure
   assert_contains "$output" "Read-only file system"
+  assert_entry create /nix/store/evil read-only touch
   # The daemon's own refusal: a write to the store view of the root tree.
   # Only root gets past the kernel's permission check there (the store is
   # root's).
@@ -140,9 +158,129 @@ count_entries () {
   assert_failure
   run sh -c "echo x > '$MNT/etc/passwd'"
   assert_failure
-  assert_entry create /nix/store/evil read-only touch
   assert_entry create "$FIX_TOOLS/bin/never" read-only
   assert_entry write /etc/passwd read-only
+}
+
+# store_changes_refused: every kind of change to the store in the cage of
+# $PROJECT (mounted with $PROBE) fails with "Read-only file system" and
+# leaves a read-only entry with its op, path, pid and process; the files
+# are unchanged on the host.  With "some", only the common ones.
+store_changes_refused () {
+  local d=$FIX_DATA before c op path proc i
+  before=$(tree_fingerprint "$d")
+  local cases=(
+    "touch $d/new|create|$d/new|touch"
+    "echo x >> $d/hello.txt|write|$d/hello.txt|sh"
+    "echo x > $d/README|setattr|$d/README|sh"
+    "rm $d/hello.txt|unlink|$d/hello.txt|rm"
+    "mkdir $d/newdir|mkdir|$d/newdir|mkdir"
+    "mv $d/hello.txt $d/moved.txt|rename|$d/hello.txt|mv"
+    "chmod 777 $d/hello.txt|setattr|$d/hello.txt|chmod"
+    "ln $d/hello.txt $d/hard|link|$d/hard|ln"
+    "probe setxattr $d/hello.txt|setxattr|$d/hello.txt|probe"
+  )
+  [ "${1-}" = some ] || cases+=(
+    "ln -s hello.txt $d/soft|symlink|$d/soft|ln"
+    "rmdir $d/sub|rmdir|$d/sub|rmdir"
+    "mv $d /nix/store/moved|rename|$d|mv"
+    "touch $d/README|setattr|$d/README|touch"
+    "probe removexattr $d/hello.txt|removexattr|$d/hello.txt|probe"
+    "probe fallocate $d/hello.txt|fallocate|$d/hello.txt|probe"
+    "probe copy-range $d/README $d/hello.txt|copy_file_range|$d/hello.txt|probe"
+  )
+  for c in "${cases[@]}"; do
+    IFS='|' read -r c op path proc <<<"$c"
+    run cage_sh "$c"
+    assert_failure
+    assert_contains "$output" "Read-only file system" "$c"
+  done
+  for c in "${cases[@]}"; do
+    IFS='|' read -r c op path proc <<<"$c"
+    assert_entry "$op" "$path" read-only "$proc"
+  done
+  assert_equal "$(tree_fingerprint "$d")" "$before" "$d on the host"
+  # (a file of a store path: the same in the cage)
+  run --separate-stderr cage exec "$PROJECT" -- cat "$d/hello.txt"
+  assert_equal "$output" "hello from the fixture store path" "hello.txt in the cage"
+}
+
+@test "the store: every change in the cage is refused read-only by the daemon and logged; nothing changes" {
+  mount_tools --package "$PROBE"
+  store_changes_refused
+}
+
+@test "the store in shared and isolated modes: changes refused read-only and logged" {
+  mount_tools --package "$PROBE" --mode shared
+  store_changes_refused some
+  cagefs umount "$PROJECT"
+  local dir=$BATS_TEST_TMPDIR/cache
+  nix_cmd copy --to "file://$dir" "$FIX_TOOLS" "$PROBE" >/dev/null 2>&1 \
+    || fail "nix copy --to file://$dir failed: $(nix_cmd copy --to "file://$dir" "$FIX_TOOLS" "$PROBE" 2>&1)"
+  chmod -R a+rX "$dir"
+  mount_tools --package "$PROBE" --mode isolated --cache "file://$dir"
+  store_changes_refused some
+}
+
+@test "the store: a shared writable mapping's write is refused and its bytes dropped" {
+  mount_tools --package "$PROBE"
+  run cage exec "$PROJECT" -- probe mmap-write "$FIX_DATA/hello.txt"
+  assert_failure
+  assert_contains "$output" "denied EROFS (msync"
+  # (written back by the kernel: no process to name)
+  local n
+  n=$(count_entries ".op == \"write\" and .path == \"$FIX_DATA/hello.txt\" and .result == \"read-only\"")
+  [ "$n" -ge 1 ] || fail "no write entry for the mapping: $(cagefs audit "$PROJECT")"
+  run --separate-stderr cage exec "$PROJECT" -- cat "$FIX_DATA/hello.txt"
+  assert_equal "$output" "hello from the fixture store path" "the file in the cage after the mapping"
+  assert_equal "$(cat "$FIX_DATA/hello.txt")" "hello from the fixture store path" "the host file"
+}
+
+@test "the store: access() says EROFS for writing, the mode bits for reading and running" {
+  mount_tools --package "$PROBE"
+  run cage exec "$PROJECT" -- probe access "$FIX_DATA/hello.txt" w
+  assert_failure
+  assert_contains "$output" "denied EROFS"
+  run cage exec "$PROJECT" -- probe access "$FIX_DATA/hello.txt" r
+  assert_success
+  run cage exec "$PROJECT" -- probe access "$FIX_DATA/hello.txt" x
+  assert_failure
+  assert_contains "$output" "denied EACCES"
+  run cage exec "$PROJECT" -- probe access "$FIX_BUSYBOX/bin/busybox" x
+  assert_success
+  run cage exec "$PROJECT" -- probe access "$FIX_DATA/sub" x
+  assert_success
+  run cage_sh "test -w $FIX_DATA/hello.txt"
+  assert_failure
+  # A probe is no change: nothing logged.
+  assert_equal "$(count_entries ".path == \"$FIX_DATA/hello.txt\"")" 0 "entries for access()"
+}
+
+@test "the store: what is not world-readable is hidden, like a secret" {
+  [ "$(id -u)" = 0 ] || skip "only root may change a store path's modes"
+  local d=$BATS_TEST_TMPDIR/cagefs-fixture-unreadable p
+  mkdir -p "$d/sub"
+  printf 'public\n' >"$d/public.txt"
+  printf 'private\n' >"$d/private.txt"
+  printf 'inner\n' >"$d/sub/inner.txt"
+  p=$(nix-store --add "$d")
+  RESTORE_MODES=("0444 $p/private.txt" "0555 $p/sub")
+  chmod 0600 "$p/private.txt"
+  chmod 0700 "$p/sub"
+  mount_tools --package "$p"
+  run --separate-stderr cage exec "$PROJECT" -- ls -A "$p"
+  assert_success
+  assert_equal "$output" "public.txt" "ls of the store path"
+  run --separate-stderr cage exec "$PROJECT" -- cat "$p/private.txt"
+  assert_failure
+  assert_contains "$stderr" "No such file or directory"
+  run --separate-stderr cage exec "$PROJECT" -- cat "$p/sub/inner.txt"
+  assert_failure
+  assert_contains "$stderr" "No such file or directory"
+  run --separate-stderr cage exec "$PROJECT" -- cat "$p/public.txt"
+  assert_equal "$output" public "a world-readable file"
+  assert_entry lookup "$p/private.txt" hidden cat
+  assert_entry lookup "$p/sub" hidden
 }
 
 @test "cagefs audit --json: every line is an object with the documented fields" {
