@@ -109,6 +109,7 @@ paths_fill (const char *real, struct project_paths *out, struct cage_error *err)
     goto nomem;
   out->mnt = xasprintf ("%s/%s", out->state, "mnt");
   out->store_mnt = xasprintf ("%s/%s", out->state, "store");
+  out->ws_mnt = xasprintf ("%s/%s", out->state, "workspace");
   out->home = xasprintf ("%s/%s", out->state, "home");
   out->home_empty = xasprintf ("%s/%s", out->state, "home-empty");
   out->state_json = xasprintf ("%s/%s", out->state, "state.json");
@@ -116,7 +117,7 @@ paths_fill (const char *real, struct project_paths *out, struct cage_error *err)
   out->private_root = xasprintf ("%s/%s", out->state, "private");
   out->audit = xasprintf ("%s/%s", out->state, "audit.ndjson");
   out->cow_upper = xasprintf ("%s/%s", out->state, "cow/upper");
-  if (!out->mnt || !out->store_mnt || !out->home || !out->home_empty || !out->state_json || !out->log
+  if (!out->mnt || !out->store_mnt || !out->ws_mnt || !out->home || !out->home_empty || !out->state_json || !out->log
       || !out->private_root || !out->audit || !out->cow_upper)
     goto nomem;
   return 0;
@@ -147,7 +148,8 @@ paths_project (const char *project, bool create, struct project_paths *out,
       autofree char *root = paths_state_root (err);
       if (!root || paths_mkdir_p (root, 0700, err) < 0 || paths_mkdir_p (out->state, 0700, err) < 0
           || paths_mkdir_p (out->mnt, 0700, err) < 0
-          || paths_mkdir_p (out->store_mnt, 0700, err) < 0 || paths_mkdir_p (out->home, 0700, err) < 0)
+          || paths_mkdir_p (out->store_mnt, 0700, err) < 0
+          || paths_mkdir_p (out->ws_mnt, 0700, err) < 0 || paths_mkdir_p (out->home, 0700, err) < 0)
         {
           paths_free (out);
           return -1;
@@ -181,6 +183,7 @@ paths_free (struct project_paths *p)
   free (p->state);
   free (p->mnt);
   free (p->store_mnt);
+  free (p->ws_mnt);
   free (p->home);
   free (p->home_empty);
   free (p->state_json);

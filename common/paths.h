@@ -5,9 +5,11 @@
    project dir: <state root>/<basename>-<16 hex of FNV-1a(realpath)>
        mnt/          the FUSE mount point (the agent's root tree)
        store/        the store view's own FUSE mount, which the launcher
-                     binds at /nix/store (but in copy mode, without
+                     binds at /nix/store (in every mode but copy without
                      default_permissions: the daemon refuses every write
                      with EROFS and logs it)
+       workspace/    the workspace view's own FUSE mount (default_permissions),
+                     which the launcher binds at /workspace
        home/         the cage's persistent home (the launcher binds it at
                      the cage's home path; when root invokes it belongs to
                      the overflow ids, as the agent's files there do)
@@ -37,6 +39,7 @@ struct project_paths
   char *state;     /* the project's state directory */
   char *mnt;
   char *store_mnt;
+  char *ws_mnt;    /* <state>/workspace: the workspace session's mount */
   char *home;
   char *home_empty; /* <state>/home-empty: the empty home (not created here) */
   char *state_json;

@@ -81,7 +81,8 @@ project_umount (const struct project_paths *pp, bool *was_mounted, struct cage_e
     }
   if (project_clean_stale (pp, err) < 0)
     goto fail_cfg;
-  if (state_is_fuse_mount (pp->mnt) || state_is_fuse_mount (pp->store_mnt))
+  if (state_is_fuse_mount (pp->mnt) || state_is_fuse_mount (pp->store_mnt)
+      || state_is_fuse_mount (pp->ws_mnt))
     {
       cage_error_set (err, EBUSY, "`%s` is still mounted", pp->mnt);
       goto fail_cfg;

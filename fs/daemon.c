@@ -109,19 +109,29 @@ fd_budget (void)
   return 256;
 }
 
-/* Two sessions: the root tree (with default_permissions: the kernel checks
-   the modes it is shown) and the store view, mounted at <state>/store and
-   bound at /nix/store by the launcher.  In the non-writable store modes
-   (readonly, shared, isolated) the store session is mounted read-write and
-   without default_permissions, so every change reaches the daemon, which
-   refuses it with EROFS and logs it (ops.c), and decides readability
-   itself (only world-readable entries are shown: visibility.h).  In copy
-   mode the store is the agent's: default_permissions, like the root. */
-static struct fuse_session *root_se, *store_se;
+/* Three sessions, each its own FUSE connection:
+   - the root tree (<state>/mnt), the cage's /: the small synthetic tree and,
+     for the host side, the views.  Without default_permissions: every
+     change to the synthetic tree reaches the daemon, which refuses it
+     (EROFS) and logs it.  In the cage the views are covered by their own
+     sessions' binds; what the root session still serves there is the
+     synthetic tree (world-readable) and the read-only host home view,
+     which shows only world-readable entries when the agent is not the
+     daemon's user (visibility.h).
+   - the workspace (<state>/workspace, bound at /workspace by the
+     launcher), with default_permissions: the kernel checks the project's
+     modes against the agent.
+   - the store (<state>/store, bound at /nix/store).  In the non-writable
+     store modes (readonly, shared, isolated) without default_permissions,
+     so every change reaches the daemon, which refuses it with EROFS and
+     logs it (ops.c), and decides readability itself (only world-readable
+     entries are shown: visibility.h).  In copy mode the store is the
+     agent's: default_permissions, like the workspace. */
+static struct fuse_session *root_se, *store_se, *ws_se;
 static const struct project_paths *serve_pp;
 static pthread_mutex_t shutdown_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* Stop serving: end both loops, unmount both mounts, drop our state file.
+/* Stop serving: end the loops, unmount the mounts, drop our state file.
    Runs once, from the signal thread (umount, SIGTERM) or when the root
    session ends (an external unmount).  */
 static void
@@ -134,6 +144,8 @@ request_shutdown (void)
       done = true;
       fuse_session_exit (root_se);
       fuse_session_exit (store_se);
+      fuse_session_exit (ws_se);
+      fuse_session_unmount (ws_se);
       fuse_session_unmount (store_se);
       fuse_session_unmount (root_se);
       struct cage_state cur;
@@ -172,11 +184,12 @@ signal_thread (void *arg)
   return NULL;
 }
 
+/* The loop of a view's own session (the store, the workspace). */
 static void *
-store_thread (void *arg)
+view_thread (void *arg)
 {
   struct fuse_loop_config lc = { .clone_fd = 1, .max_idle_threads = 10 };
-  fuse_session_loop_mt (store_se, &lc);
+  fuse_session_loop_mt ((struct fuse_session *) arg, &lc);
   return NULL;
 }
 
@@ -263,13 +276,18 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   pthread_sigmask (SIG_BLOCK, &set, NULL);
   signal (SIGPIPE, SIG_IGN);
 
-  if (!(root_se = new_session (true, cagefs.root, err))
-      || !(store_se = new_session (!cagefs.store.immutable, cagefs.store_root, err)))
+  struct node *ws_root = node_child (cagefs.root, "workspace");
+  if (!(root_se = new_session (false, cagefs.root, err))
+      || !(store_se = new_session (!cagefs.store.immutable, cagefs.store_root, err))
+      || !(ws_se = new_session (true, ws_root, err)))
     return -1;
   cagefs.store_session = store_se;
-  if (host_watch_start (root_se, err) < 0)
+  /* host edits reach the kernel's caches of both views of the workspace */
+  struct fuse_session *watched[] = { ws_se, root_se };
+  struct node *watched_roots[] = { ws_root, cagefs.root };
+  if (host_watch_start (watched, watched_roots, 2, err) < 0)
     return -1;
-  host_watch_dir (node_child (cagefs.root, "workspace"));
+  host_watch_dir (ws_root);
   if (mount_session (root_se, pp->mnt, pp->log, err) < 0)
     return -1;
   if (mount_session (store_se, pp->store_mnt, pp->log, err) < 0)
@@ -277,19 +295,29 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
       fuse_session_unmount (root_se);
       return -1;
     }
-  st->pid = getpid ();
-  if (state_write (pp->state_json, st, err) < 0)
+  if (mount_session (ws_se, pp->ws_mnt, pp->log, err) < 0)
     {
       fuse_session_unmount (store_se);
       fuse_session_unmount (root_se);
       return -1;
     }
-  pthread_t sig_tid, store_tid;
+  st->pid = getpid ();
+  if (state_write (pp->state_json, st, err) < 0)
+    {
+      fuse_session_unmount (ws_se);
+      fuse_session_unmount (store_se);
+      fuse_session_unmount (root_se);
+      return -1;
+    }
+  pthread_t sig_tid, store_tid, ws_tid;
   int rc = pthread_create (&sig_tid, NULL, signal_thread, &set);
   if (rc == 0)
-    rc = pthread_create (&store_tid, NULL, store_thread, NULL);
+    rc = pthread_create (&store_tid, NULL, view_thread, store_se);
+  if (rc == 0)
+    rc = pthread_create (&ws_tid, NULL, view_thread, ws_se);
   if (rc != 0)
     {
+      fuse_session_unmount (ws_se);
       fuse_session_unmount (store_se);
       fuse_session_unmount (root_se);
       unlink (pp->state_json);
@@ -309,12 +337,14 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   struct timespec deadline;
   clock_gettime (CLOCK_REALTIME, &deadline);
   deadline.tv_sec += 1;
-  if (pthread_timedjoin_np (store_tid, NULL, &deadline) != 0)
-    exit (0); /* a cage still holds the store: the process end closes it */
+  if (pthread_timedjoin_np (store_tid, NULL, &deadline) != 0
+      || pthread_timedjoin_np (ws_tid, NULL, &deadline) != 0)
+    exit (0); /* a cage still holds a view: the process end closes it */
   atomic_store (&loops_done, true);
   /* Wake the signal thread if it is still waiting for a signal. */
   pthread_kill (sig_tid, SIGTERM);
   pthread_join (sig_tid, NULL);
+  fuse_session_destroy (ws_se);
   fuse_session_destroy (store_se);
   fuse_session_destroy (root_se);
   audit_close ();

@@ -42,7 +42,10 @@ struct watch
   struct watch *next;
 };
 
-static struct fuse_session *watch_se;
+#define MAX_SESSIONS 4
+static struct fuse_session *sessions[MAX_SESSIONS];
+static const struct node *session_roots[MAX_SESSIONS];
+static size_t n_sessions;
 static int ifd = -1, stop_fd = -1;
 static pthread_t thread;
 static bool thread_running;
@@ -175,6 +178,30 @@ host_watch_drop (struct node *dir)
   pthread_mutex_unlock (&map_lock);
 }
 
+/* Tell each session's kernel cache: the directory DIR (a node's address)
+   changed (NAME in it, or its listing and attributes). */
+static void
+inval_entry (fuse_ino_t dir, const char *name)
+{
+  for (size_t i = 0; i < n_sessions; i++)
+    fuse_lowlevel_notify_inval_entry (sessions[i],
+                                      dir == (fuse_ino_t) (uintptr_t) session_roots[i]
+                                        ? FUSE_ROOT_ID
+                                        : dir,
+                                      name, strlen (name));
+}
+
+static void
+inval_inode (fuse_ino_t dir)
+{
+  for (size_t i = 0; i < n_sessions; i++)
+    fuse_lowlevel_notify_inval_inode (sessions[i],
+                                      dir == (fuse_ino_t) (uintptr_t) session_roots[i]
+                                        ? FUSE_ROOT_ID
+                                        : dir,
+                                      0, 0);
+}
+
 /* Every watched directory: its attributes and listing (the queue
    overflowed, some events are lost).  Their entries age out within
    HOST_WATCH_TIMEOUT. */
@@ -201,7 +228,7 @@ invalidate_all (void)
       }
   pthread_mutex_unlock (&map_lock);
   for (size_t i = 0; i < n; i++)
-    fuse_lowlevel_notify_inval_inode (watch_se, ids[i], 0, 0);
+    inval_inode (ids[i]);
   free (ids);
 }
 
@@ -228,9 +255,9 @@ handle (const struct inotify_event *ev)
   if (!dir)
     return;
   if (ev->len && ev->name[0])
-    fuse_lowlevel_notify_inval_entry (watch_se, dir, ev->name, strlen (ev->name));
+    inval_entry (dir, ev->name);
   if (!ev->len || (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)))
-    fuse_lowlevel_notify_inval_inode (watch_se, dir, 0, 0);
+    inval_inode (dir);
 }
 
 static void *
@@ -275,10 +302,15 @@ watch_thread (void *arg)
 }
 
 int
-host_watch_start (struct fuse_session *se, struct cage_error *err)
+host_watch_start (struct fuse_session *const *ses, struct node *const *roots, size_t n,
+                  struct cage_error *err)
 {
-  (void) err;
-  watch_se = se;
+  n_sessions = n < MAX_SESSIONS ? n : MAX_SESSIONS;
+  for (size_t i = 0; i < n_sessions; i++)
+    {
+      sessions[i] = ses[i];
+      session_roots[i] = roots[i];
+    }
   ifd = inotify_init1 (IN_NONBLOCK | IN_CLOEXEC);
   if (ifd < 0)
     {

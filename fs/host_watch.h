@@ -14,6 +14,7 @@
 #define CAGE_HOST_WATCH_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "error.h"
 #include "node.h"
@@ -24,9 +25,11 @@
 
 struct fuse_session;
 
-/* Start watching for SE (the session serving the watched views).  Without
-   inotify the views keep their short timeouts: a warning, not an error. */
-int host_watch_start (struct fuse_session *se, struct cage_error *err);
+/* Start watching for the N sessions SES serving the watched views (ROOTS:
+   each one's root node, its FUSE_ROOT_ID).  Without inotify the views keep
+   their short timeouts: a warning, not an error. */
+int host_watch_start (struct fuse_session *const *ses, struct node *const *roots, size_t n,
+                      struct cage_error *err);
 /* Stop the thread and drop every watch (before SE is destroyed). */
 void host_watch_stop (void);
 

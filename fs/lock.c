@@ -31,8 +31,8 @@ int
 project_clean_stale (const struct project_paths *pp, struct cage_error *err)
 {
   int cleaned = 0;
-  const char *mnts[] = { pp->store_mnt, pp->mnt };
-  for (size_t i = 0; i < 2; i++)
+  const char *mnts[] = { pp->ws_mnt, pp->store_mnt, pp->mnt };
+  for (size_t i = 0; i < sizeof mnts / sizeof *mnts; i++)
     if (state_is_fuse_mount (mnts[i]))
       {
         if (daemon_unmount (mnts[i], err) < 0)

@@ -53,6 +53,11 @@ struct view
      decides readability: only world-readable entries are shown (files
      S_IROTH, folders S_IROTH | S_IXOTH; visibility_check_inode). */
   bool immutable;
+  /* Only entries every user may read are shown (files S_IROTH, folders
+     S_IROTH | S_IXOTH): where the kernel checks no permissions (a session
+     without default_permissions) and the daemon reads with ids other than
+     the agent's (visibility_check_inode). */
+  bool world_readable_only;
   bool cow;                  /* the cow workspace view: root_fd is the upper
                                 layer, the project is its lower (fs/cow.h) */
   bool watch_host;           /* its folders get inotify watches: host edits

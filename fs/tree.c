@@ -256,14 +256,18 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
                              .attr_timeout = fixed ? 86400.0 : 1.0,
                              .negative_timeout = ss->filter ? 86400.0 : 1.0,
                              .keep_cache = fixed, .private_store = ss->private_store,
-                             .immutable = !ss->writable };
+                             .immutable = !ss->writable,
+                             .world_readable_only = !ss->writable };
   if ((fs->workspace.root_fd = open_root (pp->project, err)) < 0
       || (fs->store.root_fd = open_root (ss->root, err)) < 0)
     return -1;
+  /* (served by the root session, which checks no permissions: when root
+     invokes, the daemon reads as root for an agent that is not) */
   fs->host_home = (struct view){ .name = "host home", .writable = false,
                                  .blacklist = &fs->host_home_blacklist, .entry_timeout = 1.0,
                                  .attr_timeout = 1.0, .negative_timeout = 1.0,
-                                 .keep_cache = false, .root_fd = -1 };
+                                 .keep_cache = false, .root_fd = -1,
+                                 .world_readable_only = st->cage_uid != st->host_uid };
   if (st->host_home)
     {
       if (host_home_blacklist (&fs->host_home_blacklist, cfg, st->host_home, err) < 0

@@ -102,7 +102,7 @@ int
 visibility_check_inode (const struct view *view, int fd, const char *name,
                         const struct stat *st)
 {
-  if (view && view->immutable && !world_readable (st))
+  if (view && view->world_readable_only && !world_readable (st))
     return -ENOENT;
   if (!view || !S_ISREG (st->st_mode))
     return 0;
@@ -116,7 +116,7 @@ visibility_check_inode (const struct view *view, int fd, const char *name,
 bool
 visibility_checks_inodes (const struct view *view)
 {
-  return view && (view->hidden_inodes || view->scan || view->immutable);
+  return view && (view->hidden_inodes || view->scan || view->world_readable_only);
 }
 
 /* Does NAME match a non-final component of an anchored rule of BL (hiding

@@ -14,8 +14,9 @@
 int visibility_check (struct node *parent, const char *name);
 
 /* 0 when the real file ST (just stat'ed in VIEW) may be shown; -ENOENT when
-   - VIEW is immutable (the store of the non-writable modes, whose session
-     the kernel does not check permissions on) and ST is not world-readable
+   - VIEW shows only what is world-readable (the store of the non-writable
+     modes and the host home view when root invokes: sessions the kernel
+     does not check permissions on) and ST is not world-readable
      (a file without S_IROTH, a folder without S_IROTH | S_IXOTH; symlinks
      always are): the daemon reads as itself, so what not every user may
      read is hidden (Nix's canonical store modes are all world-readable;

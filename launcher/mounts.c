@@ -80,17 +80,9 @@ static const struct root_op root_ops[] = {
   SYMLINK ("dev/stderr", "/proc/self/fd/2"),
   /* nothing more appears in /dev (pts and shm are mounts of their own) */
   { OP_READONLY, "dev", NULL, 0, NULL, 0 },
-  /* The daemon serves these read-only; the kernel says so too, before any
-     request reaches the daemon (EROFS, whatever the permissions).  Without
-     these binds the kernel would still stop every change first: the root
-     session keeps default_permissions and these nodes are root's (0755
-     folders, 0644 files), so the agent would get EACCES, never a request the daemon could
-     log.  (nix/store is the store session's mount, not read-only: see
-     bind_store.)  */
-  { OP_BIND_RO, "nix", NULL, 0, NULL, 0 },
-  { OP_BIND_RO, "bin", NULL, 0, NULL, 0 },
-  { OP_BIND_RO, "usr", NULL, 0, NULL, 0 },
-  { OP_BIND_RO, "etc", NULL, 0, NULL, 0 },
+  /* /, /nix, /bin, /usr and /etc are the root session's synthetic tree:
+     the daemon refuses every change there itself (EROFS) and logs it, which
+     a read-only mount would answer before it could.  */
 };
 
 /* "/proc/self/fd/N": mount(2) takes paths, this one names exactly FD. */
@@ -236,36 +228,38 @@ apply_op (int rootfd, const char *root, const struct root_op *op, struct cage_er
   return cage_error_set (err, EINVAL, "unknown root operation for `%s`", op->path);
 }
 
-/* The daemon serves the store twice: inside the root tree, and as a
-   superblock of its own mounted next to it (<state>/store, see paths.h).
-   Bind that one at nix/store, nosuid and nodev but not read-only: in every
-   mode but copy the daemon refuses each change there itself (EROFS) and
-   logs it, which a read-only mount would answer before it could (the "nix"
-   bind below is recursive and takes it along; its read-only remount is the
-   top mount's only).  Done with the caller's own ids: the state directory
-   is theirs and 0700. */
+/* The daemon serves the store and the workspace twice: inside the root
+   tree, and each as a session of its own mounted next to it in the state
+   directory (<state>/store, <state>/workspace: see paths.h).  Bind the
+   session NAME at PATH in the cage, nosuid and nodev but not read-only:
+   the daemon refuses and logs what may not change there.  (The root tree
+   has no default_permissions; the workspace session has them, and so has
+   the store session in copy mode: the kernel checks the modes there.)
+   Done with the caller's own ids: the state directory is theirs and 0700.
+   A daemon without such a session: the root tree's view serves. */
 static int
-bind_store (int rootfd, const char *root, struct cage_error *err)
+bind_session (int rootfd, const char *root, const char *name, const char *path,
+              struct cage_error *err)
 {
-  char store[4096];
+  char src[4096];
   const char *slash = strrchr (root, '/');
-  if (!slash || (size_t) (slash - root) + sizeof "/store" > sizeof store)
+  if (!slash || (size_t) (slash - root) + strlen (name) + 2 > sizeof src)
     return 0;
-  snprintf (store, sizeof store, "%.*s/store", (int) (slash - root), root);
-  if (!state_is_fuse_mount (store))
-    return 0; /* a daemon without it: the root tree's store view serves */
-  autoclose int fd = safe_openat (rootfd, "nix/store", O_PATH | O_DIRECTORY);
+  snprintf (src, sizeof src, "%.*s/%s", (int) (slash - root), root, name);
+  if (!state_is_fuse_mount (src))
+    return 0;
+  autoclose int fd = safe_openat (rootfd, path, O_PATH | O_DIRECTORY);
   if (fd < 0)
-    return cage_error_set (err, errno, "open `%s/nix/store`", root);
+    return cage_error_set (err, errno, "open `%s/%s`", root, path);
   char proc_path[64];
-  if (mount (store, fd_path (proc_path, sizeof proc_path, fd), NULL, MS_BIND | MS_REC, NULL) < 0)
-    return cage_error_set (err, errno, "bind the store `%s` at `%s/nix/store`", store, root);
+  if (mount (src, fd_path (proc_path, sizeof proc_path, fd), NULL, MS_BIND | MS_REC, NULL) < 0)
+    return cage_error_set (err, errno, "bind `%s` at `%s/%s`", src, root, path);
   /* FD is the folder below the new mount: open the mount itself */
-  autoclose int top = safe_openat (rootfd, "nix/store", O_PATH | O_DIRECTORY);
+  autoclose int top = safe_openat (rootfd, path, O_PATH | O_DIRECTORY);
   if (top < 0)
-    return cage_error_set (err, errno, "open `%s/nix/store`", root);
+    return cage_error_set (err, errno, "open `%s/%s`", root, path);
   if (remount_adding (fd_path (proc_path, sizeof proc_path, top), MS_NOSUID | MS_NODEV) < 0)
-    return cage_error_set (err, errno, "make the store `%s/nix/store` nosuid and nodev", root);
+    return cage_error_set (err, errno, "make `%s/%s` nosuid and nodev", root, path);
   return 0;
 }
 
@@ -361,7 +355,9 @@ mounts_setup_root (const struct cage_plan *plan, struct cage_error *err)
   autoclose int rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (rootfd < 0)
     return cage_error_set (err, errno, "open `%s`", root);
-  if (bind_store (rootfd, root, err) < 0 || bind_nix_daemon (rootfd, root, err) < 0
+  if (bind_session (rootfd, root, "store", "nix/store", err) < 0
+      || bind_session (rootfd, root, "workspace", "workspace", err) < 0
+      || bind_nix_daemon (rootfd, root, err) < 0
       || bind_home (rootfd, plan, err) < 0)
     return -1;
   /* From here on files are made below ROOTFD only, as the agent's ids. */
@@ -408,6 +404,10 @@ mounts_plan_json (const struct cage_plan *plan)
   json_array_append_new (ops, json_pack ("{s:s, s:s, s:s, s:[s,s,s]}", "op", "bind", "path",
                                          "/nix/store", "source",
                                          "<state>/store, when the daemon mounted it", "flags",
+                                         "bind", "nosuid", "nodev"));
+  json_array_append_new (ops, json_pack ("{s:s, s:s, s:s, s:[s,s,s]}", "op", "bind", "path",
+                                         "/workspace", "source",
+                                         "<state>/workspace, when the daemon mounted it", "flags",
                                          "bind", "nosuid", "nodev"));
   json_array_append_new (ops, json_pack ("{s:s, s:s, s:s, s:[s,s,s]}", "op", "bind", "path",
                                          plan->home, "source", plan->home_src, "flags", "bind",

@@ -210,6 +210,37 @@ store_changes_refused () {
   store_changes_refused
 }
 
+@test "the cage's own tree (/, /etc, /bin, /usr, /nix): every change is refused read-only by the daemon and logged" {
+  mount_tools
+  local c op path proc
+  local cases=(
+    "touch /newfile|create|/newfile|touch"
+    "echo x > /etc/passwd|write|/etc/passwd|sh"
+    "echo x >> /etc/group|write|/etc/group|sh"
+    "chmod 777 /etc/passwd|setattr|/etc/passwd|chmod"
+    "mv /etc/passwd /etc/p2|rename|/etc/passwd|mv"
+    "ln -s x /etc/l|symlink|/etc/l|ln"
+    "rm /bin/sh|unlink|/bin/sh|rm"
+    "mkdir /usr/x|mkdir|/usr/x|mkdir"
+    "mkdir /nix/x|mkdir|/nix/x|mkdir"
+    "rmdir /etc|rmdir|/etc|rmdir"
+  )
+  for c in "${cases[@]}"; do
+    IFS='|' read -r c op path proc <<<"$c"
+    run cage_sh "$c"
+    assert_failure
+    assert_contains "$output" "Read-only file system" "$c"
+  done
+  for c in "${cases[@]}"; do
+    IFS='|' read -r c op path proc <<<"$c"
+    assert_entry "$op" "$path" read-only "$proc"
+  done
+  # nothing changed, and the workspace is still the agent's
+  run --separate-stderr cage_sh 'grep -c "" /etc/passwd; ls /bin/sh; echo ok > /workspace/w.txt'
+  assert_success
+  [ "$(cat "$PROJECT/w.txt")" = ok ] || fail "the workspace write did not reach the host"
+}
+
 @test "the store in shared and isolated modes: changes refused read-only and logged" {
   mount_tools --package "$PROBE" --mode shared
   store_changes_refused some
