@@ -244,6 +244,7 @@ maybe_free (struct node *n)
       host_watch_drop (n);
       if (n->fd >= 0)
         close (n->fd);
+      free (n->st_cache);
       free (n->name);
       free (n);
       n_nodes--;
@@ -521,6 +522,7 @@ free_synth (struct node *n)
       free_synth (n->children[i]);
     else
       {
+        free (n->children[i]->st_cache);
         free (n->children[i]->name);
         free (n->children[i]);
       }
@@ -544,6 +546,7 @@ node_table_destroy (void)
             {
               if (n->fd >= 0)
                 close (n->fd);
+              free (n->st_cache);
               free (n->name);
               free (n);
             }

@@ -101,6 +101,8 @@ struct node
   struct node *lru_prev, *lru_next;
   struct node *hnext;        /* hash chain */
   int wd;                    /* a real folder's inotify watch, or 0 (host_watch.h) */
+  struct stat *st_cache;     /* an immutable view's node: its attributes as
+                                looked up (they never change), or NULL */
 };
 
 /* Global table. */

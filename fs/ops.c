@@ -151,14 +151,23 @@ keep_cache (const struct node *n)
 static int
 real_stat (struct node *n, struct stat *st)
 {
-  int fd = node_fd_get (n);
-  if (fd < 0)
-    return fd;
-  int r = fstatat (fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
-  int e = errno;
-  node_fd_put (n);
-  if (r < 0)
-    return -e;
+  /* An immutable store's attributes are those it was looked up with: the
+     kernel asks again after each read it sends (the atime it must refresh
+     on a writable superblock), and no syscall is needed to answer. */
+  struct stat *cached = __atomic_load_n (&n->st_cache, __ATOMIC_ACQUIRE);
+  if (cached)
+    *st = *cached;
+  else
+    {
+      int fd = node_fd_get (n);
+      if (fd < 0)
+        return fd;
+      int r = fstatat (fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
+      int e = errno;
+      node_fd_put (n);
+      if (r < 0)
+        return -e;
+    }
   /* /nix/store is sticky (1775): the kernel would refuse removing or
      renaming a store path (EPERM) before the daemon could log it.  Nothing
      can be removed from an immutable store by anyone: show it without. */
@@ -207,6 +216,18 @@ real_lookup (struct node *parent, const char *name, struct node **out, struct st
   struct node *n = node_get_real (parent, name, st, fd);
   if (!n)
     return -ENOMEM;
+  if (parent->view->immutable && !__atomic_load_n (&n->st_cache, __ATOMIC_ACQUIRE))
+    {
+      /* first lookup wins; the attributes of an immutable file never change */
+      struct stat *c = malloc (sizeof *c), *expected = NULL;
+      if (c)
+        {
+          *c = *st;
+          if (!__atomic_compare_exchange_n (&n->st_cache, &expected, c, false, __ATOMIC_ACQ_REL,
+                                            __ATOMIC_ACQUIRE))
+            free (c);
+        }
+    }
   /* watched before the kernel can cache anything it holds */
   if (S_ISDIR (st->st_mode) && parent->view->watch_host)
     host_watch_dir (n);
@@ -981,7 +1002,9 @@ op_flush (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     }
   if (!fi->fh && store_no_open (req, N (ino)))
     {
-      fuse_reply_err (req, 0); /* nothing of ours is open */
+      /* nothing of ours is open: ENOSYS, and the kernel sends no FLUSH on
+         this connection again (a round trip at every close of a file) */
+      fuse_reply_err (req, ENOSYS);
       return;
     }
   int fd = dup ((int) fi->fh);
