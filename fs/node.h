@@ -60,6 +60,8 @@ struct view
   bool world_readable_only;
   bool cow;                  /* the cow workspace view: root_fd is the upper
                                 layer, the project is its lower (fs/cow.h) */
+  bool close_reports;        /* its filesystem may report errors at close
+                                (network filesystems): FLUSH is forwarded */
   bool watch_host;           /* its folders get inotify watches: host edits
                                 invalidate the kernel's caches (host_watch.h) */
 };

@@ -244,6 +244,9 @@ op_init (void *userdata, struct fuse_conn_info *conn)
   conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
   if (conn->capable & FUSE_CAP_SPLICE_READ)
     conn->want |= FUSE_CAP_SPLICE_READ;
+  /* read replies spliced from the file: no copy through our buffers */
+  if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+    conn->want |= FUSE_CAP_SPLICE_WRITE;
   /* readdir returns attributes too, so a walk is not one lookup per entry */
   if (conn->capable & FUSE_CAP_READDIRPLUS)
     conn->want |= FUSE_CAP_READDIRPLUS;
@@ -874,8 +877,9 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
     }
   fi->fh = (uint64_t) ffd;
   fi->keep_cache = keep_cache (n);
-  /* closing a file opened for reading has nothing to report: no FLUSH */
-  fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY;
+  /* closing a file opened for reading, or on a local filesystem, has
+     nothing to report: no FLUSH round trip */
+  fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY || !n->view->close_reports;
   fuse_reply_open (req, fi);
 }
 
@@ -921,6 +925,7 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     }
   fi->fh = (uint64_t) fd;
   fi->keep_cache = keep_cache (n);
+  fi->noflush = !n->view->close_reports;
   struct fuse_entry_param ep;
   memset (&ep, 0, sizeof ep);
   ep.ino = ID (n);

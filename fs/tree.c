@@ -4,6 +4,7 @@
    empty folder where the launcher binds the cage's home. */
 #include <dirent.h>
 #include <errno.h>
+#include <sys/vfs.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,28 @@ open_root (const char *path, struct cage_error *err)
   if (fd < 0)
     return cage_error_set (err, errno, "open view root `%s`", path);
   return fd;
+}
+
+/* May close(2) on the filesystem of FD report an error a write did not
+   (network and cluster filesystems flush there)?  Local ones never do. */
+static bool
+close_reports_errors (int fd)
+{
+  static const unsigned long types[] = {
+    0x6969,     /* NFS */        0x517B,     /* SMB */
+    0xFF534D42, /* CIFS */       0xFE534D42, /* SMB2 */
+    0x65735546, /* FUSE */       0x01021997, /* 9P */
+    0x00C36400, /* Ceph */       0x5346414F, /* AFS */
+    0x73757245, /* Coda */       0x7461636F, /* OCFS2 */
+    0x01161970, /* GFS2 */       0x0BD00BD0, /* Lustre */
+  };
+  struct statfs sf;
+  if (fstatfs (fd, &sf) < 0)
+    return true;
+  for (size_t i = 0; i < sizeof types / sizeof *types; i++)
+    if ((unsigned long) sf.f_type == types[i])
+      return true;
+  return false;
 }
 
 #define NEW(expr)                                                                  \
@@ -261,6 +284,7 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
   if ((fs->workspace.root_fd = open_root (pp->project, err)) < 0
       || (fs->store.root_fd = open_root (ss->root, err)) < 0)
     return -1;
+  fs->workspace.close_reports = close_reports_errors (fs->workspace.root_fd);
   /* (served by the root session, which checks no permissions: when root
      invokes, the daemon reads as root for an agent that is not) */
   fs->host_home = (struct view){ .name = "host home", .writable = false,
