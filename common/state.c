@@ -49,15 +49,25 @@ state_json_write (json_t *o, const char *path, struct cage_error *err)
 {
   char tmp[4096];
   snprintf (tmp, sizeof tmp, "%s.tmp.%d", path, (int) getpid ());
-  if (json_dump_file (o, tmp, JSON_INDENT (2)) < 0)
+  /* 0600 whatever the umask (the daemon runs with umask 0) */
+  int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return cage_error_set (err, errno, "create `%s`", tmp);
+  int rc = json_dumpfd (o, fd, JSON_INDENT (2));
+  int e = errno ? errno : EIO;
+  if (close (fd) < 0 && rc == 0)
     {
-      int e = errno ? errno : EIO;
+      rc = -1;
+      e = errno;
+    }
+  if (rc < 0)
+    {
       unlink (tmp);
       return cage_error_set (err, e, "write `%s`", tmp);
     }
   if (rename (tmp, path) < 0)
     {
-      int e = errno;
+      e = errno;
       unlink (tmp);
       return cage_error_set (err, e, "rename `%s` to `%s`", tmp, path);
     }

@@ -498,3 +498,11 @@ complete_words () {
   assert_equal "$(jq -r .classic.path <<<"$j")" "$SRC/nix/package.nix" "default.nix"
   assert_contains "$(jq -r .url <<<"$j")" "nixpkgs" "the flake's nixpkgs input"
 }
+
+@test "the state files are the user's alone: state.json and project.json are 0600 (the daemon runs with umask 0)" {
+  mount_tools
+  local dir
+  dir=$(cagefs status "$PROJECT" --json | jq -r .state_dir)
+  assert_equal "$(stat -c %a "$dir/state.json")" 600 "state.json mode"
+  assert_equal "$(stat -c %a "$dir/project.json")" 600 "project.json mode"
+}
