@@ -270,15 +270,20 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
                                     edits (host_watch.h; not the cow view) */
                                  .keep_cache = false, .watch_host = cfg->view != VIEW_COW };
   /* A read-only store's paths never change: cache them for a day.  The
-     closure is fixed (readonly, isolated) but a shared store grows; copy
-     mode's store is the agent's to change. */
+     closure is fixed (readonly, isolated) but a shared store grows.  Copy
+     mode's store is the agent's to change, but only through this mount
+     (the private store is the daemon's, filled before it serves): the
+     kernel sees every change, so it may cache too; 60 s bounds what it
+     would miss of a change made behind the mount (nix-store run on the
+     private store by hand). */
   bool fixed = !ss->writable;
+  double store_timeout = fixed ? 86400.0 : 60.0;
   fs->store = (struct view){ .name = "store", .writable = ss->writable,
                              .blacklist = &fs->blacklist,
-                             .entry_timeout = fixed ? 86400.0 : 1.0,
-                             .attr_timeout = fixed ? 86400.0 : 1.0,
-                             .negative_timeout = ss->filter ? 86400.0 : 1.0,
-                             .keep_cache = fixed, .private_store = ss->private_store,
+                             .entry_timeout = store_timeout,
+                             .attr_timeout = store_timeout,
+                             .negative_timeout = ss->filter ? store_timeout : 1.0,
+                             .keep_cache = true, .private_store = ss->private_store,
                              .immutable = !ss->writable,
                              .world_readable_only = !ss->writable };
   if ((fs->workspace.root_fd = open_root (pp->project, err)) < 0
