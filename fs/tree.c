@@ -282,7 +282,9 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
                              .blacklist = &fs->blacklist,
                              .entry_timeout = store_timeout,
                              .attr_timeout = store_timeout,
-                             .negative_timeout = ss->filter ? store_timeout : 1.0,
+                             /* (a shared store's new paths must show:
+                                misses there are cached 1 s) */
+                             .negative_timeout = ss->filter || ss->writable ? store_timeout : 1.0,
                              .keep_cache = true, .private_store = ss->private_store,
                              .immutable = !ss->writable,
                              .world_readable_only = !ss->writable };
