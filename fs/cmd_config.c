@@ -172,13 +172,7 @@ int
 cmd_config (int argc, char **argv)
 {
   static const struct option opts[] = {
-    { "package", required_argument, NULL, 'p' },
-    { "with", required_argument, NULL, 'W' },
-    { "profile", required_argument, NULL, 'P' },
-    { "mode", required_argument, NULL, 'm' },
-    { "blacklist", required_argument, NULL, 'b' },
-    { "network", required_argument, NULL, 'n' },
-    { "scan", no_argument, NULL, 'S' },
+    MOUNT_FLAGS_LONGOPTS,
     { "json", no_argument, NULL, 'j' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -192,18 +186,19 @@ cmd_config (int argc, char **argv)
       json = true;
   int c, rc = 1;
   optind = 1;
-  while ((c = getopt_long (argc, argv, "p:W:P:m:b:n:Sjh", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, MOUNT_FLAGS_SHORTOPTS "jh", opts, NULL)) != -1)
     {
-      int r = 0;
+      int r = mount_flags_option (&mf, c, optarg, &err);
+      if (r < 0)
+        {
+          cage_error_print (&err, "cagefs", json);
+          mount_flags_free (&mf);
+          return 2;
+        }
+      if (r > 0)
+        continue;
       switch (c)
         {
-        case 'p': r = config_add_package (&mf.lists, optarg); break;
-        case 'W': r = mount_flags_add_with (&mf, optarg, &err); break;
-        case 'P': mf.profile = optarg; break;
-        case 'm': mf.mode = optarg; break;
-        case 'b': r = config_add_blacklist (&mf.lists, optarg); break;
-        case 'n': mf.network = optarg; break;
-        case 'S': mf.lists.blacklist_scan = true; break;
         case 'j': break;
         case 'h':
           printf ("usage: cagefs config PROJECT [--json] [--profile P] [--with NAMES] [--package "
@@ -216,14 +211,6 @@ cmd_config (int argc, char **argv)
         default:
           mount_flags_free (&mf);
           return cli_bad_option ("config", argv);
-        }
-      if (r < 0)
-        {
-          if (!err.msg[0])
-            cage_error_set (&err, ENOMEM, "config");
-          cage_error_print (&err, "cagefs", json);
-          mount_flags_free (&mf);
-          return 2;
         }
     }
   if (optind != argc - 1)

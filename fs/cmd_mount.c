@@ -71,17 +71,11 @@ int
 cmd_mount (int argc, char **argv)
 {
   static const struct option opts[] = {
-    { "package", required_argument, NULL, 'p' },
-    { "with", required_argument, NULL, 'W' },
-    { "profile", required_argument, NULL, 'P' },
-    { "mode", required_argument, NULL, 'm' },
-    { "blacklist", required_argument, NULL, 'b' },
-    { "network", required_argument, NULL, 'n' },
+    MOUNT_FLAGS_LONGOPTS,
     { "foreground", no_argument, NULL, 'f' },
     { "cache", required_argument, NULL, 'c' },
     { "nix-daemon", no_argument, NULL, 'D' },
     { "workspace-view", required_argument, NULL, 'w' },
-    { "scan", no_argument, NULL, 'S' },
     { "json", no_argument, NULL, 'j' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -97,34 +91,18 @@ cmd_mount (int argc, char **argv)
   for (int i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
     if (strcmp (argv[i], "--json") == 0)
       json = true;
-  while ((c = getopt_long (argc, argv, "p:W:P:m:b:n:fc:Dw:Sjvh", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, MOUNT_FLAGS_SHORTOPTS "fc:Dw:jvh", opts, NULL)) != -1)
     {
+      int r = mount_flags_option (&mf, c, optarg, &err);
+      if (r < 0)
+        {
+          mount_flags_free (&mf);
+          return fail (&err, json);
+        }
+      if (r > 0)
+        continue;
       switch (c)
         {
-        case 'p':
-          if (config_add_package (flags, optarg) < 0)
-            return 1;
-          break;
-        case 'W':
-          if (mount_flags_add_with (&mf, optarg, &err) < 0)
-            {
-              mount_flags_free (&mf);
-              return fail (&err, json);
-            }
-          break;
-        case 'P':
-          mf.profile = optarg;
-          break;
-        case 'm':
-          mf.mode = optarg;
-          break;
-        case 'b':
-          if (config_add_blacklist (flags, optarg) < 0)
-            return 1;
-          break;
-        case 'n':
-          mf.network = optarg;
-          break;
         case 'f':
           foreground = true;
           break;
@@ -138,9 +116,6 @@ cmd_mount (int argc, char **argv)
           break;
         case 'w':
           mf.view = optarg;
-          break;
-        case 'S':
-          flags->blacklist_scan = true;
           break;
         case 'j':
           json = true;

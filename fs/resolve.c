@@ -24,6 +24,26 @@ mount_flags_free (struct mount_flags *mf)
 }
 
 int
+mount_flags_option (struct mount_flags *mf, int c, const char *arg, struct cage_error *err)
+{
+  int r = 0;
+  switch (c)
+    {
+    case 'p': r = config_add_package (&mf->lists, arg); break;
+    case 'W': return mount_flags_add_with (mf, arg, err) < 0 ? -1 : 1;
+    case 'P': mf->profile = arg; break;
+    case 'm': mf->mode = arg; break;
+    case 'b': r = config_add_blacklist (&mf->lists, arg); break;
+    case 'n': mf->network = arg; break;
+    case 'S': mf->lists.blacklist_scan = true; break;
+    default: return 0;
+    }
+  if (r < 0)
+    return cage_error_set (err, ENOMEM, "option -%c", c);
+  return 1;
+}
+
+int
 mount_flags_add_with (struct mount_flags *mf, const char *list, struct cage_error *err)
 {
   autofree char *copy = strdup (list);

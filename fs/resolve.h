@@ -21,6 +21,19 @@ void mount_flags_free (struct mount_flags *mf);
 /* --with git,python312: each name added (checked). */
 int mount_flags_add_with (struct mount_flags *mf, const char *list, struct cage_error *err);
 
+/* The options `cagefs mount` and `cagefs config` share, for getopt_long:
+   these short options and long option entries. */
+#define MOUNT_FLAGS_SHORTOPTS "p:W:P:m:b:n:S"
+#define MOUNT_FLAGS_LONGOPTS                                                                   \
+  { "package", required_argument, NULL, 'p' }, { "with", required_argument, NULL, 'W' },      \
+    { "profile", required_argument, NULL, 'P' }, { "mode", required_argument, NULL, 'm' },    \
+    { "blacklist", required_argument, NULL, 'b' }, { "network", required_argument, NULL, 'n' }, \
+    { "scan", no_argument, NULL, 'S' }
+
+/* Take getopt's option C (argument ARG) when it is one of those: 1; not
+   one of them: 0; -1 with ERR set. */
+int mount_flags_option (struct mount_flags *mf, int c, const char *arg, struct cage_error *err);
+
 /* CFG (initialised by the caller) gets PP's cage.json, MF's flags and the
    profile; checks the blacklist; protects store.expr's file.  ERR names
    the flag or the file:line:column. */
