@@ -162,12 +162,29 @@ count_entries () {
   assert_entry write /etc/passwd read-only
 }
 
+# refused_read_only CASE...: each CASE "COMMAND|OP|PATH|PROCESS" run in the
+# cage of $PROJECT fails with "Read-only file system" and leaves a read-only
+# entry with that op, path and process.
+refused_read_only () {
+  local c op path proc
+  for c in "$@"; do
+    IFS='|' read -r c op path proc <<<"$c"
+    run cage_sh "$c"
+    assert_failure
+    assert_contains "$output" "Read-only file system" "$c"
+  done
+  for c in "$@"; do
+    IFS='|' read -r c op path proc <<<"$c"
+    assert_entry "$op" "$path" read-only "$proc"
+  done
+}
+
 # store_changes_refused: every kind of change to the store in the cage of
 # $PROJECT (mounted with $PROBE) fails with "Read-only file system" and
 # leaves a read-only entry with its op, path, pid and process; the files
 # are unchanged on the host.  With "some", only the common ones.
 store_changes_refused () {
-  local d=$FIX_DATA before c op path proc i
+  local d=$FIX_DATA before
   before=$(tree_fingerprint "$d")
   local cases=(
     "touch $d/new|create|$d/new|touch"
@@ -189,16 +206,7 @@ store_changes_refused () {
     "probe fallocate $d/hello.txt|fallocate|$d/hello.txt|probe"
     "probe copy-range $d/README $d/hello.txt|copy_file_range|$d/hello.txt|probe"
   )
-  for c in "${cases[@]}"; do
-    IFS='|' read -r c op path proc <<<"$c"
-    run cage_sh "$c"
-    assert_failure
-    assert_contains "$output" "Read-only file system" "$c"
-  done
-  for c in "${cases[@]}"; do
-    IFS='|' read -r c op path proc <<<"$c"
-    assert_entry "$op" "$path" read-only "$proc"
-  done
+  refused_read_only "${cases[@]}"
   assert_equal "$(tree_fingerprint "$d")" "$before" "$d on the host"
   # (a file of a store path: the same in the cage)
   run --separate-stderr cage exec "$PROJECT" -- cat "$d/hello.txt"
@@ -212,7 +220,6 @@ store_changes_refused () {
 
 @test "the cage's own tree (/, /etc, /bin, /usr, /nix): every change is refused read-only by the daemon and logged" {
   mount_tools
-  local c op path proc
   local cases=(
     "touch /newfile|create|/newfile|touch"
     "echo x > /etc/passwd|write|/etc/passwd|sh"
@@ -225,16 +232,7 @@ store_changes_refused () {
     "mkdir /nix/x|mkdir|/nix/x|mkdir"
     "rmdir /etc|rmdir|/etc|rmdir"
   )
-  for c in "${cases[@]}"; do
-    IFS='|' read -r c op path proc <<<"$c"
-    run cage_sh "$c"
-    assert_failure
-    assert_contains "$output" "Read-only file system" "$c"
-  done
-  for c in "${cases[@]}"; do
-    IFS='|' read -r c op path proc <<<"$c"
-    assert_entry "$op" "$path" read-only "$proc"
-  done
+  refused_read_only "${cases[@]}"
   # nothing changed, and the workspace is still the agent's
   run --separate-stderr cage_sh 'grep -c "" /etc/passwd; ls /bin/sh; echo ok > /workspace/w.txt'
   assert_success
