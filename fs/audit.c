@@ -385,12 +385,7 @@ audit_name (struct fuse_req *req, const char *op, struct node *parent, const cha
 void
 audit_node (struct fuse_req *req, const char *op, struct node *n, int r)
 {
-  const char *result = result_of (r);
-  if (!result)
-    return;
-  char path[4096 + 512];
-  agent_path (n, NULL, path, sizeof path);
-  append (req_pid (req), op, path, result);
+  audit_name (req, op, n, NULL, r);
 }
 
 void
