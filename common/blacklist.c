@@ -287,11 +287,28 @@ contains (char **v, size_t n, const char *s)
 const char *const protect_defaults[] = {
   /* The project's own cage: the agent must not loosen its next one. */
   "/cage.json",
-  /* Git: what runs on the user's next git command, and where it pushes. */
+  /* Git: what runs on the user's next git command, and where it pushes,
+     in every repository present at mount (one the agent makes is its own:
+     agent_repos.h; what git would run is refused everywhere: git_guard.h). */
   "**/.git/hooks",
   "**/.git/hooks/**",
   "**/.git/config",
+  "**/.git/config.worktree",
+  "**/.git/worktrees/**/config.worktree",
+  "**/.git/modules/**/config",
+  "**/.git/modules/**/config.worktree",
+  "**/.git/modules/**/hooks",
+  "**/.git/modules/**/hooks/**",
   ".gitmodules",
+  /* What git hook managers run from the work tree. */
+  "/.husky",
+  "/.husky/**",
+  "/.pre-commit-config.yaml",
+  "/lefthook.yml",
+  "/.lefthook.yml",
+  "/lefthook-local.yml",
+  /* Mercurial's hooks. */
+  "**/.hg/hgrc",
   /* What runs when the user enters the folder or opens a shell there. */
   ".envrc",
   ".bashrc",
@@ -302,12 +319,29 @@ const char *const protect_defaults[] = {
   ".zshenv",
   ".zprofile",
   ".zlogin",
-  /* Editor and agent configuration (tasks, MCP servers run on open). */
+  /* What runs when the user enters the folder (mise, like direnv). */
+  "mise.toml",
+  ".mise.toml",
+  "mise.local.toml",
+  ".mise.local.toml",
+  /* Editor and agent configuration (tasks, MCP servers and hooks run on
+     open or on the agent's next start on the host). */
   "/.vscode",
   "/.vscode/**",
   "/.idea",
   "/.idea/**",
+  "/.zed",
+  "/.zed/**",
+  "*.code-workspace",
+  ".exrc",
+  ".nvimrc",
+  ".nvim.lua",
   ".mcp.json",
+  "/.claude/settings.json",
+  "/.claude/settings.local.json",
+  "/.cursor/mcp.json",
+  "/.gemini/settings.json",
+  "/.codex/config.toml",
   NULL,
 };
 

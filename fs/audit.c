@@ -285,7 +285,7 @@ rotate_locked (void)
 }
 
 static void
-append (pid_t pid, const char *op, const char *path, const char *result)
+append (pid_t pid, const char *op, const char *path, const char *result, const char *reason)
 {
   char comm[64];
   read_comm (pid, comm, sizeof comm);
@@ -328,6 +328,11 @@ append (pid_t pid, const char *op, const char *path, const char *result)
   pos += (size_t) snprintf (line + pos, sizeof line - pos, ",\"result\":\"%s\",\"pid\":%d,"
                             "\"process\":", result, (int) pid);
   put_json_string (&pos, comm);
+  if (reason && reason[0])
+    {
+      pos += (size_t) snprintf (line + pos, sizeof line - pos, ",\"reason\":");
+      put_json_string (&pos, reason);
+    }
   if (suppressed)
     pos += (size_t) snprintf (line + pos, sizeof line - pos, ",\"suppressed\":%llu", suppressed);
   pos += (size_t) snprintf (line + pos, sizeof line - pos, "}\n");
@@ -372,14 +377,21 @@ req_pid (struct fuse_req *req)
 }
 
 void
-audit_name (struct fuse_req *req, const char *op, struct node *parent, const char *name, int r)
+audit_why (struct fuse_req *req, const char *op, struct node *parent, const char *name, int r,
+           const char *reason)
 {
   const char *result = result_of (r);
   if (!result)
     return;
   char path[4096 + 512];
   agent_path (parent, name, path, sizeof path);
-  append (req_pid (req), op, path, result);
+  append (req_pid (req), op, path, result, reason);
+}
+
+void
+audit_name (struct fuse_req *req, const char *op, struct node *parent, const char *name, int r)
+{
+  audit_why (req, op, parent, name, r, NULL);
 }
 
 void
@@ -406,7 +418,7 @@ audit_lookup (struct fuse_req *req, struct node *parent, const char *name, int r
 
 void
 audit_rename (struct fuse_req *req, struct node *parent, const char *name,
-              struct node *newparent, const char *newname, int r)
+              struct node *newparent, const char *newname, int r, const char *reason)
 {
   if (!result_of (r))
     return;
@@ -416,9 +428,10 @@ audit_rename (struct fuse_req *req, struct node *parent, const char *name,
                 && !visibility_guards_rename (parent, name, false)
                 && !visibility_guards_rename (newparent, newname, true)
                 && (visibility_check (newparent, newname) < 0
-                    || visibility_protected (newparent, newname));
+                    || visibility_protected (newparent, newname)
+                    || visibility_guards_protected (newparent, newname));
   if (target)
-    audit_name (req, "rename", newparent, newname, r);
+    audit_why (req, "rename", newparent, newname, r, reason);
   else
-    audit_name (req, "rename", parent, name, r);
+    audit_why (req, "rename", parent, name, r, reason);
 }

@@ -42,13 +42,19 @@ void audit_close (void);
    are not refusals of ours and log nothing. */
 void audit_name (struct fuse_req *req, const char *op, struct node *parent, const char *name,
                  int r);
+/* The same with REASON (NULL: none) as the entry's "reason": what made a
+   change one git would run ("git config key core.fsmonitor runs a
+   program"). */
+void audit_why (struct fuse_req *req, const char *op, struct node *parent, const char *name, int r,
+                const char *reason);
 /* Same for an existing node N. */
 void audit_node (struct fuse_req *req, const char *op, struct node *n, int r);
 /* A lookup that visibility refused (R < 0): logged as "hidden" when
    PARENT/NAME exists (a missing name hid nothing). */
 void audit_lookup (struct fuse_req *req, struct node *parent, const char *name, int r);
-/* A refused rename: the path logged is the side that was refused. */
+/* A refused rename: the path logged is the side that was refused;
+   REASON as for audit_why. */
 void audit_rename (struct fuse_req *req, struct node *parent, const char *name,
-                   struct node *newparent, const char *newname, int r);
+                   struct node *newparent, const char *newname, int r, const char *reason);
 
 #endif

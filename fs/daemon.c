@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent_repos.h"
 #include "audit.h"
 #include "cleanup.h"
 #include "cow.h"
@@ -264,6 +265,10 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
     return cage_error_set (err, ENOMEM, "the scan cache of `%s`", pp->project);
   if (audit_open (pp->audit, cagefs.root, err) < 0)
     return -1;
+  char repos[4096];
+  snprintf (repos, sizeof repos, "%s/repos", pp->state);
+  if (cagefs.workspace.writable && agent_repos_open (repos, cagefs.workspace.root_fd, err) < 0)
+    return -1;
 
   /* Signals are taken by one thread (sigwait); block them everywhere else,
      in the FUSE workers too, which inherit this mask. */
@@ -348,6 +353,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   fuse_session_destroy (store_se);
   fuse_session_destroy (root_se);
   audit_close ();
+  agent_repos_close ();
   node_table_destroy ();
   node_free_tree (cagefs.root);
   hidden_inodes_free (cagefs.workspace.hidden_inodes);

@@ -27,6 +27,8 @@
 #include "safe_open.h"
 #include "tracked.h"
 #include "visibility.h"
+#include "agent_repos.h"
+#include "git_guard.h"
 
 #define SYNTH_TIMEOUT 86400.0
 
@@ -439,6 +441,21 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
     r = -errno;
   bool is_link = r == 0 && S_ISLNK (cur.st_mode);
   int ffd = fi && copied == 0 ? (int) fi->fh : -1;
+  /* What git would run: an x bit on a hook, a config cut short.  Checked
+     and changed under the guard's lock (git_guard.h). */
+  char why[GIT_GUARD_WHY] = "";
+  bool guarded = (to_set & FUSE_SET_ATTR_MODE && attr->st_mode & 0111)
+                 || (to_set & FUSE_SET_ATTR_SIZE && git_guard_node (n));
+  if (guarded)
+    {
+      git_guard_lock ();
+      if (r == 0 && (to_set & FUSE_SET_ATTR_MODE))
+        r = git_guard_chmod (n, fd, attr->st_mode, why);
+      if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
+        r = git_guard_write (n, fd, NULL, 0, attr->st_size, why);
+      if (r < 0)
+        audit_why (req, "setattr", n, NULL, r, why);
+    }
 
   if (r == 0 && (to_set & FUSE_SET_ATTR_MODE))
     {
@@ -481,6 +498,8 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
       else
         r = utimens_node (fd, is_link, tv);
     }
+  if (guarded)
+    git_guard_unlock ();
   struct stat st;
   if (r == 0 && fstatat (fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
     r = -errno;
@@ -581,15 +600,18 @@ make_entry (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, de
             const char *link)
 {
   struct node *p = N (parent);
+  char why[GIT_GUARD_WHY] = "";
   int r = check_new_name (p, name);
   if (r == 0 && !link && !S_ISDIR (mode) && !S_ISREG (mode) && !S_ISFIFO (mode)
       && !S_ISSOCK (mode))
     r = -EPERM; /* no device nodes */
   if (r == 0)
+    r = git_guard_new (p, name, &mode, why);
+  if (r == 0)
     r = cow_prepare_dir (p);
   if (r < 0)
     {
-      audit_name (req, link ? "symlink" : S_ISDIR (mode) ? "mkdir" : "mknod", p, name, r);
+      audit_why (req, link ? "symlink" : S_ISDIR (mode) ? "mkdir" : "mknod", p, name, r, why);
       fuse_reply_err (req, -r);
       return;
     }
@@ -616,6 +638,8 @@ make_entry (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, de
       fuse_reply_err (req, e);
       return;
     }
+  if (S_ISDIR (mode) && !link && strcmp (name, ".git") == 0 && p->view == &cagefs.workspace)
+    agent_repos_add (p, name);
   reply_new_entry (req, p, name);
 }
 
@@ -657,11 +681,14 @@ static void
 op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
   struct node *n = N (ino), *p = N (newparent);
+  char why[GIT_GUARD_WHY] = "";
   int r = check_new_name (p, newname);
   if (r == 0 && (n->kind != NODE_REAL || n->view != p->view))
     r = -EXDEV;
   if (r == 0 && visibility_protected_node (n))
     r = -EACCES;
+  if (r == 0)
+    r = git_guard_link (n, p, newname, why);
   if (r == 0 && p->view->cow)
     {
       int cu = copyup_node (n);
@@ -669,7 +696,7 @@ op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newna
     }
   if (r < 0)
     {
-      audit_name (req, "link", p, newname, r);
+      audit_why (req, "link", p, newname, r, why);
       fuse_reply_err (req, -r);
       return;
     }
@@ -738,11 +765,43 @@ op_rmdir (fuse_req_t req, fuse_ino_t parent, const char *name)
   remove_entry (req, parent, name, AT_REMOVEDIR);
 }
 
-static void
-op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
-           const char *newname, unsigned int flags)
+/* The O_PATH fd of the entry PARENT/NAME as the agent sees it (its cow
+   view: the upper layer's, else the project's), or -1. */
+static int
+entry_fd (struct node *parent, const char *name)
 {
-  struct node *p = N (parent), *np = N (newparent);
+  if (parent->view->cow)
+    return cow_lookup (parent, name);
+  int pfd = node_fd_get (parent);
+  if (pfd < 0)
+    return -1;
+  int fd = openat (pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  node_fd_put (parent);
+  return fd;
+}
+
+/* git_guard_move for the entry PARENT/NAME going to NEWPARENT/NEWNAME. */
+static int
+guard_move (struct node *parent, const char *name, struct node *newparent, const char *newname,
+            char *why)
+{
+  int efd = entry_fd (parent, name);
+  int r = git_guard_move (efd, newparent, newname, why);
+  if (efd >= 0)
+    close (efd);
+  return r;
+}
+
+/* One decision for both ends of a rename: neither end may be hidden or
+   protected, or a folder that a hiding or protecting pattern names (moving
+   it would uncover or unprotect what it holds, moving another folder to its
+   name would put the agent's files under the pattern); with RENAME_EXCHANGE
+   both entries move, so each end is checked as a source too.  Then what
+   git would run (git_guard.h). */
+static int
+rename_verdict (struct node *p, const char *name, struct node *np, const char *newname,
+                unsigned int flags, char *why)
+{
   int r = writable (p);
   if (r == 0)
     r = writable (np);
@@ -750,28 +809,46 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
     r = -EXDEV;
   if (r == 0)
     r = visibility_check (p, name);
-  if (r == 0 && check_new_name (np, newname) < 0)
-    r = -EACCES;
-  /* Moving a directory that a path pattern names would uncover what it
-     hides; with RENAME_EXCHANGE both sides move. */
-  if (r == 0 && (visibility_protected (p, name) || visibility_guards_rename (p, name, false)
-                 || (p->view == &cagefs.workspace && visibility_guards_protected (p, name))
-                 || visibility_guards_rename (np, newname, true)
-                 || ((flags & RENAME_EXCHANGE) && visibility_guards_rename (np, newname, false))))
-    r = -EACCES;
+  if (r < 0)
+    return r;
+  bool ws = p->view == &cagefs.workspace;
+  bool exchange = flags & RENAME_EXCHANGE;
+  if (check_new_name (np, newname) < 0 || visibility_protected (p, name)
+      || visibility_guards_rename (p, name, false) || (ws && visibility_guards_protected (p, name))
+      || visibility_guards_rename (np, newname, true)
+      || (ws && visibility_guards_protected (np, newname))
+      || (exchange && (visibility_guards_rename (np, newname, false) || check_new_name (p, name) < 0
+                       || visibility_guards_rename (p, name, true))))
+    return -EACCES;
+  r = tracked_rename_check (p, name);
   if (r == 0)
-    r = tracked_rename_check (p, name);
+    r = guard_move (p, name, np, newname, why);
+  if (r == 0 && exchange)
+    r = guard_move (np, newname, p, name, why);
+  return r;
+}
+
+static void
+op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+           const char *newname, unsigned int flags)
+{
+  struct node *p = N (parent), *np = N (newparent);
+  char why[GIT_GUARD_WHY] = "";
+  git_guard_lock ();
+  int r = rename_verdict (p, name, np, newname, flags, why);
   if (r == 0 && p->view->cow)
     r = cow_rename (p, name, np, newname, flags) < 0 ? -errno : 0;
   if (r < 0 || p->view->cow)
     {
-      audit_rename (req, p, name, np, newname, r);
+      git_guard_unlock ();
+      audit_rename (req, p, name, np, newname, r, why);
       fuse_reply_err (req, -r);
       return;
     }
   int pfd, npfd;
   if ((r = fd_get_pair (p, np, &pfd, &npfd)) < 0)
     {
+      git_guard_unlock ();
       fuse_reply_err (req, -r);
       return;
     }
@@ -787,6 +864,7 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
       if ((flags & RENAME_EXCHANGE) && have_dst)
         node_moved (p->view, dst_st.st_dev, dst_st.st_ino, p, name);
     }
+  git_guard_unlock ();
   node_fd_put (np);
   node_fd_put (p);
   if (res == 0)
@@ -888,12 +966,16 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
            struct fuse_file_info *fi)
 {
   struct node *p = N (parent);
+  char why[GIT_GUARD_WHY] = "";
+  mode = S_IFREG | (mode & 07777);
   int r = check_new_name (p, name);
+  if (r == 0)
+    r = git_guard_new (p, name, &mode, why);
   if (r == 0)
     r = cow_prepare_dir (p);
   if (r < 0)
     {
-      audit_name (req, "create", p, name, r);
+      audit_why (req, "create", p, name, r, why);
       fuse_reply_err (req, -r);
       return;
     }
@@ -965,6 +1047,52 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
     close (tmp);
 }
 
+/* A write to a file git may read as its config: the bytes are read into
+   memory, the content they would leave is checked, and only then written,
+   all under the guard's lock (git_guard.h). */
+static void
+write_guarded (fuse_req_t req, struct node *n, struct fuse_bufvec *in_buf, off_t off,
+               struct fuse_file_info *fi)
+{
+  size_t size = fuse_buf_size (in_buf);
+  char *mem = malloc (size ? size : 1);
+  if (!mem)
+    {
+      fuse_reply_err (req, ENOMEM);
+      return;
+    }
+  struct fuse_bufvec mb = FUSE_BUFVEC_INIT (size);
+  mb.buf[0].mem = mem;
+  ssize_t got = fuse_buf_copy (&mb, in_buf, 0);
+  char why[GIT_GUARD_WHY] = "";
+  int r = got < 0 ? (int) got : 0;
+  git_guard_lock ();
+  int fd = r == 0 ? node_fd_get (n) : -1;
+  if (r == 0 && fd < 0)
+    r = fd;
+  if (r == 0)
+    {
+      r = git_guard_write (n, fd, mem, (size_t) got, off, why);
+      node_fd_put (n);
+    }
+  ssize_t res = 0;
+  if (r == 0)
+    {
+      res = pwrite ((int) fi->fh, mem, (size_t) got, off);
+      if (res < 0)
+        r = -errno;
+    }
+  git_guard_unlock ();
+  free (mem);
+  if (r < 0)
+    {
+      audit_why (req, "write", n, NULL, r, why);
+      fuse_reply_err (req, -r);
+    }
+  else
+    fuse_reply_write (req, (size_t) res);
+}
+
 static void
 op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t off,
               struct fuse_file_info *fi)
@@ -986,11 +1114,19 @@ op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t 
         fuse_lowlevel_notify_inval_inode (cagefs.store_session, ino, 0, 0);
       return;
     }
+  git_guard_lock_shared ();
+  if (git_guard_node (n))
+    {
+      git_guard_unlock ();
+      write_guarded (req, n, in_buf, off, fi);
+      return;
+    }
   struct fuse_bufvec out = FUSE_BUFVEC_INIT (fuse_buf_size (in_buf));
   out.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
   out.buf[0].fd = (int) fi->fh;
   out.buf[0].pos = off;
   ssize_t res = fuse_buf_copy (&out, in_buf, 0);
+  git_guard_unlock ();
   if (res < 0)
     fuse_reply_err (req, (int) -res);
   else
@@ -1508,6 +1644,13 @@ op_fallocate (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t leng
     {
       audit_node (req, "fallocate", N (ino), -EROFS);
       fuse_reply_err (req, EROFS);
+      return;
+    }
+  if (git_guard_node (N (ino)))
+    {
+      /* what it leaves in a config is not checked: write instead */
+      audit_why (req, "fallocate", N (ino), NULL, -EACCES, "a git config is changed by writes only");
+      fuse_reply_err (req, EACCES);
       return;
     }
   int res = fallocate ((int) fi->fh, mode, offset, length);

@@ -1,5 +1,6 @@
 #include "visibility.h"
 
+#include "agent_repos.h"
 #include "cow.h"
 #include "daemon.h"
 #include "hidden_inodes.h"
@@ -161,6 +162,28 @@ protected_path (const char *rel)
   return blacklist_match (&cagefs.protect, rel, false) || blacklist_match (&cagefs.protect, rel, true);
 }
 
+/* Is N, or the nearest folder named ".git" above it, a repository the
+   agent made (agent_repos.h)?  Then the protected patterns do not cover
+   it: those guard the repositories present at mount. */
+static bool
+in_agent_repo (struct node *n)
+{
+  bool found = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  pthread_mutex_lock (&node_lock);
+  for (; n && n->parent; n = n->parent)
+    if (n->name && strcmp (n->name, ".git") == 0)
+      {
+        found = true;
+        dev = n->dev;
+        ino = n->real_ino;
+        break;
+      }
+  pthread_mutex_unlock (&node_lock);
+  return found && agent_repos_has (dev, ino);
+}
+
 bool
 visibility_protected (struct node *parent, const char *name)
 {
@@ -169,7 +192,7 @@ visibility_protected (struct node *parent, const char *name)
   char rel[4096];
   if (node_relpath_child (parent, name, rel, sizeof rel) < 0)
     return true;
-  return protected_path (rel);
+  return protected_path (rel) && !in_agent_repo (parent);
 }
 
 bool
@@ -180,5 +203,5 @@ visibility_protected_node (struct node *n)
   char rel[4096];
   if (node_relpath (n, rel, sizeof rel) < 0)
     return true;
-  return protected_path (rel);
+  return protected_path (rel) && !in_agent_repo (n->parent);
 }

@@ -41,7 +41,7 @@ make_protected () {
     done
   done
   # New protected names cannot be made; folders holding them cannot move.
-  for op in "echo x > /workspace/.git/hooks/post-checkout" "mkdir -p /workspace/new/.git && echo x > /workspace/new/.git/config" \
+  for op in "echo x > /workspace/.git/hooks/post-checkout" "mkdir -p /workspace/new/.git && echo '[core] fsmonitor = /x' > /workspace/new/.git/config" \
             "mv /workspace/.git /workspace/git2" "mv /workspace/.git/hooks /workspace/hooks2" \
             "mv /workspace/.vscode /workspace/vs" "echo {} > /workspace/sub/.mcp.json"; do
     run --separate-stderr cage_sh "$op"

@@ -1,0 +1,117 @@
+#include "agent_repos.h"
+
+#include "safe_open.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct key
+{
+  dev_t dev;
+  ino_t ino;
+};
+
+static pthread_mutex_t repos_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct key *keys;
+static size_t n_keys, cap_keys;
+static int list_fd = -1;
+
+static void
+note (dev_t dev, ino_t ino)
+{
+  for (size_t i = 0; i < n_keys; i++)
+    if (keys[i].dev == dev && keys[i].ino == ino)
+      return;
+  if (n_keys == cap_keys)
+    {
+      size_t cap = cap_keys ? cap_keys * 2 : 16;
+      struct key *k = realloc (keys, cap * sizeof *k);
+      if (!k)
+        return; /* not noted: the repository stays protected */
+      keys = k;
+      cap_keys = cap;
+    }
+  keys[n_keys++] = (struct key){ dev, ino };
+}
+
+int
+agent_repos_open (const char *path, int root_fd, struct cage_error *err)
+{
+  list_fd = open (path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (list_fd < 0)
+    return cage_error_set (err, errno, "open `%s`", path);
+  FILE *f = fdopen (dup (list_fd), "r");
+  if (!f)
+    return cage_error_set (err, errno, "read `%s`", path);
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  while ((len = getline (&line, &cap, f)) > 0)
+    {
+      if (line[len - 1] == '\n')
+        line[len - 1] = '\0';
+      int fd = line[0] ? safe_openat (root_fd, line, O_PATH | O_DIRECTORY) : -1;
+      struct stat st;
+      if (fd >= 0 && fstat (fd, &st) == 0)
+        note (st.st_dev, st.st_ino);
+      if (fd >= 0)
+        close (fd);
+    }
+  free (line);
+  fclose (f);
+  return 0;
+}
+
+void
+agent_repos_close (void)
+{
+  if (list_fd >= 0)
+    close (list_fd);
+  list_fd = -1;
+  free (keys);
+  keys = NULL;
+  n_keys = cap_keys = 0;
+}
+
+void
+agent_repos_add (struct node *parent, const char *name)
+{
+  int pfd = node_fd_get (parent);
+  if (pfd < 0)
+    return;
+  struct stat st;
+  int r = fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW);
+  node_fd_put (parent);
+  if (r < 0 || !S_ISDIR (st.st_mode))
+    return;
+  char rel[4096];
+  int len = node_relpath_child (parent, name, rel, sizeof rel - 1);
+  pthread_mutex_lock (&repos_lock);
+  note (st.st_dev, st.st_ino);
+  if (len > 0 && list_fd >= 0 && !strchr (rel, '\n'))
+    {
+      rel[len] = '\n';
+      if (write (list_fd, rel, (size_t) len + 1) < 0)
+        {
+          /* noted for this mount; a later one protects it again */
+        }
+    }
+  pthread_mutex_unlock (&repos_lock);
+}
+
+bool
+agent_repos_has (dev_t dev, ino_t ino)
+{
+  pthread_mutex_lock (&repos_lock);
+  bool found = false;
+  for (size_t i = 0; i < n_keys && !found; i++)
+    found = keys[i].dev == dev && keys[i].ino == ino;
+  pthread_mutex_unlock (&repos_lock);
+  return found;
+}

@@ -1,0 +1,68 @@
+/* git_guard.h - no file the agent writes becomes a program git runs on the
+   host.
+
+   The agent may make repositories of its own (clone, init, worktrees), so
+   git's files cannot all be protected by name.  Instead these hold in
+   every folder of every writable view, whatever the repository and
+   however git reaches it (a .git folder, a gitdir: or commondir
+   indirection, a bare repository, a submodule's modules/ folder):
+
+   - a file named "config" or "config.worktree" never holds a key that
+     makes git run a program (gitconfig.h).  Every write, truncation and
+     rename onto such a name is checked against the content it would
+     leave; fallocate and copy_file_range into one are refused;
+   - a file named like a git hook ("pre-commit", ...) in a folder named
+     "hooks" is never executable: created without its x bits, a chmod
+     adding one is refused, and neither a rename of an executable file
+     nor of a folder holding one may bring it there;
+   - none of those, and nothing named ".git" or "hooks", is a symlink
+     (git would follow it to a file nobody checked), and none of those
+     files has a second link (a name nobody checks to write through).
+
+   A refusal is EACCES with a reason for the audit log.  Checks and the
+   changes they allow happen under one lock: held alone by renames, chmods
+   that add an x bit and writes to a config, shared by every other write,
+   so no rename, chmod or write slips between a check and its change. */
+#ifndef CAGE_GIT_GUARD_H
+#define CAGE_GIT_GUARD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "node.h"
+
+#define GIT_GUARD_WHY 320
+
+/* Serialize a check and the change it allows (alone, or shared with the
+   other writes that need no check). */
+void git_guard_lock (void);
+void git_guard_lock_shared (void);
+void git_guard_unlock (void);
+
+/* Does git run or read as config what N is (or PARENT/NAME would be)?
+   Cheap: names only. */
+bool git_guard_node (struct node *n);
+bool git_guard_name (struct node *parent, const char *name);
+
+/* A new entry PARENT/NAME of type and mode *MODE (S_IFREG, S_IFDIR,
+   S_IFLNK, ...): 0, with a hook's x bits cleared from *MODE, or -EACCES
+   and WHY. */
+int git_guard_new (struct node *parent, const char *name, mode_t *mode, char *why);
+
+/* A hard link of N as NEWPARENT/NEWNAME. */
+int git_guard_link (struct node *n, struct node *newparent, const char *newname, char *why);
+
+/* The entry EFD (an O_PATH fd of the file, folder or symlink; -1: none)
+   is renamed to DPARENT/DNAME (a RENAME_EXCHANGE is two such moves).  The
+   caller holds git_guard_lock until the rename is done. */
+int git_guard_move (int efd, struct node *dparent, const char *dname, char *why);
+
+/* A chmod of N (a real node, FD its O_PATH fd) to MODE. */
+int git_guard_chmod (struct node *n, int fd, mode_t mode, char *why);
+
+/* Writing SIZE bytes DATA at OFF into N (FD its O_PATH fd); with DATA NULL
+   a truncation to OFF. */
+int git_guard_write (struct node *n, int fd, const char *data, size_t size, off_t off, char *why);
+
+#endif
