@@ -50,8 +50,16 @@ add (char ***v, size_t *n, size_t *cap, const char *s, size_t len)
 static int
 git_ls_files (const char *project, char **out, size_t *len, struct cage_error *err)
 {
-  /* core.fsmonitor would run a command from the repository's config. */
-  char *argv[] = { (char *) "git", (char *) "-c", (char *) "core.fsmonitor=false",
+  /* Nothing of the repository's own config may run: no fsmonitor, no
+     hooks, no pager, no external diff or textconv, no ssh or ext::
+     transport; and git writes nothing (no index refresh). */
+  char *argv[] = { (char *) "git", (char *) "--no-optional-locks",
+                   (char *) "-c", (char *) "core.fsmonitor=false",
+                   (char *) "-c", (char *) "core.hooksPath=/dev/null",
+                   (char *) "-c", (char *) "core.pager=cat",
+                   (char *) "-c", (char *) "core.sshCommand=false",
+                   (char *) "-c", (char *) "diff.external=",
+                   (char *) "-c", (char *) "protocol.allow=never",
                    (char *) "-C", (char *) project, (char *) "ls-files", (char *) "-z", NULL };
   struct nix_output o;
   int status;

@@ -194,3 +194,32 @@ make_agent_repo () {
   run --separate-stderr cage_sh 'printf "notes\n" > /workspace/.claude/notes.md'
   assert_success
 }
+
+@test "the same rules in the cow and tracked views" {
+  command -v git >/dev/null || skip "git not installed"
+  put src/a.c "int a;"
+  git -C "$PROJECT" init -q
+  git -C "$PROJECT" add src/a.c
+  local view config
+  config=$(cat "$PROJECT/.git/config")
+  for view in cow tracked; do
+    mount_probe --workspace-view "$view"
+    run --separate-stderr make_agent_repo "new-$view"
+    assert_success
+    refused "printf '[core]\n\tfsmonitor = evil\n' > /workspace/new-$view/.git/config.lock && mv /workspace/new-$view/.git/config.lock /workspace/new-$view/.git/config" \
+            "printf '[alias]\n\tx = !evil\n' | cat >> /workspace/new-$view/.git/config" \
+            "printf x > /workspace/new-$view/.git/hooks/pre-push && chmod +x /workspace/new-$view/.git/hooks/pre-push" \
+            "mv /workspace/new-$view/.git/hooks/pre-commit.sample /workspace/new-$view/.git/hooks/pre-commit" \
+            "mkdir -p /workspace/evil /workspace/sub && mv /workspace/evil /workspace/sub/.git"
+    run cage exec "$PROJECT" -- probe exchange /workspace/src /workspace/.git
+    # (the tracked view does not show .git at all)
+    [ "$status" -eq 1 ] && [[ $output == *"denied EACCES"* || ($view == tracked && $output == *"denied ENOENT"*) ]] \
+      || fail "$view: exchange with .git: $output"
+    run --separate-stderr cage_sh "printf '[user]\n\tname = a\n' | cat >> /workspace/new-$view/.git/config"
+    assert_success
+    cagefs umount "$PROJECT"
+    if [ "$view" = cow ]; then cagefs accept "$PROJECT" >/dev/null; fi
+  done
+  assert_equal "$(cat "$PROJECT/.git/config")" "$config" "the project's own config"
+  assert_host_clean
+}
