@@ -25,6 +25,9 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <fnmatch.h>
+
+#include "hidden_inodes.h"
 #include "log.h"
 
 #define MAP_BITS 12
@@ -62,13 +65,14 @@ map_slot (int wd)
   return w;
 }
 
-/* The node watched by WD as a FUSE node id (0: none).  */
+/* The node watched by WD as a FUSE node id (0: none), and its view. */
 static fuse_ino_t
-map_id (int wd)
+map_id (int wd, const struct view **view)
 {
   pthread_mutex_lock (&map_lock);
   struct watch *w = *map_slot (wd);
   fuse_ino_t id = w ? (fuse_ino_t) (uintptr_t) w->dir : 0;
+  *view = w ? w->dir->view : NULL;
   pthread_mutex_unlock (&map_lock);
   return id;
 }
@@ -232,11 +236,65 @@ invalidate_all (void)
   free (ids);
 }
 
+/* May the blacklist BL hide an entry renamed to NAME (a folder: IS_DIR)
+   in some folder, or what a folder so named holds?  Without the folder's
+   path: a name rule is asked of NAME, a path rule's last component (a
+   folder: any component but "**") is matched against NAME, and a rule
+   for everything inside a folder (dir/ then "**") may hide anything.  A superset
+   of what the blacklist hides, so a rename that matters is never missed. */
+static bool
+may_hide (const struct blacklist *bl, const char *name, bool is_dir)
+{
+  if (!bl)
+    return false;
+  for (size_t i = 0; i < bl->n; i++)
+    {
+      const struct blacklist_rule *r = &bl->rules[i];
+      if (r->negate)
+        continue;
+      if (!r->anchored)
+        {
+          if ((is_dir || !r->dir_only) && fnmatch (r->glob, name, 0) == 0)
+            return true;
+          continue;
+        }
+      if (r->trailing_dstar)
+        return true;
+      const char *c = r->glob + strlen (r->glob) + 1;
+      for (unsigned k = 0; k < r->ncomp; k++, c += strlen (c) + 1)
+        {
+          bool last = k + 1 == r->ncomp;
+          if ((last || is_dir) && strcmp (c, "**") != 0 && fnmatch (c, name, 0) == 0)
+            return true;
+        }
+    }
+  return false;
+}
+
+/* Is there an IN_MOVED_TO with COOKIE in [P, END)?  (The kernel queues a
+   rename's two halves one after the other.) */
+static bool
+moved_to_follows (const char *p, const char *end, uint32_t cookie)
+{
+  while (p < end)
+    {
+      const struct inotify_event *ev = (const struct inotify_event *) p;
+      if ((ev->mask & IN_MOVED_TO) && ev->cookie == cookie)
+        return true;
+      p += sizeof *ev + ev->len;
+    }
+  return false;
+}
+
 /* One event: the name's entry (a fresh lookup refetches its attributes,
    and a changed mtime or size drops its cached pages) and, when entries
-   came or went, the directory's listing and attributes. */
+   came or went, the directory's listing and attributes.  A rename to a
+   name the blacklist may hide, or out of every watched folder (into a
+   hidden one: MOVED_FROM without its MOVED_TO in REST..END), may hide a
+   file with several links under its other names: the set of those is
+   stale (hidden_inodes.h); the kernel's open of any of them asks again. */
 static void
-handle (const struct inotify_event *ev)
+handle (const struct inotify_event *ev, const char *rest, const char *end)
 {
   if (ev->mask & IN_Q_OVERFLOW)
     {
@@ -251,9 +309,14 @@ handle (const struct inotify_event *ev)
       map_remove (ev->wd);
       return;
     }
-  fuse_ino_t dir = map_id (ev->wd);
+  const struct view *view;
+  fuse_ino_t dir = map_id (ev->wd, &view);
   if (!dir)
     return;
+  if (view && view->hidden_inodes && ev->len
+      && (((ev->mask & IN_MOVED_TO) && may_hide (view->blacklist, ev->name, ev->mask & IN_ISDIR))
+          || ((ev->mask & IN_MOVED_FROM) && !moved_to_follows (rest, end, ev->cookie))))
+    hidden_inodes_stale (view->hidden_inodes);
   if (ev->len && ev->name[0])
     inval_entry (dir, ev->name);
   if (!ev->len || (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)))
@@ -295,7 +358,7 @@ watch_thread (void *arg)
           bool same = last && last->wd == ev->wd && last->mask == ev->mask
                       && last->len == ev->len && memcmp (last->name, ev->name, ev->len) == 0;
           if (!same)
-            handle (ev);
+            handle (ev, p, buf + len);
           last = ev;
         }
     }

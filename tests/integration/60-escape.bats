@@ -197,6 +197,36 @@ make_secrets () {
   [ "${#fails[@]}" -eq 0 ] || fail "${fails[@]}"
 }
 
+# The agent links a file it may read; then the host renames the original to
+# a hidden name (or into a hidden folder): the file is a secret now, under
+# the agent's link too.  The link count does not change, so only the
+# host-edit watcher's rename event can tell.
+@test "secret: a host rename of a file the agent linked, to a hidden name or into a hidden folder, hides the agent's link" {
+  put data "SECRET-renamed-to-env"
+  put sub/data2 "SECRET-moved-to-ssh"
+  put .ssh/known_hosts "plain"
+  mount_probe
+  run cage_sh 'cd /workspace && ln data link2 && ln sub/data2 sub/link2 && cat link2 sub/link2'
+  assert_success
+  assert_contains "$output" SECRET-renamed-to-env "the control: the agent reads its link"
+  assert_contains "$output" SECRET-moved-to-ssh "the control: the agent reads its link"
+  mv "$PROJECT/data" "$PROJECT/.env"
+  mv "$PROJECT/sub/data2" "$PROJECT/.ssh/data2"
+  local p i
+  for p in link2 sub/link2; do
+    for ((i = 0; i < 50; i++)); do
+      run probe_in open "/workspace/$p" r
+      [[ $output == *"denied ENOENT"* ]] && break
+      sleep 0.1
+    done
+    [[ $status -eq 1 && $output == *"denied ENOENT"* ]] || fail "open $p after the host's rename: $status $output"
+  done
+  run cage_sh 'cat /workspace/link2 /workspace/sub/link2; grep -r SECRET /workspace'
+  refute_contains "$output" SECRET
+  # the host's files are what they were
+  grep -q SECRET-renamed-to-env "$PROJECT/link2" || fail "the host's link2 changed"
+}
+
 @test "secret: a hardlink made on the host under an innocent name after the mount does not expose it" {
   make_secrets
   put sub/.ssh/known_hosts "SECRET-in-hidden-folder"
