@@ -54,6 +54,7 @@ static pthread_t thread;
 static bool thread_running;
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct watch *map[MAP_SIZE];
+static size_t n_watches, max_watches; /* (map_lock) */
 static bool full_warned;
 
 static struct watch **
@@ -88,6 +89,7 @@ map_remove (int wd)
       *w = dead->next;
       __atomic_store_n (&dead->dir->wd, 0, __ATOMIC_RELAXED);
       free (dead);
+      n_watches--;
     }
   pthread_mutex_unlock (&map_lock);
 }
@@ -122,7 +124,18 @@ host_watch_dir (struct node *dir)
   snprintf (p, sizeof p, "/proc/self/fd/%d", fd);
   pthread_mutex_lock (&map_lock);
   bool ok = dir->wd > 0;
-  if (!ok)
+  if (!ok && n_watches >= max_watches)
+    {
+      if (!full_warned)
+        {
+          full_warned = true;
+          cage_warn ("the workspace's folders past the first %zu are cached for 1 s only: this "
+                     "daemon's cap of inotify watches (a quarter of fs.inotify.max_user_watches, "
+                     "at most %u; CAGEFS_MAX_WATCHES sets it)",
+                     max_watches, HOST_WATCH_MAX);
+        }
+    }
+  else if (!ok)
     {
       int wd = inotify_add_watch (ifd, p, WATCH_MASK);
       struct watch *w = wd > 0 ? malloc (sizeof *w) : NULL;
@@ -151,6 +164,7 @@ host_watch_dir (struct node *dir)
         {
           *w = (struct watch){ .wd = wd, .dir = dir };
           *slot = w;
+          n_watches++;
           __atomic_store_n (&dir->wd, wd, __ATOMIC_RELAXED);
           ok = true;
         }
@@ -175,6 +189,7 @@ host_watch_drop (struct node *dir)
       struct watch *dead = *w;
       *w = dead->next;
       free (dead);
+      n_watches--;
       if (ifd >= 0)
         inotify_rm_watch (ifd, wd);
     }
@@ -364,10 +379,40 @@ watch_thread (void *arg)
     }
 }
 
+/* The cap: CAGEFS_MAX_WATCHES, else a quarter of the user's budget
+   (fs.inotify.max_user_watches, shared by all their programs), at most
+   HOST_WATCH_MAX. */
+static int
+watch_cap (size_t *cap, struct cage_error *err)
+{
+  const char *env = getenv ("CAGEFS_MAX_WATCHES");
+  if (env && *env)
+    {
+      char *end;
+      errno = 0;
+      unsigned long long v = strtoull (env, &end, 10);
+      if (*end || errno || env[0] == '-' || v > SIZE_MAX)
+        return cage_error_set (err, 0, "CAGEFS_MAX_WATCHES=`%s`: expected a whole number of "
+                               "inotify watches (0: none)", env);
+      *cap = (size_t) v;
+      return 0;
+    }
+  *cap = HOST_WATCH_MAX;
+  FILE *f = fopen ("/proc/sys/fs/inotify/max_user_watches", "re");
+  unsigned long long budget;
+  if (f && fscanf (f, "%llu", &budget) == 1 && budget / 4 < *cap)
+    *cap = (size_t) (budget / 4);
+  if (f)
+    fclose (f);
+  return 0;
+}
+
 int
 host_watch_start (struct fuse_session *const *ses, struct node *const *roots, size_t n,
                   struct cage_error *err)
 {
+  if (watch_cap (&max_watches, err) < 0)
+    return -1;
   n_sessions = n < MAX_SESSIONS ? n : MAX_SESSIONS;
   for (size_t i = 0; i < n_sessions; i++)
     {
@@ -412,6 +457,7 @@ host_watch_stop (void)
         w->dir->wd = 0;
         free (w);
       }
+  n_watches = 0;
   if (ifd >= 0)
     close (ifd);
   ifd = -1;
