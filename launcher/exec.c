@@ -299,6 +299,12 @@ plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage
       config_free (&cfg);
       goto out;
     }
+  /* The mount's profile gives the limits neither set (a pids limit). */
+  enum cage_profile profile = PROFILE_STANDARD;
+  struct cage_error ignored = { 0 };
+  if (config_parse_profile (st.profile, &profile, &ignored) < 0)
+    profile = PROFILE_STANDARD;
+  config_profile_limits (&cfg, profile);
   rc = limits_plan_make (&cfg.limits, getpid (), &plan->limits, err);
   if (rc == 0)
     {
