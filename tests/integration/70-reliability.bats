@@ -98,6 +98,8 @@ setup () { common_setup; require_namespaces; }
   mount -t tmpfs -o size=4m tmpfs "$small" || skip "cannot mount tmpfs"
   PROJECT=$small
   put keep.txt "kept"
+  # (no free-space floor: the filesystem itself is full; 55-hardening tests the floor)
+  put cage.json '{"limits": {"workspace_free_min": 0}}'
   mount_tools
   run --separate-stderr cage_sh 'dd if=/dev/zero of=/workspace/fill bs=64k count=200'
   local st=$status err=$stderr
