@@ -134,6 +134,14 @@ config_apply_profile (struct cage_config *cfg)
     cfg->home_mode = cfg->profile == PROFILE_STRICT ? HOME_EMPTY : HOME_PERSISTENT;
   if (!cfg->have_home_host)
     cfg->home_host = cfg->profile == PROFILE_RELAXED;
+  config_profile_limits (cfg, cfg->profile);
+}
+
+void
+config_profile_limits (struct cage_config *cfg, enum cage_profile p)
+{
+  if (!cfg->limits.pids)
+    cfg->limits.pids = p == PROFILE_STRICT ? CAGE_STRICT_PIDS : CAGE_DEFAULT_PIDS;
 }
 
 const char *
@@ -879,6 +887,42 @@ load_count (struct loader *L, json_t *v, unsigned long *out, const char *example
   return 0;
 }
 
+#define FREE_MIN_EXAMPLE "e.g. \"1G\", \"5%%\" or 0 (no floor)"
+
+/* limits.workspace_free_min: a size ("1G", bytes, 0: none) or "N%". */
+static int
+load_free_min (struct loader *L, json_t *v, struct cage_limits *out)
+{
+  out->have_workspace_free_min = true;
+  out->workspace_free_min = 0;
+  out->workspace_free_min_pct = 0;
+  if (json_is_integer (v) && json_integer_value (v) >= 0)
+    {
+      out->workspace_free_min = (unsigned long long) json_integer_value (v);
+      return 0;
+    }
+  if (!json_is_string (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a size or a percentage, not %s; "
+                    FREE_MIN_EXAMPLE, PATH_NAME (L), type_name (v));
+  const char *s = json_string_value (v);
+  size_t len = strlen (s);
+  if (len >= 2 && s[len - 1] == '%')
+    {
+      char *end;
+      errno = 0;
+      unsigned long pct = strtoul (s, &end, 10);
+      if (end == s + len - 1 && !errno && s[0] >= '0' && s[0] <= '9' && pct < 100)
+        {
+          out->workspace_free_min_pct = (unsigned) pct;
+          return 0;
+        }
+    }
+  else if (strcmp (s, "0") == 0 || memory_from_string (s, &out->workspace_free_min) == 0)
+    return 0;
+  return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s, not a size or a percentage below 100%%; "
+                  FREE_MIN_EXAMPLE, PATH_NAME (L), QUOTED (s));
+}
+
 static int
 load_limits (struct loader *L, json_t *v, struct cage_config *out)
 {
@@ -916,8 +960,11 @@ load_limits (struct loader *L, json_t *v, struct cage_config *out)
         r = load_count (L, m, &out->limits.pids, "256");
       else if (strcmp (key, "nofile") == 0)
         r = load_count (L, m, &out->limits.nofile, "1024");
+      else if (strcmp (key, "workspace_free_min") == 0)
+        r = load_free_min (L, m, &out->limits);
       else
-        r = unknown_key (L, key, "limits", KEYS ("memory", "cpus", "pids", "nofile"));
+        r = unknown_key (L, key, "limits",
+                         KEYS ("memory", "cpus", "pids", "nofile", "workspace_free_min"));
       if (r < 0)
         return -1;
       pop (L);
@@ -1391,6 +1438,12 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
     cfg->limits.pids = tmp.limits.pids;
   if (tmp.limits.nofile)
     cfg->limits.nofile = tmp.limits.nofile;
+  if (tmp.limits.have_workspace_free_min)
+    {
+      cfg->limits.workspace_free_min = tmp.limits.workspace_free_min;
+      cfg->limits.workspace_free_min_pct = tmp.limits.workspace_free_min_pct;
+      cfg->limits.have_workspace_free_min = true;
+    }
   if (tmp.blacklist_no_defaults)
     cfg->blacklist_no_defaults = true;
   if (tmp.blacklist_scan)

@@ -84,7 +84,22 @@ struct cage_limits
   double cpus;               /* CPUs' worth of time, e.g. 1.5 */
   unsigned long pids;        /* processes and threads */
   unsigned long nofile;      /* open files per process */
+  /* The daemon refuses writes to the workspace (ENOSPC, audited) that
+     would leave its filesystem less free space than this: bytes, or
+     percent of its size; both 0 with have_workspace_free_min: no floor;
+     not given: the smaller of CAGE_DEFAULT_FREE_MIN and
+     CAGE_DEFAULT_FREE_MIN_PCT percent. */
+  unsigned long long workspace_free_min;
+  unsigned workspace_free_min_pct;
+  bool have_workspace_free_min;
 };
+
+/* The limits a profile gives where none is set: processes and threads. */
+#define CAGE_DEFAULT_PIDS 4096
+#define CAGE_STRICT_PIDS 1024
+/* The workspace's free-space floor (limits.workspace_free_min). */
+#define CAGE_DEFAULT_FREE_MIN (1ULL << 30)
+#define CAGE_DEFAULT_FREE_MIN_PCT 5
 
 /* Lifecycle hooks: shell commands cagefs runs on the host (fs/hooks.c). */
 enum hook_kind
@@ -186,6 +201,8 @@ int config_parse_count (const char *what, const char *s, unsigned long *out,
 int config_parse_profile (const char *s, enum cage_profile *out, struct cage_error *err);
 const char *config_profile_name (enum cage_profile p);
 void config_apply_profile (struct cage_config *cfg);
+/* The limits profile P gives where CFG sets none (limits.pids). */
+void config_profile_limits (struct cage_config *cfg, enum cage_profile p);
 
 /* store.with / --with: a Nix attribute path (letters, digits, _ - ' + .,
    not starting with - or .). */

@@ -364,6 +364,8 @@ result_of (int r)
       return "denied";
     case -EROFS:
       return "read-only";
+    case -ENOSPC:
+      return "no-space"; /* the workspace's free-space floor (quota.h) */
     default:
       return NULL;
     }

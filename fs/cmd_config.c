@@ -310,6 +310,15 @@ cmd_config (int argc, char **argv)
               : json_null (), false, "limits", "pids", "default");
   put_scalar (&o, "limits.nofile", cfg.limits.nofile ? json_integer ((json_int_t) cfg.limits.nofile)
               : json_null (), false, "limits", "nofile", "default");
+  char free_min[32] = "";
+  if (cfg.limits.workspace_free_min_pct)
+    snprintf (free_min, sizeof free_min, "%u%%", cfg.limits.workspace_free_min_pct);
+  put_scalar (&o, "limits.workspace_free_min",
+              free_min[0] ? json_string (free_min)
+              : cfg.limits.have_workspace_free_min
+                ? json_integer ((json_int_t) cfg.limits.workspace_free_min)
+                : json_string ("min(1G, 5%)"),
+              false, "limits", "workspace_free_min", "default");
   for (int h = 0; h < HOOK_COUNT; h++)
     {
       char key[64];

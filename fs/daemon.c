@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "hidden_inodes.h"
 #include "host_watch.h"
+#include "quota.h"
 #include "scan_cache.h"
 #include "tracked.h"
 #include "log.h"
@@ -269,6 +270,19 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   snprintf (repos, sizeof repos, "%s/repos", pp->state);
   if (cagefs.workspace.writable && agent_repos_open (repos, cagefs.workspace.root_fd, err) < 0)
     return -1;
+  /* The workspace's free-space floor, on the filesystem its writes land
+     on (the cow view's: the state folder's upper layer). */
+  static int quota_fd = -1;
+  if (cagefs.workspace.writable)
+    {
+      quota_fd = open (cagefs.workspace.cow ? pp->state : pp->project,
+                       O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      if (quota_fd < 0)
+        return cage_error_set (err, errno, "open `%s`",
+                               cagefs.workspace.cow ? pp->state : pp->project);
+      if (quota_init (&cagefs.workspace, quota_fd, &cfg->limits, err) < 0)
+        return -1;
+    }
 
   /* Signals are taken by one thread (sigwait); block them everywhere else,
      in the FUSE workers too, which inherit this mask. */

@@ -58,6 +58,7 @@ struct hidden_inodes
   struct link_map *map;
   pthread_mutex_t walk_lock; /* one walk at a time */
   atomic_ulong walks;        /* walks started */
+  atomic_bool stale;         /* a host rename since the last walk began */
   bool warned;               /* the truncation warning was logged */
 };
 
@@ -489,6 +490,8 @@ decide (const struct link_map *m, const struct stat *st, bool fresh)
 static void
 walk_again (struct hidden_inodes *hi)
 {
+  /* (a rename from now on may be missed by this walk: stale again) */
+  atomic_store (&hi->stale, false);
   atomic_fetch_add (&hi->walks, 1);
   char warning[1024];
   struct cage_error err = { 0 };
@@ -515,9 +518,12 @@ hidden_inodes_hides (struct hidden_inodes *hi, const struct stat *st)
   /* Read before anything else: a walk counted after this started after
      the caller's stat, so it met every name the file had then. */
   unsigned long seen = atomic_load (&hi->walks);
+  bool stale = atomic_load (&hi->stale);
   pthread_mutex_lock (&hi->lock);
   enum verdict v = decide (hi->map, st, false);
   pthread_mutex_unlock (&hi->lock);
+  if (stale && v == SHOW)
+    v = WALK; /* the host renamed a link of it to a hidden name, maybe */
   if (v != WALK)
     return v == HIDE;
   pthread_mutex_lock (&hi->walk_lock);
@@ -548,4 +554,10 @@ hidden_inodes_linked (struct hidden_inodes *hi, const struct stat *before)
     e->nlink = 2;
   /* Otherwise the next look at it walks again. */
   pthread_mutex_unlock (&hi->lock);
+}
+
+void
+hidden_inodes_stale (struct hidden_inodes *hi)
+{
+  atomic_store (&hi->stale, true);
 }

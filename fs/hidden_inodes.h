@@ -20,9 +20,15 @@
    HIDDEN_INODES_MAX_SECONDS; a warning the user sees at mount), folders the
    daemon cannot read and FUSE filesystems mounted inside the workspace (not
    walked: they may be slow, or be our own mount); both are named in the
-   daemon's log.  A host rename of one of a visible file's links to a hidden
-   name keeps the link count, so the file stays visible under its other
-   names until a walk happens for another reason.  */
+   daemon's log.
+
+   A host rename of one of a visible file's links to a hidden name keeps
+   the link count: the host-edit watcher (host_watch.c) marks the set stale
+   when the host renames something in a watched folder to a name the
+   blacklist may hide, or out of every watched folder (into a hidden one),
+   and the next look at a file with several links walks again.  Not seen:
+   such a rename inside a folder the kernel never looked up (no watch), or
+   beyond the watch cap (host_watch.h).  */
 #ifndef CAGE_HIDDEN_INODES_H
 #define CAGE_HIDDEN_INODES_H
 
@@ -56,5 +62,9 @@ bool hidden_inodes_hides (struct hidden_inodes *hi, const struct stat *st);
 /* The agent made one more link to the file it could see, BEFORE being its
    stat from just before linkat. */
 void hidden_inodes_linked (struct hidden_inodes *hi, const struct stat *before);
+
+/* The host renamed something that may now hide a file under all its names:
+   the next look at a file with several links walks again.  Any thread. */
+void hidden_inodes_stale (struct hidden_inodes *hi);
 
 #endif

@@ -25,6 +25,9 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <fnmatch.h>
+
+#include "hidden_inodes.h"
 #include "log.h"
 
 #define MAP_BITS 12
@@ -51,6 +54,7 @@ static pthread_t thread;
 static bool thread_running;
 static pthread_mutex_t map_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct watch *map[MAP_SIZE];
+static size_t n_watches, max_watches; /* (map_lock) */
 static bool full_warned;
 
 static struct watch **
@@ -62,13 +66,14 @@ map_slot (int wd)
   return w;
 }
 
-/* The node watched by WD as a FUSE node id (0: none).  */
+/* The node watched by WD as a FUSE node id (0: none), and its view. */
 static fuse_ino_t
-map_id (int wd)
+map_id (int wd, const struct view **view)
 {
   pthread_mutex_lock (&map_lock);
   struct watch *w = *map_slot (wd);
   fuse_ino_t id = w ? (fuse_ino_t) (uintptr_t) w->dir : 0;
+  *view = w ? w->dir->view : NULL;
   pthread_mutex_unlock (&map_lock);
   return id;
 }
@@ -84,6 +89,7 @@ map_remove (int wd)
       *w = dead->next;
       __atomic_store_n (&dead->dir->wd, 0, __ATOMIC_RELAXED);
       free (dead);
+      n_watches--;
     }
   pthread_mutex_unlock (&map_lock);
 }
@@ -118,7 +124,18 @@ host_watch_dir (struct node *dir)
   snprintf (p, sizeof p, "/proc/self/fd/%d", fd);
   pthread_mutex_lock (&map_lock);
   bool ok = dir->wd > 0;
-  if (!ok)
+  if (!ok && n_watches >= max_watches)
+    {
+      if (!full_warned)
+        {
+          full_warned = true;
+          cage_warn ("the workspace's folders past the first %zu are cached for 1 s only: this "
+                     "daemon's cap of inotify watches (a quarter of fs.inotify.max_user_watches, "
+                     "at most %u; CAGEFS_MAX_WATCHES sets it)",
+                     max_watches, HOST_WATCH_MAX);
+        }
+    }
+  else if (!ok)
     {
       int wd = inotify_add_watch (ifd, p, WATCH_MASK);
       struct watch *w = wd > 0 ? malloc (sizeof *w) : NULL;
@@ -147,6 +164,7 @@ host_watch_dir (struct node *dir)
         {
           *w = (struct watch){ .wd = wd, .dir = dir };
           *slot = w;
+          n_watches++;
           __atomic_store_n (&dir->wd, wd, __ATOMIC_RELAXED);
           ok = true;
         }
@@ -171,6 +189,7 @@ host_watch_drop (struct node *dir)
       struct watch *dead = *w;
       *w = dead->next;
       free (dead);
+      n_watches--;
       if (ifd >= 0)
         inotify_rm_watch (ifd, wd);
     }
@@ -232,11 +251,65 @@ invalidate_all (void)
   free (ids);
 }
 
+/* May the blacklist BL hide an entry renamed to NAME (a folder: IS_DIR)
+   in some folder, or what a folder so named holds?  Without the folder's
+   path: a name rule is asked of NAME, a path rule's last component (a
+   folder: any component but "**") is matched against NAME, and a rule
+   for everything inside a folder (dir/ then "**") may hide anything.  A superset
+   of what the blacklist hides, so a rename that matters is never missed. */
+static bool
+may_hide (const struct blacklist *bl, const char *name, bool is_dir)
+{
+  if (!bl)
+    return false;
+  for (size_t i = 0; i < bl->n; i++)
+    {
+      const struct blacklist_rule *r = &bl->rules[i];
+      if (r->negate)
+        continue;
+      if (!r->anchored)
+        {
+          if ((is_dir || !r->dir_only) && fnmatch (r->glob, name, 0) == 0)
+            return true;
+          continue;
+        }
+      if (r->trailing_dstar)
+        return true;
+      const char *c = r->glob + strlen (r->glob) + 1;
+      for (unsigned k = 0; k < r->ncomp; k++, c += strlen (c) + 1)
+        {
+          bool last = k + 1 == r->ncomp;
+          if ((last || is_dir) && strcmp (c, "**") != 0 && fnmatch (c, name, 0) == 0)
+            return true;
+        }
+    }
+  return false;
+}
+
+/* Is there an IN_MOVED_TO with COOKIE in [P, END)?  (The kernel queues a
+   rename's two halves one after the other.) */
+static bool
+moved_to_follows (const char *p, const char *end, uint32_t cookie)
+{
+  while (p < end)
+    {
+      const struct inotify_event *ev = (const struct inotify_event *) p;
+      if ((ev->mask & IN_MOVED_TO) && ev->cookie == cookie)
+        return true;
+      p += sizeof *ev + ev->len;
+    }
+  return false;
+}
+
 /* One event: the name's entry (a fresh lookup refetches its attributes,
    and a changed mtime or size drops its cached pages) and, when entries
-   came or went, the directory's listing and attributes. */
+   came or went, the directory's listing and attributes.  A rename to a
+   name the blacklist may hide, or out of every watched folder (into a
+   hidden one: MOVED_FROM without its MOVED_TO in REST..END), may hide a
+   file with several links under its other names: the set of those is
+   stale (hidden_inodes.h); the kernel's open of any of them asks again. */
 static void
-handle (const struct inotify_event *ev)
+handle (const struct inotify_event *ev, const char *rest, const char *end)
 {
   if (ev->mask & IN_Q_OVERFLOW)
     {
@@ -251,9 +324,14 @@ handle (const struct inotify_event *ev)
       map_remove (ev->wd);
       return;
     }
-  fuse_ino_t dir = map_id (ev->wd);
+  const struct view *view;
+  fuse_ino_t dir = map_id (ev->wd, &view);
   if (!dir)
     return;
+  if (view && view->hidden_inodes && ev->len
+      && (((ev->mask & IN_MOVED_TO) && may_hide (view->blacklist, ev->name, ev->mask & IN_ISDIR))
+          || ((ev->mask & IN_MOVED_FROM) && !moved_to_follows (rest, end, ev->cookie))))
+    hidden_inodes_stale (view->hidden_inodes);
   if (ev->len && ev->name[0])
     inval_entry (dir, ev->name);
   if (!ev->len || (ev->mask & (IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO)))
@@ -295,16 +373,46 @@ watch_thread (void *arg)
           bool same = last && last->wd == ev->wd && last->mask == ev->mask
                       && last->len == ev->len && memcmp (last->name, ev->name, ev->len) == 0;
           if (!same)
-            handle (ev);
+            handle (ev, p, buf + len);
           last = ev;
         }
     }
+}
+
+/* The cap: CAGEFS_MAX_WATCHES, else a quarter of the user's budget
+   (fs.inotify.max_user_watches, shared by all their programs), at most
+   HOST_WATCH_MAX. */
+static int
+watch_cap (size_t *cap, struct cage_error *err)
+{
+  const char *env = getenv ("CAGEFS_MAX_WATCHES");
+  if (env && *env)
+    {
+      char *end;
+      errno = 0;
+      unsigned long long v = strtoull (env, &end, 10);
+      if (*end || errno || env[0] == '-' || v > SIZE_MAX)
+        return cage_error_set (err, 0, "CAGEFS_MAX_WATCHES=`%s`: expected a whole number of "
+                               "inotify watches (0: none)", env);
+      *cap = (size_t) v;
+      return 0;
+    }
+  *cap = HOST_WATCH_MAX;
+  FILE *f = fopen ("/proc/sys/fs/inotify/max_user_watches", "re");
+  unsigned long long budget;
+  if (f && fscanf (f, "%llu", &budget) == 1 && budget / 4 < *cap)
+    *cap = (size_t) (budget / 4);
+  if (f)
+    fclose (f);
+  return 0;
 }
 
 int
 host_watch_start (struct fuse_session *const *ses, struct node *const *roots, size_t n,
                   struct cage_error *err)
 {
+  if (watch_cap (&max_watches, err) < 0)
+    return -1;
   n_sessions = n < MAX_SESSIONS ? n : MAX_SESSIONS;
   for (size_t i = 0; i < n_sessions; i++)
     {
@@ -349,6 +457,7 @@ host_watch_stop (void)
         w->dir->wd = 0;
         free (w);
       }
+  n_watches = 0;
   if (ifd >= 0)
     close (ifd);
   ifd = -1;

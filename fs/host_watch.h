@@ -9,7 +9,14 @@
    What such a directory holds may therefore be cached for
    HOST_WATCH_TIMEOUT seconds (entries, attributes, misses, file pages,
    listings); where no watch could be added (fs.inotify.max_user_watches
-   reached) the view's short timeouts apply, entry by entry.  */
+   reached) the view's short timeouts apply, entry by entry.
+
+   The watches count against the invoking user's budget, which all their
+   programs share: a daemon takes at most a quarter of it, and at most
+   HOST_WATCH_MAX (CAGEFS_MAX_WATCHES in the environment of `cagefs mount`
+   sets the cap instead, for tests and big trees); past the cap the short
+   timeouts apply too, so an agent making folders without end cannot take
+   the user's budget.  */
 #ifndef CAGE_HOST_WATCH_H
 #define CAGE_HOST_WATCH_H
 
@@ -22,6 +29,8 @@
 /* How long the kernel may keep what a watched directory holds: the bound
    on staleness if an event is ever lost (an overflowed queue). */
 #define HOST_WATCH_TIMEOUT 60.0
+/* The most watches one daemon takes. */
+#define HOST_WATCH_MAX 65536u
 
 struct fuse_session;
 

@@ -23,6 +23,7 @@
 #include "cow.h"
 #include "daemon.h"
 #include "hidden_inodes.h"
+#include "quota.h"
 #include "host_watch.h"
 #include "safe_open.h"
 #include "tracked.h"
@@ -973,6 +974,8 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
     r = git_guard_new (p, name, &mode, why);
   if (r == 0)
     r = cow_prepare_dir (p);
+  if (r == 0)
+    r = quota_check (req, NULL, p, 0);
   if (r < 0)
     {
       audit_why (req, "create", p, name, r, why);
@@ -1112,6 +1115,12 @@ op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t 
       if (fi->writepage && n->kind == NODE_REAL && n->view->immutable
           && cagefs.store_session)
         fuse_lowlevel_notify_inval_inode (cagefs.store_session, ino, 0, 0);
+      return;
+    }
+  int q = quota_check (req, "write", n, fuse_buf_size (in_buf));
+  if (q < 0)
+    {
+      fuse_reply_err (req, -q);
       return;
     }
   git_guard_lock_shared ();

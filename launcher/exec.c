@@ -299,6 +299,12 @@ plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage
       config_free (&cfg);
       goto out;
     }
+  /* The mount's profile gives the limits neither set (a pids limit). */
+  enum cage_profile profile = PROFILE_STANDARD;
+  struct cage_error ignored = { 0 };
+  if (config_parse_profile (st.profile, &profile, &ignored) < 0)
+    profile = PROFILE_STANDARD;
+  config_profile_limits (&cfg, profile);
   rc = limits_plan_make (&cfg.limits, getpid (), &plan->limits, err);
   if (rc == 0)
     {
@@ -557,6 +563,11 @@ agent_exec (struct cage_plan *plan, const sigset_t *caller_mask, int report_fd, 
   struct cage_error err = { 0 };
   if (prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
     report_errno_exit (report_fd, "prctl(PR_SET_PDEATHSIG)");
+  /* A process group of its own (cage shell: a session, agent_stdio), the
+     one pid 1 passes the terminal's signals to (pid 1 does the same from
+     its side: whichever runs first). */
+  if (plan->stdio != CAGE_STDIO_PTY && setpgid (0, 0) < 0)
+    report_errno_exit (report_fd, "put the agent in a process group of its own (setpgid)");
   if (agent_stdio (plan, slave, &err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
   if (chdir (CAGE_WORKDIR) < 0)
@@ -639,6 +650,12 @@ static _Noreturn void
 cage_init (struct cage_plan *plan, const sigset_t *caller_mask, int sync_fd, int report_fd)
 {
   struct cage_error err = { 0 };
+  /* A session of our own, without a controlling terminal: kill(0, SIG)
+     and kill(-PGID, SIG) in the cage then reach nothing of the caller's
+     process group, and TIOCSTI (filtered anyway) has no terminal to push
+     into; the terminal's signals come through the outer cage (reaper.c). */
+  if (setsid () < 0)
+    report_errno_exit (report_fd, "start the cage's own session (setsid)");
   /* The outer cage is our only link to the caller: die with it. */
   const int keep[] = { sync_fd, report_fd, plan->event_fds[0][1], plan->event_fds[1][1] };
   if (die_with_parent (sync_fd, &err) < 0
@@ -697,6 +714,11 @@ cage_init (struct cage_plan *plan, const sigset_t *caller_mask, int sync_fd, int
     report_errno_exit (report_fd, "fork the agent");
   if (agent == 0)
     agent_exec (plan, caller_mask, report_fd, slave);
+  /* (errors ignored: the agent's own setpgid is the one that must work;
+     this one only closes the race with a signal, and fails with EACCES
+     once the agent has exec'd, ESRCH once it is gone) */
+  if (plan->stdio != CAGE_STDIO_PTY)
+    (void) setpgid (agent, agent);
   close (report_fd);
   if (slave >= 0)
     close (slave);
@@ -704,7 +726,8 @@ cage_init (struct cage_plan *plan, const sigset_t *caller_mask, int sync_fd, int
     if (plan->event_fds[i][1] >= 0)
       close (plan->event_fds[i][1]);
   hide_cmdline (plan->proc_argv); /* (the agent's argv points into it) */
-  if (reaper_forward_to (agent, &err) < 0)
+  if (reaper_forward_to (agent, &err) < 0
+      || (plan->stdio != CAGE_STDIO_PTY && reaper_forward_stops (false, &err) < 0))
     {
       kill (agent, SIGKILL);
       _exit (CAGE_EXIT_FAILURE);
@@ -889,6 +912,13 @@ run (struct cage_plan *plan, int *exit_code, struct cage_error *err)
   struct report r;
   ssize_t got = read_report (report_rd, &r);
   reaper_ready ();
+  if (plan->stdio != CAGE_STDIO_PTY && reaper_forward_stops (true, err) < 0)
+    {
+      kill (pid, SIGKILL);
+      reaper_wait (pid, &wstatus, NULL);
+      limits_cgroups_remove (&plan->limits);
+      return -1;
+    }
   int frc;
   if (got == (ssize_t) sizeof r || reaper_cancelled ())
     frc = reaper_wait (pid, &wstatus, err);

@@ -247,10 +247,16 @@ int reaper_exit_code (int wstatus);
 
 /* Outer parent: forward the signals to PID from now on.  Until
    reaper_ready() a forwarded signal instead cancels the cage (SIGKILL to
-   PID), because no agent runs yet to receive it.  Signals the kernel sent
-   to our whole process group (a terminal's ^C) are not forwarded: the
-   cage's processes got them too.  */
+   PID), because no agent runs yet to receive it.  The cage is a session of
+   its own: a signal the caller's terminal sent to the outer cage's process
+   group (^C) goes on to pid 1 marked as the terminal's, and pid 1 sends it
+   to the agent's whole process group.  */
 int reaper_forward_to (pid_t pid, struct cage_error *err);
+/* `cage exec` (not shell, whose pty has job control of its own): OUTER,
+   the outer cage stops the agent's group with itself on SIGTSTP, SIGTTIN
+   and SIGTTOU and continues it on SIGCONT; else (pid 1) takes those
+   signals and passes them to the agent's group.  After reaper_forward_to. */
+int reaper_forward_stops (bool outer, struct cage_error *err);
 void reaper_ready (void);
 /* The signal that cancelled the cage before it was ready, or 0. */
 int reaper_cancelled (void);

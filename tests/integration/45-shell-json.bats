@@ -165,6 +165,39 @@ PROMPT='\$ '
   assert_equal "$(jq -r '.shell[-1]' <<<"$output")" /bin/sh "last shell tried"
 }
 
+# ---- cage exec on a terminal -------------------------------------------------
+
+# drive_exec CMD... ::: STEP...: cage exec $PROJECT -- CMD on a pty of
+# ptydrive's (the caller's terminal, passed through as is).
+drive_exec () {
+  local cmd=()
+  while [ "$1" != ::: ]; do cmd+=("$1"); shift; done
+  rm -f "$BATS_TEST_TMPDIR/screen"
+  run timeout -k 5 90 python3 "$BATS_TEST_DIRNAME/ptydrive.py" --log "$BATS_TEST_TMPDIR/screen" \
+    -- "$CAGEFS_BIN/cage" exec "$PROJECT" -- "${cmd[@]}" "$@"
+  if [ "$status" -ne 0 ]; then
+    echo "screen:" >&2
+    cat -v "$BATS_TEST_TMPDIR/screen" >&2 || true
+  fi
+}
+
+# The cage is a session of its own, so the terminal's signals reach only the
+# outer cage, which passes them to the agent's process group.
+@test "exec on a terminal: ^C reaches the command and its children (130)" {
+  drive_exec sh -c 'echo ready-$((1+1)); sleep 100; echo not-interrupted' ::: 'expect ready-2' \
+    'send \x03' wait
+  assert_success
+  assert_contains "$output" "status 130"
+  refute_contains "$(cat "$BATS_TEST_TMPDIR/screen")" not-interrupted
+}
+
+@test "exec on a terminal: ^Z stops the command with cage, SIGCONT (fg) continues both" {
+  drive_exec sh -c 'trap "echo got-tstp" TSTP; trap "echo got-cont; exit 7" CONT; echo ready-$((2+2)); read x; read x' ::: \
+    'expect ready-4' 'send \x1a' 'expect got-tstp' cont 'expect got-cont' wait
+  assert_success
+  assert_contains "$output" "status 7"
+}
+
 # ---- cage exec --json ------------------------------------------------------
 
 # events: $output as one compact event a line, checked by jq to be JSON.

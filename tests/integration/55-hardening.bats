@@ -271,6 +271,62 @@ via () {
   [ "$v" = cgroup1 ] || [ "$v" = cgroup2 ] || [ "$v" = rlimit ] || fail "pids via $v"
 }
 
+@test "limits: each profile has a pids limit by default (standard 4096, strict 1024); cage.json's stops a fork loop" {
+  mount_probe
+  run cage exec "$PROJECT" --dry-run --json -- true
+  assert_equal "$(jq -r '.limits.pids.max' <<<"$output")" 4096 "the default pids limit"
+  local v
+  v=$(via pids)
+  [ "$v" = cgroup1 ] || [ "$v" = cgroup2 ] || [ "$v" = rlimit ] || fail "pids via $v"
+  cagefs umount "$PROJECT"
+  mount_probe --profile strict
+  run cage exec "$PROJECT" --dry-run --json -- true
+  assert_equal "$(jq -r '.limits.pids.max' <<<"$output")" 1024 "strict's pids limit"
+  cagefs umount "$PROJECT"
+  put cage.json '{"limits": {"pids": 30}}'
+  mount_probe
+  run cage exec "$PROJECT" -- sh -c 'i=0; while [ $i -lt 200 ]; do sleep 30 & i=$((i+1)); done; echo forked all'
+  refute_contains "$output" "forked all"
+  assert_contains "$output" "can't fork"
+}
+
+# A floor above the free space the project's filesystem has now: every
+# write and create in the workspace is refused.
+@test "limits: the workspace's free-space floor refuses writes and creates (ENOSPC, audited); files stay intact" {
+  put keep.txt "kept"
+  local avail
+  avail=$(df -B1 --output=avail "$PROJECT" | tail -n 1 | tr -d ' ')
+  put cage.json "{\"limits\": {\"workspace_free_min\": $((avail + (1 << 30)))}}"
+  mount_probe
+  run --separate-stderr cage_sh 'echo more >> /workspace/keep.txt'
+  assert_failure
+  assert_contains "$stderr" "No space left on device"
+  run --separate-stderr cage_sh 'echo new > /workspace/new.txt'
+  assert_failure
+  assert_contains "$stderr" "No space left on device"
+  run cage_sh 'cat /workspace/keep.txt'
+  assert_equal "$output" kept "keep.txt in the cage"
+  assert_equal "$(cat "$PROJECT/keep.txt")" kept "keep.txt on the host"
+  [ ! -e "$PROJECT/new.txt" ] || fail "new.txt was made on the host"
+  local n
+  n=$(cagefs audit "$PROJECT" --json | jq -s '[.[] | select(.result == "no-space"
+        and ((.op == "write" and .path == "/workspace/keep.txt")
+             or (.op == "create" and .path == "/workspace/new.txt")))] | length')
+  [ "$n" -ge 2 ] || fail "no no-space audit entries for the write and the create:" "$(cagefs audit "$PROJECT")"
+  cagefs umount "$PROJECT"
+  # 0: no floor
+  put cage.json '{"limits": {"workspace_free_min": 0}}'
+  mount_probe
+  run cage_sh 'echo more >> /workspace/keep.txt && echo new > /workspace/new.txt && cat /workspace/new.txt'
+  assert_success
+  assert_equal "$output" new
+  cagefs umount "$PROJECT"
+  put cage.json '{"limits": {"workspace_free_min": "5 %"}}'
+  run --separate-stderr cagefs mount "$PROJECT"
+  assert_failure
+  assert_contains "$stderr" "limits.workspace_free_min"
+}
+
 @test "limits: over --memory the agent is killed (137) or refused memory, never the daemon" {
   mount_probe
   local v
@@ -325,7 +381,7 @@ via () {
       || fail "$ours left behind"
   fi
   run --separate-stderr cage exec "$PROJECT" -v --nofile 99 -- true
-  [[ $stderr == *"limits: nofile 99 (rlimit)"* ]] || fail "-v does not say: $stderr"
+  [[ $stderr == *"limits: pids 4096 ("*"), nofile 99 (rlimit)"* ]] || fail "-v does not say: $stderr"
 }
 
 @test "limits: bad values are one-line usage errors" {

@@ -197,6 +197,36 @@ make_secrets () {
   [ "${#fails[@]}" -eq 0 ] || fail "${fails[@]}"
 }
 
+# The agent links a file it may read; then the host renames the original to
+# a hidden name (or into a hidden folder): the file is a secret now, under
+# the agent's link too.  The link count does not change, so only the
+# host-edit watcher's rename event can tell.
+@test "secret: a host rename of a file the agent linked, to a hidden name or into a hidden folder, hides the agent's link" {
+  put data "SECRET-renamed-to-env"
+  put sub/data2 "SECRET-moved-to-ssh"
+  put .ssh/known_hosts "plain"
+  mount_probe
+  run cage_sh 'cd /workspace && ln data link2 && ln sub/data2 sub/link2 && cat link2 sub/link2'
+  assert_success
+  assert_contains "$output" SECRET-renamed-to-env "the control: the agent reads its link"
+  assert_contains "$output" SECRET-moved-to-ssh "the control: the agent reads its link"
+  mv "$PROJECT/data" "$PROJECT/.env"
+  mv "$PROJECT/sub/data2" "$PROJECT/.ssh/data2"
+  local p i
+  for p in link2 sub/link2; do
+    for ((i = 0; i < 50; i++)); do
+      run probe_in open "/workspace/$p" r
+      [[ $output == *"denied ENOENT"* ]] && break
+      sleep 0.1
+    done
+    [[ $status -eq 1 && $output == *"denied ENOENT"* ]] || fail "open $p after the host's rename: $status $output"
+  done
+  run cage_sh 'cat /workspace/link2 /workspace/sub/link2; grep -r SECRET /workspace'
+  refute_contains "$output" SECRET
+  # the host's files are what they were
+  grep -q SECRET-renamed-to-env "$PROJECT/link2" || fail "the host's link2 changed"
+}
+
 @test "secret: a hardlink made on the host under an innocent name after the mount does not expose it" {
   make_secrets
   put sub/.ssh/known_hosts "SECRET-in-hidden-folder"
@@ -610,6 +640,31 @@ make_secrets () {
   alive "$SLEEP_PID" || fail "the host sleep was killed from the cage"
 }
 
+# The sleeper shares cage's process group (setsid makes one for both), and
+# as root it runs as the agent's host uid (65534), so that the kernel's
+# permission check would let the signals through: only the cage's own
+# session stands between them.
+@test "kill: kill 0 and kill -1 from the cage miss a host process in cage's process group" {
+  mount_probe
+  local as=() d=$BATS_TEST_TMPDIR
+  [ "$(id -u)" = 0 ] && as=(setpriv --reuid 65534 --regid 65534 --clear-groups)
+  cat > "$d/host.sh" <<'EOS'
+"$@" sleep 1000 </dev/null >/dev/null 2>&1 &
+echo $! > "$D/sleeper"
+sed 's/.*) //' /proc/$$/stat | cut -d' ' -f3 > "$D/group"
+exec "$CAGE" exec "$PROJECT" -- sh -c 'trap "" TERM HUP INT; kill -TERM 0; kill -HUP 0; kill -INT 0; kill -TERM -1; echo sent-$((2+3))'
+EOS
+  run env D="$d" CAGE="$CAGEFS_BIN/cage" PROJECT="$PROJECT" timeout -k 5 60 setsid sh "$d/host.sh" "${as[@]}"
+  local sleeper
+  sleeper=$(cat "$d/sleeper")
+  BG_PIDS+=("$sleeper")
+  assert_success
+  assert_contains "$output" sent-5
+  assert_equal "$(sed 's/.*) //' "/proc/$sleeper/stat" | cut -d' ' -f3)" "$(cat "$d/group")" \
+    "the sleeper's process group"
+  alive "$sleeper" || fail "the sleeper in cage's process group was killed from the cage"
+}
+
 @test "kill: the launcher (its host pid) cannot be signalled from the cage" {
   mount_probe
   # shellcheck disable=SC2016
@@ -619,15 +674,22 @@ make_secrets () {
   assert_contains "$output" still-here
 }
 
-@test "TIOCSTI on a real terminal (a pty from script) is EPERM" {
+# cage exec passes the caller's terminal through as fd 0, but the cage is a
+# session of its own: the terminal is nobody's controlling terminal there
+# (/dev/tty is ENXIO), and the filter refuses TIOCSTI on fd 0 anyway.
+@test "TIOCSTI on a real terminal (a pty from script) is EPERM; the cage has no controlling terminal" {
   command -v script >/dev/null || skip "script (util-linux) not installed"
   mount_probe
   local a
-  for a in tiocsti-tty tiocsti-high; do
+  for a in tiocsti tiocsti-high; do
     run timeout -k 5 60 script -qec "$(printf '%q ' "$CAGEFS_BIN/cage" exec "$PROJECT" -- probe "$a")" /dev/null
     refute_contains "$output" "not a tty"
     assert_contains "$output" "denied EPERM (ioctl("
   done
+  run timeout -k 5 60 script -qec "$(printf '%q ' "$CAGEFS_BIN/cage" exec "$PROJECT" -- probe tiocsti-tty)" /dev/null
+  assert_contains "$output" "denied ENXIO (open(/dev/tty)"
+  run timeout -k 5 60 script -qec "$(printf '%q ' "$CAGEFS_BIN/cage" exec "$PROJECT" --seccomp=off -- probe tiocsti-tty)" /dev/null
+  assert_contains "$output" "denied ENXIO (open(/dev/tty)"
 }
 
 # ---- kernel interfaces -----------------------------------------------------------

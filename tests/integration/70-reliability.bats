@@ -98,6 +98,8 @@ setup () { common_setup; require_namespaces; }
   mount -t tmpfs -o size=4m tmpfs "$small" || skip "cannot mount tmpfs"
   PROJECT=$small
   put keep.txt "kept"
+  # (no free-space floor: the filesystem itself is full; 55-hardening tests the floor)
+  put cage.json '{"limits": {"workspace_free_min": 0}}'
   mount_tools
   run --separate-stderr cage_sh 'dd if=/dev/zero of=/workspace/fill bs=64k count=200'
   local st=$status err=$stderr
@@ -139,4 +141,31 @@ setup () { common_setup; require_namespaces; }
   [ "$st" -ne 0 ] && [[ $serr == *"No space left on device"* ]] || fail "dd: $st $serr"
   assert_equal "$(jq -r .mounted <<<"$status_json")" true "status while full"
   [ "$st2" -eq 0 ] && [[ $out2 == "hello from the fixture store path" ]] || fail "after freeing: $st2 $out2"
+}
+
+# The daemon's inotify watches come out of the invoking user's budget
+# (fs.inotify.max_user_watches), which all their programs share: the daemon
+# takes at most its cap (CAGEFS_MAX_WATCHES here; by default a quarter of
+# the budget, at most 65536), and folders past it are cached for 1 s only.
+@test "watches: an agent making more folders than the cap leaves the daemon at the cap; host edits past it still show" {
+  CAGEFS_MAX_WATCHES=20 mount_tools
+  # shellcheck disable=SC2016
+  run cage_sh 'cd /workspace && i=0; while [ $i -lt 60 ]; do mkdir d$i && ls d$i; i=$((i+1)); done; echo made-$i'
+  assert_contains "$output" made-60
+  local n
+  n=$(cat "/proc/$PID/fdinfo/"* | grep -c '^inotify wd:') || true
+  assert_equal "$n" 20 "the daemon's inotify watches"
+  # d59 is past the cap: a host edit in it reaches the agent all the same
+  run cage_sh 'ls /workspace/d59; cat /workspace/d59/f'
+  assert_failure
+  local want i
+  for want in edit-one edit-two; do
+    echo "$want" > "$PROJECT/d59/f"
+    for ((i = 0; i < 50; i++)); do
+      run cage_sh 'cat /workspace/d59/f'
+      [ "$output" = "$want" ] && break
+      sleep 0.1
+    done
+    assert_equal "$output" "$want" "d59/f in the cage after the host wrote it"
+  done
 }
