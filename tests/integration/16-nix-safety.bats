@@ -169,3 +169,70 @@ outside_secret () {
   run --separate-stderr cagefs mount "$PROJECT"
   assert_refused "cagefs: error: store.expr: \`$PROJECT/a/tools.nix\` is not a regular file but a symbolic link"
 }
+
+# ---------------------------------------------------------------------------
+# shared mode's nix-daemon socket
+
+# The daemon's sandbox as cagefs reads it (/etc/nix/nix.conf and Nix's
+# defaults, without the user's own configuration).
+daemon_sandbox () {
+  NIX_USER_CONF_FILES=/dev/null NIX_CONFIG= \
+    nix --extra-experimental-features nix-command show-config 2>/dev/null \
+    | sed -n 's/^sandbox = //p'
+}
+
+@test "shared: --nix-daemon is refused while the daemon builds without a sandbox; nothing mounted" {
+  require_namespaces
+  [ "$(daemon_sandbox)" = false ] || skip "this host's nix-daemon has sandbox = $(daemon_sandbox)"
+  run --separate-stderr cagefs mount "$PROJECT" --package "$FIX_TOOLS" --mode shared --nix-daemon
+  assert_status 1
+  assert_one_line_error "cagefs: error: store.nix_daemon: the nix-daemon builds without a sandbox (sandbox = false)"
+  assert_contains "$stderr" "sandbox = true" "the fix"
+  assert_contains "$stderr" "--nix-daemon-unsandboxed" "the override"
+  assert_equal "$(project_mounts)" "" "mounts left"
+  run --separate-stderr cagefs status --json "$PROJECT"
+  assert_equal "$(jq -r .mounted <<<"$output")" false "mounted"
+  # the same from cage.json, with --json: one error object
+  printf '{"store": {"mode": "shared", "nix_daemon": true, "packages": ["%s"]}}\n' "$FIX_TOOLS" \
+    > "$PROJECT/cage.json"
+  run --separate-stderr cagefs mount "$PROJECT" --json
+  assert_status 1
+  assert_contains "$(jq -r .error <<<"$output")" "store.nix_daemon: the nix-daemon builds without a sandbox" "JSON error"
+  assert_equal "$(project_mounts)" "" "mounts left"
+  # in another mode the key is ignored (with a warning), as before
+  run --separate-stderr cagefs mount "$PROJECT" --mode readonly
+  assert_success
+  MNT=$output
+  assert_contains "$stderr" "only used in store mode \"shared\"" "warning"
+}
+
+@test "shared: --nix-daemon-unsandboxed (or \"nix_daemon\": \"unsandboxed\") mounts, and status shows the override" {
+  require_namespaces
+  [ -S /nix/var/nix/daemon-socket/socket ] || skip "no nix-daemon socket on this host"
+  run --separate-stderr cagefs config "$PROJECT" --json --nix-daemon-unsandboxed
+  assert_success
+  assert_equal "$(jq -c '.config["store.nix_daemon"]' <<<"$output")" '{"value":"unsandboxed","from":"flag"}' "config"
+  mount_tools --mode shared --nix-daemon-unsandboxed
+  assert_equal "$(jq -r .nix_daemon_unsandboxed <<<"$MOUNT_JSON")" true "mount --json"
+  run --separate-stderr cagefs status --json "$PROJECT"
+  assert_equal "$(jq -c '[.nix_daemon, .nix_daemon_unsandboxed]' <<<"$output")" '[true,true]' "status --json"
+  run --separate-stderr cagefs status "$PROJECT"
+  assert_contains "$output" "nix-daemon socket inside (unsandboxed" "status"
+  run --separate-stderr cage exec "$PROJECT" -- stat -c %F /nix/var/nix/daemon-socket/socket
+  assert_success
+  assert_equal "$output" socket "file type"
+  cagefs umount "$PROJECT"
+  # from cage.json
+  printf '{"store": {"mode": "shared", "nix_daemon": "unsandboxed", "packages": ["%s"]}}\n' \
+    "$FIX_TOOLS" > "$PROJECT/cage.json"
+  run --separate-stderr cagefs config "$PROJECT" --json
+  assert_equal "$(jq -c '.config["store.nix_daemon"]' <<<"$output")" '{"value":"unsandboxed","from":"cage.json:1"}' "config"
+  mount_project
+  assert_equal "$(jq -c '[.nix_daemon, .nix_daemon_unsandboxed]' <<<"$MOUNT_JSON")" '[true,true]' "mount --json"
+  cagefs umount "$PROJECT"
+  # without the socket no override is shown
+  rm "$PROJECT/cage.json"
+  mount_tools --mode shared
+  run --separate-stderr cagefs status --json "$PROJECT"
+  assert_equal "$(jq -c '[.nix_daemon, .nix_daemon_unsandboxed]' <<<"$output")" '[false,false]' "status --json"
+}
