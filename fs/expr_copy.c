@@ -243,8 +243,9 @@ expr_copy_free (struct expr_copy *c)
   if (c->dir)
     remove_copy (c->dir);
   free (c->dir);
+  free (c->folder);
   free (c->file);
-  c->dir = c->file = NULL;
+  c->dir = c->folder = c->file = NULL;
 }
 
 int
@@ -295,12 +296,27 @@ expr_copy_make (const char *project, const char *expr, const char *parent,
   if (!mkdtemp (dir))
     return cage_error_set (err, errno, "store.expr: make a private folder `%s`", dir);
   struct expr_copy c = { .dir = steal_ptr (&dir) };
-  autoclose int dst = open (c.dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  const char *name = strrchr (shown, '/') ? strrchr (shown, '/') + 1 : shown;
+  if (!*name || !strcmp (name, ".") || !strcmp (name, ".."))
+    name = "project";
+  if (asprintf (&c.folder, "%s/%s", c.dir, name) < 0)
+    {
+      c.folder = NULL;
+      expr_copy_free (&c);
+      return cage_error_set (err, ENOMEM, "store.expr");
+    }
+  if (mkdir (c.folder, 0700) < 0)
+    {
+      cage_error_set (err, errno, "store.expr: make a private folder `%s`", c.folder);
+      expr_copy_free (&c);
+      return -1;
+    }
+  autoclose int dst = open (c.folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   struct walk w = { .shown = shown, .err = err };
   sha256_init (&w.h);
   sha256_update (&w.h, "cagefs-expr-folder-1", 21);
   if (dst < 0)
-    cage_error_set (err, errno, "store.expr: open `%s`", c.dir);
+    cage_error_set (err, errno, "store.expr: open `%s`", c.folder);
   if (dst < 0 || copy_dir (&w, src, dst, "", 0) < 0)
     {
       expr_copy_free (&c);
@@ -316,7 +332,7 @@ expr_copy_make (const char *project, const char *expr, const char *parent,
   unsigned char digest[32];
   sha256_final (&w.h, digest);
   sha256_hex (digest, c.digest);
-  if (asprintf (&c.file, "%s/%s", c.dir, base) < 0)
+  if (asprintf (&c.file, "%s/%s", c.folder, base) < 0)
     {
       c.file = NULL;
       expr_copy_free (&c);

@@ -22,7 +22,10 @@
 
 struct expr_copy
 {
-  char *dir;        /* the copy: PARENT/expr-eval.XXXXXX (0700) */
+  char *dir;        /* PARENT/expr-eval.XXXXXX (0700), removed by free */
+  char *folder;     /* the copy: DIR/NAME, NAME the folder's own name (the
+                       project's for its root), so that `./.` in the expr
+                       gives the store path the name it would have */
   char *file;       /* the expr inside it */
   char digest[65];  /* SHA-256 (hex) of the folder: names, types, exec
                        bits, link targets and contents */

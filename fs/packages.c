@@ -99,7 +99,7 @@ build (const struct cage_config *cfg, const struct project_paths *pp,
 {
   const char *file = copy ? copy->file : NULL;
   autofree char *allow_expr = NULL;
-  if (copy && asprintf (&allow_expr, EXPR_SEARCH_NAME "=%s", copy->dir) < 0)
+  if (copy && asprintf (&allow_expr, EXPR_SEARCH_NAME "=%s", copy->folder) < 0)
     {
       allow_expr = NULL;
       return cage_error_set (err, ENOMEM, "nix-build");

@@ -149,6 +149,16 @@ outside_secret () {
   assert_equal "$(find "$(state_dir)" -maxdepth 1 -name 'expr-eval.*')" "" "copies left"
 }
 
+@test "store.expr: its folder's copy keeps the folder's name (./. in the store is ...-nix)" {
+  require_namespaces
+  write_expr nix/tools.nix 'builtins.substring 33 100 (builtins.baseNameOf "${./.}")'
+  expr_config nix/tools.nix
+  mount_project
+  run --separate-stderr cage_sh tool
+  assert_success
+  assert_equal "$output" "nix" "the store name of ./."
+}
+
 @test "store.expr: a symbolic link on the way to its folder is refused" {
   require_namespaces
   write_expr real/tools.nix
