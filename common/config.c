@@ -993,10 +993,13 @@ load_cache (struct loader *L, json_t *v, struct cage_config *out)
 static int
 load_nix_daemon (struct loader *L, json_t *v, struct cage_config *out)
 {
-  if (!json_is_boolean (v))
-    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be true or false, not %s",
-                    PATH_NAME (L), type_name (v));
-  out->nix_daemon = json_is_true (v);
+  bool unsandboxed = json_is_string (v) && strcmp (json_string_value (v), "unsandboxed") == 0;
+  if (!json_is_boolean (v) && !unsandboxed)
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be true, false or \"unsandboxed\", not %s",
+                    PATH_NAME (L),
+                    json_is_string (v) ? QUOTED (json_string_value (v)) : type_name (v));
+  out->nix_daemon = unsandboxed || json_is_true (v);
+  out->nix_daemon_unsandboxed = unsandboxed;
   out->have_nix_daemon = true;
   return 0;
 }
@@ -1460,6 +1463,7 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
   if (tmp.have_nix_daemon)
     {
       cfg->nix_daemon = tmp.nix_daemon;
+      cfg->nix_daemon_unsandboxed = tmp.nix_daemon_unsandboxed;
       cfg->have_nix_daemon = true;
     }
   if (have_network)

@@ -5,7 +5,9 @@
        "store":     { "mode": "readonly" | "shared" | "copy" | "isolated",
                       "packages": [ "/nix/store/<hash>-<name>", ... ],
                       "cache": "file:///srv/cache" | "https://...",  isolated
-                      "nix_daemon": false },                          shared
+                      "nix_daemon": false | true | "unsandboxed" },   shared
+                        (true: only when the daemon builds in a sandbox;
+                        "unsandboxed": the user takes the risk)
        "blacklist": [ "<glob>", ... ],          extra gitignore-style globs,
                                                 added to the defaults; or
        "blacklist": { "defaults": true, "patterns": [ "<glob>", ... ],
@@ -134,6 +136,8 @@ struct cage_config
   char *cache;          /* binary cache URL (isolated mode), or NULL */
   bool nix_daemon;      /* shared mode: the host's nix-daemon socket inside */
   bool have_nix_daemon; /* nix_daemon was given */
+  bool nix_daemon_unsandboxed; /* "unsandboxed": even when the daemon builds
+                                  without a sandbox (the user's choice) */
   char *hooks[HOOK_COUNT]; /* shell commands, or NULL */
   bool have_network;    /* network was given (file or flag) */
   enum cage_profile profile;

@@ -91,6 +91,7 @@ state_write (const char *path, const struct cage_state *st, struct cage_error *e
     json_object_set_new (o, "store_mountpoint", json_string (st->store_mountpoint));
   json_object_set_new (o, "closure_bytes", json_integer ((json_int_t) st->closure_bytes));
   json_object_set_new (o, "nix_daemon", json_boolean (st->nix_daemon));
+  json_object_set_new (o, "nix_daemon_unsandboxed", json_boolean (st->nix_daemon_unsandboxed));
   if (st->cache)
     json_object_set_new (o, "cache", json_string (st->cache));
   json_object_set_new (o, "profile", json_string (st->profile ? st->profile : "standard"));
@@ -142,6 +143,7 @@ state_read (const char *path, struct cage_state *st, struct cage_error *err)
   st->closure = json_to_strv (json_object_get (o, "closure"));
   st->closure_bytes = (long long) json_integer_value (json_object_get (o, "closure_bytes"));
   st->nix_daemon = json_is_true (json_object_get (o, "nix_daemon"));
+  st->nix_daemon_unsandboxed = json_is_true (json_object_get (o, "nix_daemon_unsandboxed"));
   if (json_is_string (json_object_get (o, "cache")))
     st->cache = dup_str (o, "cache");
   st->profile = strdup (json_is_string (json_object_get (o, "profile"))

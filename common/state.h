@@ -17,6 +17,8 @@
      "packages": [...], "closure": [...],
      "closure_bytes": 123456,    sum of the closure's NAR sizes
      "nix_daemon": false,        shared mode: host nix-daemon socket inside
+     "nix_daemon_unsandboxed": false,  ... handed over although the daemon
+                                 builds without a sandbox (the user's override)
      "cache": "file:///...",     isolated mode only
      "profile": "standard",      strict | standard | relaxed
      "workspace": "read-write",  or "read-only"
@@ -62,6 +64,7 @@ struct cage_state
   char **closure;   /* NULL-terminated */
   long long closure_bytes; /* the closure's size (sum of NAR sizes) */
   bool nix_daemon;  /* shared mode: the host's nix-daemon socket inside */
+  bool nix_daemon_unsandboxed; /* ... by the user's override (no sandbox) */
   char *cache;      /* isolated mode: the binary cache URL, or NULL */
   char *profile;    /* "standard" when the file has none */
   bool workspace_readonly;

@@ -48,9 +48,9 @@ _cagefs ()
         -b|--blacklist) return ;;
       esac
       if [ "$cmd" = config ]; then
-        opts="--package --with --profile --mode --blacklist --scan --network --json --help"
+        opts="--package --with --profile --mode --blacklist --scan --network --nix-daemon --nix-daemon-unsandboxed --json --help"
       else
-        opts="--package --with --profile --mode --cache --nix-daemon --blacklist --scan --network --workspace-view --foreground --json --verbose --help"
+        opts="--package --with --profile --mode --cache --nix-daemon --nix-daemon-unsandboxed --blacklist --scan --network --workspace-view --foreground --json --verbose --help"
       fi ;;
     diff) opts="--stat --json --verbose --help" ;;
     accept|discard) opts="--json --verbose --help" ;;

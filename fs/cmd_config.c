@@ -203,6 +203,7 @@ cmd_config (int argc, char **argv)
         case 'h':
           printf ("usage: cagefs config PROJECT [--json] [--profile P] [--with NAMES] [--package "
                   "STOREPATH]... [--mode M] [--network N] [--blacklist GLOB]... [--scan]\n"
+                  "       [--nix-daemon | --nix-daemon-unsandboxed]\n"
                   "prints the configuration `cagefs mount` would use with these options, each\n"
                   "value with where it came from: default, profile NAME, preset NAME,\n"
                   "cage.json:LINE or flag\n");
@@ -226,7 +227,7 @@ cmd_config (int argc, char **argv)
   /* what the flags gave, before resolve_config takes it */
   size_t n_flag_packages = mf.lists.n_packages;
   bool flag_profile = mf.profile, flag_mode = mf.mode, flag_network = mf.network;
-  bool flag_scan = mf.lists.blacklist_scan;
+  bool flag_scan = mf.lists.blacklist_scan, flag_nix_daemon = mf.lists.have_nix_daemon;
   if (paths_project (argv[optind], false, &pp, &err) < 0
       || resolve_config (&pp, &mf, &cfg, &err) < 0)
     goto out;
@@ -268,8 +269,8 @@ cmd_config (int argc, char **argv)
               "expr", "default");
   put_scalar (&o, "store.cache", cfg.cache ? json_string (cfg.cache) : json_null (), false,
               "store", "cache", "default");
-  put_scalar (&o, "store.nix_daemon", json_boolean (cfg.nix_daemon), false, "store",
-              "nix_daemon", "default");
+  put_scalar (&o, "store.nix_daemon", cfg.nix_daemon_unsandboxed ? json_string ("unsandboxed")
+              : json_boolean (cfg.nix_daemon), flag_nix_daemon, "store", "nix_daemon", "default");
   put_scalar (&o, "network", json_string (config_network_name (cfg.network)), flag_network,
               "network", NULL, profile_from);
   put_scalar (&o, "workspace", json_string (cfg.workspace_readonly ? "read-only" : "read-write"),

@@ -18,6 +18,7 @@
 #include "resolve.h"
 #include "lock.h"
 #include "log.h"
+#include "nixconf.h"
 #include "paths.h"
 #include "private.h"
 #include "sessions.h"
@@ -47,6 +48,8 @@ print_mounted (const struct cage_state *st, bool already, bool json)
       json_object_set_new (o, "host_home", st->host_home ? json_string (st->host_home) : json_null ());
       json_object_set_new (o, "view", json_string (st->view ? st->view : "direct"));
       json_object_set_new (o, "scan", json_boolean (st->scan));
+      json_object_set_new (o, "nix_daemon", json_boolean (st->nix_daemon));
+      json_object_set_new (o, "nix_daemon_unsandboxed", json_boolean (st->nix_daemon_unsandboxed));
     }
   cli_print_json (o);
 }
@@ -58,6 +61,36 @@ same_strv (char **a, char **b)
     if (strcmp (*a, *b) != 0)
       return false;
   return !(a && *a) && !(b && *b);
+}
+
+/* Shared mode's nix-daemon socket: the daemon runs whatever the agent asks
+   it to build, so only a daemon that builds in a sandbox is handed over,
+   unless the user took that risk (--nix-daemon-unsandboxed). */
+static int
+check_nix_daemon (const struct cage_config *cfg, struct cage_error *err)
+{
+  if (cfg->mode != STORE_SHARED || !cfg->nix_daemon)
+    return 0;
+  if (cfg->nix_daemon_unsandboxed)
+    {
+      cage_warn ("store.nix_daemon is \"unsandboxed\": the agent's builds may run on the host "
+                 "without a sandbox (your choice)");
+      return 0;
+    }
+  bool sandboxed = false;
+  char why[128] = "";
+  if (nix_daemon_sandboxed (&sandboxed, why, sizeof why, err) < 0)
+    return cage_error_prefix (err, "store.nix_daemon: cannot tell whether the nix-daemon "
+                              "builds in a sandbox (fix Nix, or take the risk with "
+                              "--nix-daemon-unsandboxed)");
+  if (sandboxed)
+    return 0;
+  return cage_error_set (err, 0, "store.nix_daemon: the nix-daemon builds without a sandbox "
+                         "(%s), so what the agent builds through its socket would run on the "
+                         "host with the host's network; set `sandbox = true` and "
+                         "`sandbox-fallback = false` in /etc/nix/nix.conf and restart the "
+                         "nix-daemon, or take that risk with --nix-daemon-unsandboxed "
+                         "(store.nix_daemon: \"unsandboxed\")", why);
 }
 
 static int
@@ -74,7 +107,6 @@ cmd_mount (int argc, char **argv)
     MOUNT_FLAGS_LONGOPTS,
     { "foreground", no_argument, NULL, 'f' },
     { "cache", required_argument, NULL, 'c' },
-    { "nix-daemon", no_argument, NULL, 'D' },
     { "workspace-view", required_argument, NULL, 'w' },
     { "json", no_argument, NULL, 'j' },
     { "verbose", no_argument, NULL, 'v' },
@@ -91,7 +123,7 @@ cmd_mount (int argc, char **argv)
   for (int i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
     if (strcmp (argv[i], "--json") == 0)
       json = true;
-  while ((c = getopt_long (argc, argv, MOUNT_FLAGS_SHORTOPTS "fc:Dw:jvh", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, MOUNT_FLAGS_SHORTOPTS "fc:w:jvh", opts, NULL)) != -1)
     {
       int r = mount_flags_option (&mf, c, optarg, &err);
       if (r < 0)
@@ -111,9 +143,6 @@ cmd_mount (int argc, char **argv)
           if (!(flags->cache = strdup (optarg)))
             return 1;
           break;
-        case 'D':
-          flags->nix_daemon = flags->have_nix_daemon = true;
-          break;
         case 'w':
           mf.view = optarg;
           break;
@@ -126,7 +155,8 @@ cmd_mount (int argc, char **argv)
         case 'h':
           printf ("usage: cagefs mount PROJECT [--package STOREPATH]... [--with NAME[,NAME...]]\n"
                   "       [--profile strict|standard|relaxed]\n"
-                  "       [--mode readonly|shared|copy|isolated] [--cache URL] [--nix-daemon]\n"
+                  "       [--mode readonly|shared|copy|isolated] [--cache URL]\n"
+                  "       [--nix-daemon | --nix-daemon-unsandboxed]\n"
                   "       [--blacklist GLOB]... [--scan] [--network off|host]\n"
                   "       [--workspace-view direct|cow|tracked] [--json] [--foreground]\n");
           mount_flags_free (&mf);
@@ -160,6 +190,8 @@ cmd_mount (int argc, char **argv)
     goto out;
   if (cfg.home_host && !(host_home = home_host_path (&err)))
     goto out;
+  if (check_nix_daemon (&cfg, &err) < 0)
+    goto out;
 
   if ((lock = project_lock (&pp, &err)) < 0)
     goto out;
@@ -178,6 +210,9 @@ cmd_mount (int argc, char **argv)
           && cur.workspace_readonly == cfg.workspace_readonly
           && cur.scan == cfg.blacklist_scan
           && strcmp (cur.home_mode, cfg.home_mode == HOME_EMPTY ? "empty" : "persistent") == 0
+          && cur.nix_daemon == (cfg.mode == STORE_SHARED && cfg.nix_daemon)
+          && cur.nix_daemon_unsandboxed
+               == (cfg.mode == STORE_SHARED && cfg.nix_daemon && cfg.nix_daemon_unsandboxed)
           && !cur.host_home == !host_home
           && same_strv (cur.packages, cfg.packages))
         {
@@ -259,6 +294,7 @@ cmd_mount (int argc, char **argv)
       goto out;
     }
   st.nix_daemon = cfg.mode == STORE_SHARED && cfg.nix_daemon;
+  st.nix_daemon_unsandboxed = st.nix_daemon && cfg.nix_daemon_unsandboxed;
   if (cfg.nix_daemon && cfg.mode != STORE_SHARED)
     cage_warn ("store.nix_daemon is only used in store mode \"shared\"; ignored in mode \"%s\"",
                config_mode_name (cfg.mode));

@@ -81,6 +81,9 @@ cmd_status (int argc, char **argv)
           json_object_set_new (o, "network", json_string (st.network));
           json_object_set_new (o, "view", json_string (st.view));
           json_object_set_new (o, "scan", json_boolean (st.scan));
+          json_object_set_new (o, "nix_daemon", json_boolean (st.nix_daemon));
+          json_object_set_new (o, "nix_daemon_unsandboxed",
+                               json_boolean (st.nix_daemon_unsandboxed));
           json_object_set_new (o, "user", json_string (st.user));
           json_object_set_new (o, "home", json_string (st.home));
           json_object_set_new (o, "packages", cli_strv_json (st.packages));
@@ -111,6 +114,10 @@ cmd_status (int argc, char **argv)
               st.scan ? ", content scan on" : "", cli_strv_len (st.packages),
               cli_strv_len (st.closure),
               (double) st.closure_bytes / 1048576.0);
+      if (st.nix_daemon)
+        printf ("  the host's nix-daemon socket inside%s\n",
+                st.nix_daemon_unsandboxed ? " (unsandboxed: the daemon's builds may run on the "
+                                            "host; --nix-daemon-unsandboxed)" : "");
       if (priv_own >= 0)
         printf ("  private store %s: %.1f MiB own, %.1f MiB shared with the host store "
                 "(hard links)\n",

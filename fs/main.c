@@ -18,6 +18,8 @@ usage (FILE *f)
          "      -m, --mode readonly|shared|copy|isolated\n"
          "      -c, --cache URL           binary cache of isolated mode (file://, http(s)://)\n"
          "      -D, --nix-daemon          shared mode: the host nix-daemon's socket in the cage\n"
+         "                                (refused unless the daemon builds in a sandbox)\n"
+         "      --nix-daemon-unsandboxed  the same even when it does not (your risk)\n"
          "      -b, --blacklist GLOB      hide more (repeatable; added to the defaults)\n"
          "      -S, --scan                also hide files holding private keys or tokens\n"
          "      -W, --with NAME[,NAME...] packages by name (nixpkgs, or store.expr's file)\n"

@@ -5,7 +5,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,74 +12,16 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "expr_copy.h"
 #include "log.h"
 #include "run.h"
-#include "safe_open.h"
+#include "sha256.h"
 #include "storepath.h"
 
-#define EXPR_MAX_SIZE (4 * 1024 * 1024)
 #define NIXPKGS_HELP                                                                    \
   "set NIX_PATH=nixpkgs=/path/to/nixpkgs (or add a channel: nix-channel --add "        \
   "https://nixos.org/channels/nixpkgs-unstable nixpkgs && nix-channel --update), or "  \
   "name a Nix file of the project with store.expr, or give store paths with --package"
-
-/* FNV-1a, 64 bits, over a sequence of NUL-terminated fields. */
-static void
-fnv (uint64_t *h, const void *data, size_t len)
-{
-  const unsigned char *p = data;
-  for (size_t i = 0; i < len; i++)
-    {
-      *h ^= p[i];
-      *h *= 0x100000001b3ULL;
-    }
-}
-
-static void
-fnv_field (uint64_t *h, const char *s, size_t len)
-{
-  fnv (h, s, len);
-  fnv (h, "", 1);
-}
-
-/* The expr file's contents, read beneath the project (no link followed). */
-static int
-read_expr (const struct project_paths *pp, const char *expr, char **out, size_t *len,
-           struct cage_error *err)
-{
-  autoclose int pfd = open (pp->project, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (pfd < 0)
-    return cage_error_set (err, errno, "open the project `%s`", pp->project);
-  autoclose int fd = safe_openat (pfd, expr, O_RDONLY);
-  if (fd < 0)
-    return cage_error_set (err, errno, "store.expr: read `%s/%s`%s", pp->project, expr,
-                           errno == ELOOP ? " (a symbolic link: name the file itself)" : "");
-  struct stat st;
-  if (fstat (fd, &st) < 0)
-    return cage_error_set (err, errno, "stat `%s/%s`", pp->project, expr);
-  if (!S_ISREG (st.st_mode) || st.st_size > EXPR_MAX_SIZE)
-    return cage_error_set (err, 0, "store.expr: `%s/%s` is not a regular file of at most %d "
-                           "bytes", pp->project, expr, EXPR_MAX_SIZE);
-  autofree char *buf = malloc ((size_t) st.st_size + 1);
-  if (!buf)
-    return cage_error_set (err, ENOMEM, "read `%s/%s`", pp->project, expr);
-  size_t n = 0;
-  while (n < (size_t) st.st_size)
-    {
-      ssize_t r = read (fd, buf + n, (size_t) st.st_size - n);
-      if (r < 0 && errno == EINTR)
-        continue;
-      if (r < 0)
-        return cage_error_set (err, errno, "read `%s/%s`", pp->project, expr);
-      if (r == 0)
-        break;
-      n += (size_t) r;
-    }
-  buf[n] = '\0';
-  *out = steal_ptr (&buf);
-  *len = n;
-  return 0;
-}
 
 /* The cached paths in FILE, when every one is still in the store. */
 static char **
@@ -141,23 +82,50 @@ cache_write (const char *dir, const char *file, const struct cage_config *cfg,
   return 0;
 }
 
-/* Run nix-build; *OUT gets the store paths it printed. */
+/* The expr's evaluation: Nix's restricted mode, where only the copy of the
+   expr's folder, the store (world-readable) and NIX_PATH's entries may be
+   read, no URI fetched, and no builtins.exec. */
+#define EXPR_SEARCH_NAME "cagefs-store-expr"
+#define RESTRICTED_HELP                                                                  \
+  "store.expr is evaluated in Nix's restricted mode: it may read only the files of its " \
+  "folder `%s`, the Nix store and NIX_PATH, and fetch nothing; keep what it imports in "  \
+  "that folder"
+
+/* Run nix-build (on COPY's file when there is an expr); *OUT gets the
+   store paths it printed. */
 static int
-build (const struct cage_config *cfg, const struct project_paths *pp, char ***out,
-       struct cage_error *err)
+build (const struct cage_config *cfg, const struct project_paths *pp,
+       const struct expr_copy *copy, char ***out, struct cage_error *err)
 {
-  autofree char *file = NULL;
-  if (cfg->expr && asprintf (&file, "%s/%s", pp->project, cfg->expr) < 0)
+  const char *file = copy ? copy->file : NULL;
+  autofree char *allow_expr = NULL;
+  if (copy && asprintf (&allow_expr, EXPR_SEARCH_NAME "=%s", copy->folder) < 0)
     {
-      file = NULL;
+      allow_expr = NULL;
       return cage_error_set (err, ENOMEM, "nix-build");
     }
   size_t argc = 0;
-  char **argv = calloc (2 * cfg->n_with + 5, sizeof *argv);
+  char **argv = calloc (2 * cfg->n_with + 20, sizeof *argv);
   if (!argv)
     return cage_error_set (err, ENOMEM, "nix-build");
   argv[argc++] = (char *) "nix-build";
-  argv[argc++] = file ? file : (char *) "<nixpkgs>";
+  argv[argc++] = file ? (char *) file : (char *) "<nixpkgs>";
+  if (file)
+    {
+      argv[argc++] = (char *) "--option";
+      argv[argc++] = (char *) "restrict-eval";
+      argv[argc++] = (char *) "true";
+      argv[argc++] = (char *) "--option";
+      argv[argc++] = (char *) "allowed-uris";
+      argv[argc++] = (char *) "";
+      argv[argc++] = (char *) "--option";
+      argv[argc++] = (char *) "allow-unsafe-native-code-during-evaluation";
+      argv[argc++] = (char *) "false";
+      argv[argc++] = (char *) "-I";
+      argv[argc++] = allow_expr;
+      argv[argc++] = (char *) "-I";
+      argv[argc++] = (char *) "cagefs-nix-store=" NIX_STORE_DIR;
+    }
   for (size_t i = 0; i < cfg->n_with; i++)
     {
       argv[argc++] = (char *) "-A";
@@ -165,7 +133,8 @@ build (const struct cage_config *cfg, const struct project_paths *pp, char ***ou
     }
   argv[argc++] = (char *) "--no-out-link";
   argv[argc] = NULL;
-  cage_info ("resolving %zu package name(s) with nix-build %s", cfg->n_with, argv[1]);
+  cage_info ("resolving %zu package name(s) with nix-build %s%s", cfg->n_with,
+             file ? cfg->expr : argv[1], file ? " (restricted evaluation)" : "");
   struct nix_output o = { 0 };
   int r = nix_run (argv, NULL, 0, &o, err);
   free (argv);
@@ -176,6 +145,22 @@ build (const struct cage_config *cfg, const struct project_paths *pp, char ***ou
           const char *np = getenv ("NIX_PATH");
           cage_error_set (err, 0, "store.with: no nixpkgs in the Nix search path (NIX_PATH=%s); "
                           NIXPKGS_HELP, np ? np : "");
+        }
+      else if (file && o.errtext)
+        {
+          /* Name the project's file, not the copy Nix was given. */
+          bool restricted = strstr (o.errtext, "forbidden in restricted mode")
+                            || strstr (o.errtext, "not allowed in restricted mode");
+          const char *slash = strrchr (cfg->expr, '/');
+          autofree char *folder = NULL;
+          if (asprintf (&folder, "%s%s%.*s", pp->project, slash ? "/" : "",
+                        slash ? (int) (slash - cfg->expr) : 0, cfg->expr) < 0)
+            folder = NULL;
+          char hint[1024] = "";
+          if (restricted)
+            snprintf (hint, sizeof hint, "; " RESTRICTED_HELP, folder ? folder : pp->project);
+          cage_error_set (err, 0, "store.expr: nix-build `%s/%s` failed: %s%s", pp->project,
+                          cfg->expr, nix_error_line (o.errtext), hint);
         }
       else
         cage_error_prefix (err, "store.%s", file ? "expr" : "with");
@@ -215,6 +200,18 @@ build (const struct cage_config *cfg, const struct project_paths *pp, char ***ou
   return 0;
 }
 
+static void
+expr_copy_freep (struct expr_copy *c)
+{
+  expr_copy_free (c);
+}
+
+static void
+hash_field (struct sha256 *h, const char *s)
+{
+  sha256_update (h, s, strlen (s) + 1);
+}
+
 int
 packages_resolve (struct cage_config *cfg, const struct project_paths *pp, bool *cached,
                   struct cage_error *err)
@@ -223,27 +220,33 @@ packages_resolve (struct cage_config *cfg, const struct project_paths *pp, bool 
     *cached = false;
   if (cfg->n_with == 0 && !cfg->expr)
     return 0;
-  uint64_t h = 0xcbf29ce484222325ULL;
-  fnv_field (&h, "cagefs-packages-1", 17);
+  /* The key: the names, the expr's path and its whole folder (what the
+     restricted evaluation can read of the project), and NIX_PATH. */
+  __attribute__ ((cleanup (expr_copy_freep))) struct expr_copy copy = { 0 };
+  struct sha256 h;
+  sha256_init (&h);
+  hash_field (&h, "cagefs-packages-2");
   for (size_t i = 0; i < cfg->n_with; i++)
-    fnv_field (&h, cfg->with[i], strlen (cfg->with[i]));
-  fnv_field (&h, "\x01", 1);
+    hash_field (&h, cfg->with[i]);
+  hash_field (&h, "\x01");
   if (cfg->expr)
     {
-      autofree char *text = NULL;
-      size_t len = 0;
-      if (read_expr (pp, cfg->expr, &text, &len, err) < 0)
+      if (expr_copy_make (pp->project, cfg->expr, pp->state, &copy, err) < 0)
         return -1;
-      fnv_field (&h, cfg->expr, strlen (cfg->expr));
-      fnv_field (&h, text, len);
+      hash_field (&h, cfg->expr);
+      hash_field (&h, copy.digest);
     }
   const char *nix_path = getenv ("NIX_PATH") ? getenv ("NIX_PATH") : "";
-  fnv_field (&h, nix_path, strlen (nix_path));
+  hash_field (&h, nix_path);
+  unsigned char digest[32];
+  char hex[65];
+  sha256_final (&h, digest);
+  sha256_hex (digest, hex);
 
   autofree char *dir = NULL, *file = NULL;
   if (asprintf (&dir, "%s/packages", pp->state) < 0)
     dir = NULL;
-  if (!dir || asprintf (&file, "%s/%016llx.json", dir, (unsigned long long) h) < 0)
+  if (!dir || asprintf (&file, "%s/%.32s.json", dir, hex) < 0)
     {
       file = NULL;
       return cage_error_set (err, ENOMEM, "packages");
@@ -257,7 +260,7 @@ packages_resolve (struct cage_config *cfg, const struct project_paths *pp, bool 
     }
   else
     {
-      if (build (cfg, pp, &paths, err) < 0)
+      if (build (cfg, pp, cfg->expr ? &copy : NULL, &paths, err) < 0)
         return -1;
       if (cache_write (dir, file, cfg, nix_path, paths, err) < 0)
         return -1;

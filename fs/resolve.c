@@ -36,6 +36,11 @@ mount_flags_option (struct mount_flags *mf, int c, const char *arg, struct cage_
     case 'b': r = config_add_blacklist (&mf->lists, arg); break;
     case 'n': mf->network = arg; break;
     case 'S': mf->lists.blacklist_scan = true; break;
+    case 'D': mf->lists.nix_daemon = mf->lists.have_nix_daemon = true; break;
+    case MOUNT_FLAG_NIX_DAEMON_UNSANDBOXED:
+      mf->lists.nix_daemon = mf->lists.have_nix_daemon = true;
+      mf->lists.nix_daemon_unsandboxed = true;
+      break;
     default: return 0;
     }
   if (r < 0)
@@ -101,7 +106,11 @@ resolve_config (const struct project_paths *pp, struct mount_flags *mf, struct c
       cfg->cache = steal_ptr (&fl->cache);
     }
   if (fl->have_nix_daemon)
-    cfg->nix_daemon = cfg->have_nix_daemon = true;
+    {
+      cfg->nix_daemon = cfg->have_nix_daemon = true;
+      if (fl->nix_daemon_unsandboxed)
+        cfg->nix_daemon_unsandboxed = true;
+    }
   if (mf->network)
     {
       if (config_parse_network (mf->network, &cfg->network, err) < 0)

@@ -11,7 +11,8 @@
 struct mount_flags
 {
   struct cage_config lists; /* packages (replace), blacklist and with (add),
-                               cache, nix_daemon, blacklist_scan (--scan) */
+                               cache, nix_daemon (and nix_daemon_unsandboxed),
+                               blacklist_scan (--scan) */
   const char *mode, *network, *profile, *view; /* NULL: not given */
 };
 
@@ -23,12 +24,15 @@ int mount_flags_add_with (struct mount_flags *mf, const char *list, struct cage_
 
 /* The options `cagefs mount` and `cagefs config` share, for getopt_long:
    these short options and long option entries. */
-#define MOUNT_FLAGS_SHORTOPTS "p:W:P:m:b:n:S"
+#define MOUNT_FLAGS_SHORTOPTS "p:W:P:m:b:n:SD"
+/* --nix-daemon-unsandboxed has no short form. */
+#define MOUNT_FLAG_NIX_DAEMON_UNSANDBOXED 0x100
 #define MOUNT_FLAGS_LONGOPTS                                                                   \
   { "package", required_argument, NULL, 'p' }, { "with", required_argument, NULL, 'W' },      \
     { "profile", required_argument, NULL, 'P' }, { "mode", required_argument, NULL, 'm' },    \
     { "blacklist", required_argument, NULL, 'b' }, { "network", required_argument, NULL, 'n' }, \
-    { "scan", no_argument, NULL, 'S' }
+    { "scan", no_argument, NULL, 'S' }, { "nix-daemon", no_argument, NULL, 'D' },            \
+    { "nix-daemon-unsandboxed", no_argument, NULL, MOUNT_FLAG_NIX_DAEMON_UNSANDBOXED }
 
 /* Take getopt's option C (argument ARG) when it is one of those: 1; not
    one of them: 0; -1 with ERR set. */

@@ -84,6 +84,14 @@ int
 run_capture (char *const *argv, const char *in, size_t in_len, const char *hint,
              struct nix_output *out, int *status_out, struct cage_error *err)
 {
+  return run_capture_env (argv, environ, in, in_len, hint, out, status_out, err);
+}
+
+int
+run_capture_env (char *const *argv, char *const *envp, const char *in, size_t in_len,
+                 const char *hint, struct nix_output *out, int *status_out,
+                 struct cage_error *err)
+{
   int inp[2] = { -1, -1 }, outp[2] = { -1, -1 }, errp[2] = { -1, -1 };
   struct buf ob = { 0 }, eb = { 0 };
   int rc = -1, oerr = 0;
@@ -105,7 +113,7 @@ run_capture (char *const *argv, const char *in, size_t in_len, const char *hint,
   posix_spawn_file_actions_adddup2 (&fa, outp[1], 1);
   posix_spawn_file_actions_adddup2 (&fa, errp[1], 2);
   pid_t pid;
-  int src = posix_spawnp (&pid, argv[0], &fa, NULL, argv, environ);
+  int src = posix_spawnp (&pid, argv[0], &fa, NULL, argv, envp);
   posix_spawn_file_actions_destroy (&fa);
   close (inp[0]);
   close (outp[1]);

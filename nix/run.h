@@ -21,6 +21,11 @@ struct nix_output
 int run_capture (char *const *argv, const char *in, size_t in_len, const char *hint,
                  struct nix_output *out, int *status, struct cage_error *err);
 
+/* The same with the environment ENVP instead of ours. */
+int run_capture_env (char *const *argv, char *const *envp, const char *in, size_t in_len,
+                     const char *hint, struct nix_output *out, int *status,
+                     struct cage_error *err);
+
 /* Run ARGV (argv[0] looked up in PATH) with IN (IN_LEN bytes, may be NULL)
    on its stdin.  Returns 0 when it exits 0; otherwise -1 with ERR saying
    "ARGV[0] ARGV[1] failed: <first error line of stderr>".  OUT (may be

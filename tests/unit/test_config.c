@@ -329,7 +329,9 @@ static const struct error_case error_cases[] = {
     "cage.json:1:21: \"store.cache\" must be a binary cache URL string, not a number; e.g. "
     "\"file:///srv/nix-cache\" or \"https://cache.nixos.org\"" },
   { "{\"store\": {\"nix_daemon\": \"yes\"}}",
-    "cage.json:1:26: \"store.nix_daemon\" must be true or false, not a string" },
+    "cage.json:1:26: \"store.nix_daemon\" must be true, false or \"unsandboxed\", not \"yes\"" },
+  { "{\"store\": {\"nix_daemon\": 1}}",
+    "cage.json:1:26: \"store.nix_daemon\" must be true, false or \"unsandboxed\", not a number" },
   { "{\"store\": {\"mode\": \"ReadOnly\"}}",
     "cage.json:1:20: \"store.mode\" is \"ReadOnly\"; valid choices: readonly, shared, copy, isolated" },
   { "{\"store\": {\"mode\": 3}}",
