@@ -3,7 +3,7 @@
 
 PREFIX ?= /usr/local
 CC ?= cc
-PKGS := fuse3 libseccomp jansson liburing libcap
+PKGS := fuse3 libseccomp jansson liburing libcap libcrypto
 
 # Variant: `make` (normal) or `make asan` (ASan+UBSan) into build/asan.
 VARIANT ?= release

@@ -38,7 +38,7 @@ _cage ()
   esac
   if [[ $cur == -* ]]; then
     local mount_opts=
-    [ "$sub" = run ] && mount_opts="--package --with --mode --blacklist --scan --network --cache --nix-daemon"
+    [ "$sub" = run ] && mount_opts="--package --with --mode --blacklist --scan --network --cache --nix-daemon --nix-daemon-unsandboxed"
     COMPREPLY=($(compgen -W "-- --json --verbose --dry-run --env --pass-env --memory --cpus
       --pids --nofile --allow-ptrace --allow-userns --seccomp=off --seccomp=on --profile --help
       $mount_opts" -- "$cur"))

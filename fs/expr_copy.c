@@ -26,6 +26,13 @@ struct walk
   struct cage_error *err;
 };
 
+/* Every way out of expr_copy releases the folder's digest. */
+static void
+walk_release (struct walk *w)
+{
+  sha256_release (&w->h);
+}
+
 static int
 too_big (struct walk *w)
 {
@@ -119,8 +126,9 @@ copy_file (struct walk *w, int src, int dst, const char *name, const char *rel)
                               exec ? 0700 : 0600);
   if (out < 0)
     return cage_error_set (w->err, errno, "store.expr: copy `%s/%s`", w->shown, rel);
-  struct sha256 fh;
-  sha256_init (&fh);
+  autosha256 struct sha256 fh;
+  if (sha256_init (&fh) < 0)
+    return cage_error_set (w->err, ENOMEM, "store.expr: hash `%s/%s`", w->shown, rel);
   char buf[65536];
   for (;;)
     {
@@ -312,11 +320,17 @@ expr_copy_make (const char *project, const char *expr, const char *parent,
       return -1;
     }
   autoclose int dst = open (c.folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  struct walk w = { .shown = shown, .err = err };
-  sha256_init (&w.h);
-  sha256_update (&w.h, "cagefs-expr-folder-1", 21);
+  __attribute__ ((cleanup (walk_release))) struct walk w = { .shown = shown, .err = err };
   if (dst < 0)
     cage_error_set (err, errno, "store.expr: open `%s`", c.folder);
+  else if (sha256_init (&w.h) < 0)
+    {
+      cage_error_set (err, ENOMEM, "store.expr: hash `%s`", shown);
+      close (dst);
+      dst = -1;
+    }
+  else
+    sha256_update (&w.h, "cagefs-expr-folder-1", 21);
   if (dst < 0 || copy_dir (&w, src, dst, "", 0) < 0)
     {
       expr_copy_free (&c);

@@ -26,7 +26,7 @@ extern char **environ;
 static const char *const mount_value_opts[] = { "--package", "-p", "--with", "--profile",
                                                 "--mode", "--blacklist", "--network",
                                                 "--cache", NULL };
-static const char *const mount_switches[] = { "--nix-daemon", "--scan", NULL };
+static const char *const mount_switches[] = { "--nix-daemon", "--nix-daemon-unsandboxed", "--scan", NULL };
 /* cage exec's options that take a value (kept with it). */
 static const char *const exec_value_opts[] = { "--env", "--pass-env", "--memory", "--cpus",
                                                "--pids", "--nofile", "--seccomp", NULL };

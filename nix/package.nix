@@ -12,6 +12,7 @@
 , jansson
 , liburing
 , libcap
+, openssl
 }:
 
 stdenv.mkDerivation {
@@ -26,7 +27,7 @@ stdenv.mkDerivation {
   };
 
   nativeBuildInputs = [ pkg-config ];
-  buildInputs = [ fuse3 libseccomp jansson liburing libcap ];
+  buildInputs = [ fuse3 libseccomp jansson liburing libcap openssl ];
 
   buildPhase = ''
     runHook preBuild

@@ -12,6 +12,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential pkg-config
   libfuse3-dev fuse3 libseccomp-dev libjansson-dev liburing-dev libcap-dev
+  libssl-dev              # SHA-256 of store.expr's folder (libcrypto)
   libcmocka-dev
   clang libclang-rt-dev   # make fuzz: libFuzzer is in libclang-rt (only recommended)
   nix-bin nix-setup-systemd
