@@ -867,3 +867,48 @@ EOS
   run cage exec "$PROJECT" -- ls -a /nix
   assert_equal "$(echo $output)" ". .. store" "the cage's /nix"
 }
+
+# ---- what the host runs: git (issue classes 1 and 2) ------------------------
+# The attacks leave a program for the host's git; the test then runs the
+# host's own git in the project the way a user would (status, commit) and
+# passes only when nothing the agent wrote ran: no PWNED file appears.
+
+@test "host git: .git exchanged, a new sub/.git by rename, an agent repository's fsmonitor and hooks; host git runs none of it" {
+  command -v git >/dev/null || skip "git not installed"
+  put src/a.c "int a;"
+  git -C "$PROJECT" init -q
+  git -C "$PROJECT" -c user.name=u -c user.email=u@e add src/a.c
+  git -C "$PROJECT" -c user.name=u -c user.email=u@e commit -qm init
+  mount_probe
+  # The evil repository: a config that runs `touch PWNED`, an executable
+  # pre-commit hook; each step may be refused: the attack goes on.
+  cage_sh '
+    cd /workspace
+    mkdir -p evil/hooks evil/objects evil/refs/heads sub new/.git/hooks new/.git/objects new/.git/refs/heads
+    printf "ref: refs/heads/master\n" > evil/HEAD
+    printf "ref: refs/heads/master\n" > new/.git/HEAD
+    printf "[core]\n\trepositoryformatversion = 0\n\tfsmonitor = touch PWNED\n" | cat > evil/config
+    printf "[core]\n\trepositoryformatversion = 0\n\tfsmonitor = touch PWNED\n" > new/.git/config.lock
+    mv new/.git/config.lock new/.git/config
+    printf "[core]\n\trepositoryformatversion = 0\n" > new/.git/config.lock && mv new/.git/config.lock new/.git/config
+    printf "[core]\n\tpager = touch PWNED\n" | cat >> new/.git/config
+    printf "#!/bin/sh\ntouch PWNED\n" > new/.git/hooks/pre-commit
+    chmod +x new/.git/hooks/pre-commit
+    printf "#!/bin/sh\ntouch PWNED\n" > evil/hooks/pre-commit.sample && chmod +x evil/hooks/pre-commit.sample
+    mv evil/hooks/pre-commit.sample evil/hooks/pre-commit
+    probe exchange /workspace/evil /workspace/.git
+    mv evil sub/.git
+    ln -s /workspace/evil new/.git/hooks/post-commit
+    true' >/dev/null 2>&1 || true
+  cagefs umount "$PROJECT"
+  local d
+  for d in "$PROJECT" "$PROJECT/sub" "$PROJECT/new" "$PROJECT/evil"; do
+    [ -d "$d" ] || continue
+    (cd "$d" && git status >/dev/null 2>&1; git -c user.name=u -c user.email=u@e commit -q --allow-empty -m x >/dev/null 2>&1; git log -1 >/dev/null 2>&1) || true
+  done
+  local found
+  found=$(find "$PROJECT" -name PWNED)
+  [ -z "$found" ] || fail "the host's git ran what the agent wrote: $found"
+  # the project's own repository is intact
+  git -C "$PROJECT" log --oneline | grep -q init || fail "the project's repository was damaged"
+}
