@@ -556,7 +556,7 @@ check_new_name (struct node *parent, const char *name)
   if (r < 0)
     return r;
   if (visibility_check (parent, name) < 0 || visibility_protected (parent, name)
-      || existing_hidden (parent, name))
+      || existing_hidden (parent, name) || cow_name_reserved (parent, name))
     return -EACCES;
   return 0;
 }
@@ -750,6 +750,8 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
     r = -EXDEV;
   if (r == 0)
     r = visibility_check (p, name);
+  if (r == 0 && cow_name_reserved (p, name))
+    r = -EACCES;
   if (r == 0 && check_new_name (np, newname) < 0)
     r = -EACCES;
   /* Moving a directory that a path pattern names would uncover what it
