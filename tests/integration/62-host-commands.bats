@@ -333,3 +333,127 @@ make_sentinel () {
   assert_contains "$output" 'accepted a\x0ab\x1b[31m' "accept"
   [ -f "$PROJECT/$name" ] || fail "the file was not accepted under its exact name"
 }
+
+# ---------------------------------------------------------------------------
+# A property: whatever the layer holds, accept changes nothing outside the
+# project and nothing protected or hidden in it.  Random layers from a fixed
+# seed (CAGEFS_ACCEPT_SEED overrides it; a failure names the round).
+
+# The project every round starts from: plain files and folders, hidden and
+# protected ones, and symlinks to the sentinel.
+base_project () {
+  find "$PROJECT" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+  put a.txt "alpha"
+  put b.txt "bravo"
+  mkdir -p "$PROJECT/d/sub" "$PROJECT/.git/hooks" "$PROJECT/.ssh"
+  put d/e.txt "echo"
+  put d/sub/f.txt "foxtrot"
+  put .env "SECRET=1"
+  put .ssh/id "KEY"
+  put .envrc "export X=1"
+  put cage.json '{}'
+  put .git/hooks/pre-commit "#!/bin/sh"
+  put .git/config "[core]"
+  ln -s "$SENTINEL/dir" "$PROJECT/plink"
+  ln -s "$SENTINEL/file" "$PROJECT/pfile"
+  touch -h -d '2020-01-01 00:00:00' "$PROJECT"/* "$PROJECT"/.[!.]* "$PROJECT"/*/* "$PROJECT"/.*/*
+}
+
+# What must never change in the project: the hidden and protected entries.
+guarded_print () {
+  (cd "$PROJECT" && find ./.env ./.ssh ./.envrc ./cage.json ./.git/hooks ./.git/config -printf '%p %y %s %m %T@ %l\n' 2>&1 \
+    | LC_ALL=C sort && find ./.env ./.ssh ./.envrc ./cage.json ./.git/hooks ./.git/config -type f -exec sha256sum {} + 2>&1 \
+    | LC_ALL=C sort)
+}
+
+POOL=(a.txt b.txt c.txt d d/e.txt d/sub d/sub/f.txt n n/new.txt .env .envrc cage.json .git
+  .git/hooks .git/hooks/pre-commit .git/hooks/post-checkout .git/config .ssh .ssh/id plink
+  plink/x pfile)
+
+pick () { local -n a=$1; echo "${a[RANDOM % ${#a[@]}]}"; }
+
+# One random entry of the layer U.
+random_op () {
+  local u=$1 p parent name t
+  p=$(pick POOL)
+  parent=$(dirname "$p"); name=$(basename "$p")
+  [ "$parent" = . ] && parent=""
+  local targets=("$SENTINEL/file" "$SENTINEL/dir" "$SENTINEL" /etc/passwd ../../.. .envrc ../.env
+    "$PROJECT/.envrc" "$SENTINEL/dir/inner")
+  local origins=("${POOL[@]}" ../x /etc/passwd "$SENTINEL/file" "../$(basename "$SENTINEL")/file" "")
+  # The builder itself never writes through a symlink it made: a symlink
+  # on the way ends this op, one at the end is replaced.
+  local c="" comp
+  for comp in ${parent//\// }; do
+    c=${c:+$c/}$comp
+    [ ! -L "$u/$c" ] || return 0
+    [ ! -e "$u/$c" ] || [ -d "$u/$c" ] || return 0
+  done
+  mkdir -p "$u/$parent" 2>/dev/null || return 0
+  [ ! -L "$u/$p" ] || rm -f "$u/$p"
+  [ ! -L "$u/$parent/.cagefs-wh.$name" ] || rm -f "$u/$parent/.cagefs-wh.$name"
+  [ ! -L "$u/$parent/.cagefs-origin.$name" ] || rm -f "$u/$parent/.cagefs-origin.$name"
+  [ ! -L "$u/$parent/.cagefs-opaque" ] || rm -f "$u/$parent/.cagefs-opaque"
+  local op=$((RANDOM % 13))
+  # (a step that cannot be made on this layer is skipped)
+  { case $op in
+    0|1) printf 'agent %s\n' "$RANDOM" 2>/dev/null > "$u/$p" ;;
+    2) ln -sfn "$(pick targets)" "$u/$p" 2>/dev/null ;;
+    3) : 2>/dev/null > "$u/$parent/.cagefs-wh.$name" ;;
+    4) printf '%s %s 0 %s\n' "$RANDOM" "$RANDOM" "$RANDOM" 2>/dev/null > "$u/$parent/.cagefs-wh.$name" ;;
+    5) printf '0 0 0 0\n%s\n' "$(pick origins)" 2>/dev/null > "$u/$parent/.cagefs-origin.$name" ;;
+    6) : 2>/dev/null > "$u/$parent/.cagefs-opaque" ;;
+    7) ln -sfn "$SENTINEL/file" "$u/$parent/.cagefs-wh.$name" 2>/dev/null
+       mkdir -p "$u/$parent/.cagefs-origin.$name" 2>/dev/null ;;
+    8) ln -fT "$SENTINEL/file" "$u/$p" 2>/dev/null
+       ln -fT "$PROJECT/.envrc" "$u/$parent/.cagefs-wh.$name" 2>/dev/null ;;
+    9) if [ -d "$u/$p" ] && [ ! -L "$u/$p" ]; then rm -rf "${u:?}/$p"; ln -s "$SENTINEL/dir" "$u/$p"; fi ;;
+    10) [ ! -e "$u/$p" ] || [ -L "$u/$p" ] || chmod "$(pick MODES)" "$u/$p" 2>/dev/null ;;
+    11) mkfifo "$u/$p" 2>/dev/null ;;
+    12) # the project itself: a folder replaced by a symlink to the sentinel
+        if [ -d "$PROJECT/d" ] && [ ! -L "$PROJECT/d" ]; then
+          rm -rf "$PROJECT/d"; ln -s "$SENTINEL/dir" "$PROJECT/d"
+        fi ;;
+  esac; } || true
+  return 0
+}
+MODES=(0644 0755 04755 02755 01777 0600 0700 0444)
+
+@test "accept against 30 random hostile layers: the sentinel, /etc/passwd, hidden and protected files stay untouched" {
+  make_sentinel
+  mkdir "$SENTINEL/dir/deep"
+  printf 'deep\n' > "$SENTINEL/dir/deep/f"
+  touch -d '2020-01-01 00:00:00' "$SENTINEL/file" "$SENTINEL/dir/inner" "$SENTINEL/dir/deep/f"
+  base_project
+  mount_cow
+  cagefs umount "$PROJECT"
+  local u seed round k status_ok passwd_before
+  u=$(upper)
+  [ -d "$u" ] || fail "no cow layer at $u"
+  seed=${CAGEFS_ACCEPT_SEED:-1517}
+  passwd_before=$(sha256sum /etc/passwd; stat -c '%s %m %Y' /etc/passwd)
+  for round in $(seq 1 30); do
+    RANDOM=$((seed + round))
+    base_project
+    chmod -R u+rwX "$u" 2>/dev/null || true
+    find "$u" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+    for ((k = 0; k < 4 + RANDOM % 12; k++)); do random_op "$u"; done
+    local sent guarded
+    sent=$(untouched_print "$SENTINEL")
+    guarded=$(guarded_print)
+    local what="round $round (CAGEFS_ACCEPT_SEED=$seed); the layer: $(cd "$u" && find . -printf '%p %y %m %l\n' | LC_ALL=C sort | tr '\n' ';')"
+    run --separate-stderr cagefs diff "$PROJECT"
+    [ "$status" -le 1 ] || fail "$what" "diff exited $status: $stderr"
+    [[ $output != *$'\e'* ]] || fail "$what" "diff printed an escape character"
+    if ((round % 2)); then
+      run --separate-stderr cagefs accept "$PROJECT" --json
+      jq -e . >/dev/null <<<"$output" || fail "$what" "accept --json printed no JSON: $output"
+    else
+      run --separate-stderr cagefs accept "$PROJECT"
+    fi
+    [ "$status" -le 1 ] || fail "$what" "accept exited $status: $stderr"
+    assert_equal "$(untouched_print "$SENTINEL")" "$sent" "the sentinel after $what"
+    assert_equal "$(guarded_print)" "$guarded" "hidden and protected files after $what"
+    assert_equal "$(sha256sum /etc/passwd; stat -c '%s %m %Y' /etc/passwd)" "$passwd_before" "/etc/passwd after $what"
+  done
+}
