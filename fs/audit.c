@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cow.h"
 #include "daemon.h"
 #include "visibility.h"
 
@@ -426,12 +427,13 @@ audit_rename (struct fuse_req *req, struct node *parent, const char *name,
     return;
   /* The source is blamed unless it was fine and the target was not. */
   bool target = r != -EROFS && r != -ENOENT && visibility_check (parent, name) == 0
-                && !visibility_protected (parent, name)
+                && !visibility_protected (parent, name) && !cow_name_reserved (parent, name)
                 && !visibility_guards_rename (parent, name, false)
                 && !visibility_guards_rename (newparent, newname, true)
                 && (visibility_check (newparent, newname) < 0
                     || visibility_protected (newparent, newname)
-                    || visibility_guards_protected (newparent, newname));
+                    || visibility_guards_protected (newparent, newname)
+                    || cow_name_reserved (newparent, newname));
   if (target)
     audit_why (req, "rename", newparent, newname, r, reason);
   else

@@ -18,14 +18,18 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "blacklist.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "config.h"
 #include "fdcopy.h"
 #include "cow_changes.h"
 #include "lock.h"
 #include "log.h"
+#include "resolve.h"
 #include "safe_open.h"
 #include "state.h"
+#include "term_escape.h"
 
 static int
 at (int root, const char *rel, int flags)
@@ -277,7 +281,31 @@ require_unmounted (const struct project_paths *pp, const char *cmd, struct cage_
 
 /* ---- accept --------------------------------------------------------------- */
 
-/* Make the host folders on the way to REL, with the upper folders' modes. */
+/* The modes accept gives what the agent made: no set-uid bit, and no
+   set-gid bit on a file (the daemon makes neither; a layer that has them
+   is not one it wrote). */
+static mode_t
+dir_mode (mode_t m)
+{
+  return m & 07777 & ~(mode_t) S_ISUID;
+}
+
+static mode_t
+file_mode (mode_t m)
+{
+  return m & 01777;
+}
+
+/* chmod NAME in PFD, never through a symlink (EOPNOTSUPP for one). */
+static int
+chmod_nofollow (int pfd, const char *name, mode_t mode)
+{
+  return fchmodat (pfd, name, mode, AT_SYMLINK_NOFOLLOW);
+}
+
+/* Make the host folders on the way to REL, with the upper folders' modes.
+   Each one beneath the one before, without following a symlink: a symlink
+   (or a file) where a folder is needed is an error. */
 static int
 host_mkdirs (int upper, int lower, const char *rel, struct cage_error *err)
 {
@@ -285,21 +313,32 @@ host_mkdirs (int upper, int lower, const char *rel, struct cage_error *err)
   const char *name = split (rel, parent, sizeof parent);
   if (!rel[0])
     return 0;
-  struct stat st;
-  autoclose int fd = at (lower, rel, O_PATH);
-  if (fd >= 0 && fstatat (fd, "", &st, AT_EMPTY_PATH) == 0 && S_ISDIR (st.st_mode))
-    return 0;
   if (host_mkdirs (upper, lower, parent, err) < 0)
     return -1;
-  struct stat us;
-  autoclose int ufd = at (upper, rel, O_PATH | O_DIRECTORY);
-  mode_t mode = ufd >= 0 && fstatat (ufd, "", &us, AT_EMPTY_PATH) == 0 ? us.st_mode & 07777 : 0755;
   autoclose int pfd = at (lower, parent, O_PATH | O_DIRECTORY);
   if (pfd < 0)
-    return cage_error_set (err, errno, "open `%s`", parent[0] ? parent : ".");
-  if (mkdirat (pfd, name, mode) < 0 && errno != EEXIST)
+    return cage_error_set (err, errno, "open the project folder `%s` (a symlink on the way is "
+                           "never followed)", parent[0] ? parent : ".");
+  struct stat st;
+  if (fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+    {
+      if (S_ISDIR (st.st_mode))
+        return 0;
+      /* A symlink (or a file) where the agent's folder goes: never
+         followed, never replaced on the agent's say-so. */
+      return cage_error_set (err, ENOTDIR, "`%s` in the project is a %s, not a folder; nothing "
+                             "below it is applied (remove it on the host, then accept again)",
+                             rel, S_ISLNK (st.st_mode) ? "symlink" : "file");
+    }
+  if (errno != ENOENT)
+    return cage_error_set (err, errno, "`%s` in the project", rel);
+  struct stat us;
+  autoclose int ufd = at (upper, rel, O_PATH | O_DIRECTORY);
+  mode_t mode = ufd >= 0 && fstatat (ufd, "", &us, AT_EMPTY_PATH) == 0 ? dir_mode (us.st_mode) : 0755;
+  if (mkdirat (pfd, name, mode) < 0)
     return cage_error_set (err, errno, "make folder `%s`", rel);
-  fchmodat (pfd, name, mode, 0);
+  if (chmod_nofollow (pfd, name, mode) < 0)
+    return cage_error_set (err, errno, "chmod folder `%s`", rel);
   return 0;
 }
 
@@ -343,7 +382,7 @@ write_host (int upper, int lower, const char *rel, struct cage_error *err)
       if (out < 0)
         return cage_error_set (err, errno, "create `%s%s%s`", parent, parent[0] ? "/" : "", tmp);
       struct timespec ts[2] = { us.st_atim, us.st_mtim };
-      if (fdcopy_data (in, out) < 0 || fchmod (out, us.st_mode & 07777) < 0
+      if (fdcopy_data (in, out) < 0 || fchmod (out, file_mode (us.st_mode)) < 0
           || (have_host && geteuid () == 0 && fchown (out, hs.st_uid, hs.st_gid) < 0)
           || futimens (out, ts) < 0 || fsync (out) < 0)
         {
@@ -394,6 +433,104 @@ conflict (int lower, const struct cow_change *ch, const char *rel)
   return NULL;
 }
 
+/* The project's hidden (blacklist) and protected lists, from its
+   cage.json and the defaults, as the daemon builds them (resolve_config,
+   then tree_build): accept applies no change the daemon would have
+   refused, whatever the layer says. */
+struct guard
+{
+  struct blacklist hidden, protect;
+};
+
+static int
+guard_load (const struct project_paths *pp, struct guard *g, struct cage_error *err)
+{
+  struct mount_flags mf;
+  struct cage_config cfg;
+  mount_flags_init (&mf);
+  config_init (&cfg);
+  int r = resolve_config (pp, &mf, &cfg, err);
+  if (r == 0)
+    r = blacklist_init (&g->hidden, cfg.blacklist, !cfg.blacklist_no_defaults, err);
+  if (r == 0 && blacklist_init_with (&g->protect, cfg.protected_no_defaults ? NULL : protect_defaults,
+                                     cfg.protected, err) < 0)
+    r = cage_error_prefix (err, "protected");
+  config_free (&cfg);
+  mount_flags_free (&mf);
+  return r < 0 ? -1 : 0;
+}
+
+static void
+guard_free (struct guard *g)
+{
+  blacklist_free (&g->hidden);
+  blacklist_free (&g->protect);
+}
+
+/* Is PATH (of type MODE), or a folder on its way, protected or hidden?
+   "protected", "hidden" or NULL.  Protected patterns are matched as file
+   and as folder (as the daemon does); hidden ones by the entry's type. */
+static const char *
+guarded (const struct guard *g, const char *path, mode_t mode)
+{
+  char prefix[4096];
+  snprintf (prefix, sizeof prefix, "%s", path);
+  for (char *p = prefix;; p++)
+    if (*p == '/' || *p == '\0')
+      {
+        char c = *p;
+        *p = '\0';
+        bool last = c == '\0';
+        if (prefix[0] && (blacklist_match (&g->protect, prefix, false)
+                          || blacklist_match (&g->protect, prefix, true)))
+          return "protected";
+        if (prefix[0] && blacklist_match (&g->hidden, prefix, !last || S_ISDIR (mode)))
+          return "hidden";
+        if (last)
+          return NULL;
+        *p = c;
+      }
+}
+
+/* Why each change of CS may not be applied (NULL: it may), into WHY[] and
+   the path it is about into WHAT[]: the change's own path, or a rename's
+   old one.  A folder deleted with something refused below it is refused
+   too (it cannot go while that stays). */
+static void
+guard_changes (const struct guard *g, const struct cow_changes *cs, const char **why,
+               const char **what)
+{
+  for (size_t i = 0; i < cs->n; i++)
+    {
+      const struct cow_change *ch = &cs->v[i];
+      what[i] = ch->path;
+      why[i] = guarded (g, ch->path, ch->mode);
+      if (!why[i] && ch->from && (why[i] = guarded (g, ch->from, ch->mode)))
+        what[i] = ch->from;
+    }
+  for (size_t i = 0; i < cs->n; i++)
+    {
+      const struct cow_change *ch = &cs->v[i];
+      if (why[i] || ch->kind != COW_DELETED || !S_ISDIR (ch->mode))
+        continue;
+      char *one[] = { ch->path, NULL };
+      for (size_t k = 0; k < cs->n && !why[i]; k++)
+        if (k != i && why[k] && (cow_selected (cs->v[k].path, one)
+                                 || (cs->v[k].from && cow_selected (cs->v[k].from, one))))
+          why[i] = strcmp (why[k], "hidden") == 0 ? "a folder of hidden entries"
+                                                   : "a folder of protected entries";
+    }
+}
+
+/* Print an error for people: the agent's names in it escaped. */
+static void
+print_error (const char *msg)
+{
+  fputs ("cagefs: error: ", stderr);
+  term_fputs (msg, 0, stderr);
+  fputc ('\n', stderr);
+}
+
 static int
 accept_one (struct cow_changes *cs, const struct cow_change *ch, struct cage_error *err)
 {
@@ -405,6 +542,9 @@ accept_one (struct cow_changes *cs, const struct cow_change *ch, struct cage_err
         char parent[4096];
         const char *name = split (ch->path, parent, sizeof parent);
         autoclose int pfd = at (low, parent, O_PATH | O_DIRECTORY);
+        if (pfd < 0 && errno != ENOENT)
+          return cage_error_set (err, errno, "delete `%s`: its project folder (a symlink on "
+                                 "the way is never followed)", ch->path);
         if (pfd >= 0 && unlinkat (pfd, name, S_ISDIR (ch->mode) ? AT_REMOVEDIR : 0) < 0
             && errno != ENOENT)
           return cage_error_set (err, errno, "delete `%s`", ch->path);
@@ -421,7 +561,7 @@ accept_one (struct cow_changes *cs, const struct cow_change *ch, struct cage_err
           char parent[4096];
           const char *name = split (ch->path, parent, sizeof parent);
           autoclose int pfd = at (low, parent, O_PATH | O_DIRECTORY);
-          if (pfd < 0 || fchmodat (pfd, name, ch->mode & 07777, 0) < 0)
+          if (pfd < 0 || chmod_nofollow (pfd, name, dir_mode (ch->mode)) < 0)
             return cage_error_set (err, errno, "chmod `%s`", ch->path);
           return 0;
         }
@@ -442,6 +582,9 @@ accept_one (struct cow_changes *cs, const struct cow_change *ch, struct cage_err
         char parent[4096];
         const char *name = split (ch->from, parent, sizeof parent);
         autoclose int pfd = at (low, parent, O_PATH | O_DIRECTORY);
+        if (pfd < 0 && errno != ENOENT)
+          return cage_error_set (err, errno, "delete `%s` (renamed to `%s`): its project folder",
+                                 ch->from, ch->path);
         if (pfd >= 0 && unlinkat (pfd, name, 0) < 0 && errno != ENOENT)
           return cage_error_set (err, errno, "delete `%s` (renamed to `%s`)", ch->from, ch->path);
         drop_marker (up, ch->from, COW_WH);
@@ -535,9 +678,23 @@ review (int argc, char **argv, enum review what)
   autoclose int lock = -1;
   int rc = 1;
   json_t *done = json_array (), *refused = json_array ();
+  struct guard guard = { 0 };
+  const char **why_guarded = NULL, **what_guarded = NULL;
   if (cow_normalise_paths (sel, pp.project, &err) < 0 || (lock = project_lock (&pp, &err)) < 0
-      || require_unmounted (&pp, cmd, &err) < 0 || cow_changes_collect (&pp, &cs, &err) < 0)
+      || require_unmounted (&pp, cmd, &err) < 0 || cow_changes_collect (&pp, &cs, &err) < 0
+      || (what == ACCEPT && guard_load (&pp, &guard, &err) < 0))
     goto out;
+  if (what == ACCEPT)
+    {
+      why_guarded = calloc (cs.n + 1, sizeof *why_guarded);
+      what_guarded = calloc (cs.n + 1, sizeof *what_guarded);
+      if (!why_guarded || !what_guarded)
+        {
+          cage_error_set (&err, ENOMEM, "%s", cmd);
+          goto out;
+        }
+      guard_changes (&guard, &cs, why_guarded, what_guarded);
+    }
   /* Each PATH must name a change. */
   for (char **s = sel; *s; s++)
     {
@@ -599,9 +756,20 @@ review (int argc, char **argv, enum review what)
             if (!cow_selected (ch->path, sel) && !(ch->from && cow_selected (ch->from, sel)))
               continue;
             struct cage_error one = { 0 };
-            const char *why = NULL;
+            const char *why = NULL, *reason = "error";
+            if (what == ACCEPT && why_guarded[i])
+              {
+                /* The daemon would have refused it: never applied. */
+                reason = why_guarded[i];
+                cage_error_set (&one, 0, "accept: refused: %s is %s; nothing of it applied (the "
+                                "agent may not change it; cagefs discard %s %s drops it)",
+                                what_guarded[i], why_guarded[i], pp.project, ch->path);
+                goto refuse;
+              }
             if (what == ACCEPT)
               why = conflict (cs.lower_fd, ch, ch->kind == COW_RENAMED ? ch->from : ch->path);
+            if (why)
+              reason = "conflict";
             if (why)
               cage_error_set (&one, 0, "accept: `%s`: %s; nothing of it applied (cagefs diff %s %s "
                               "shows the agent's version; discard it or edit the host file)",
@@ -610,13 +778,21 @@ review (int argc, char **argv, enum review what)
               {
                 json_array_append_new (done, json_string (ch->path));
                 if (!json)
-                  printf ("%s %s\n", what == ACCEPT ? "accepted" : "discarded", ch->path);
+                  {
+                    fputs (what == ACCEPT ? "accepted " : "discarded ", stdout);
+                    term_fputs (ch->path, 0, stdout);
+                    putchar ('\n');
+                  }
                 continue;
               }
+            else if (!strstr (one.msg, ch->path))
+              cage_error_prefix (&one, "%s `%s`", cmd, ch->path);
+          refuse:
             failed[failures++] = ch->path;
-            json_array_append_new (refused, json_pack ("{s:s, s:s}", "path", ch->path, "error", one.msg));
+            json_array_append_new (refused, json_pack ("{s:s, s:s, s:s}", "path", ch->path, "error",
+                                                       one.msg, "reason", reason));
             if (!json)
-              fprintf (stderr, "cagefs: error: %s\n", one.msg);
+              print_error (one.msg);
           }
       if (what == ACCEPT)
         unmark_opaque (cs.upper_fd, "", sel, failed, (size_t) failures);
@@ -639,9 +815,14 @@ review (int argc, char **argv, enum review what)
                                what == ACCEPT ? "accepted" : "discarded", done, "refused", refused));
   rc = 0;
 out:
-  if (rc != 0)
+  if (rc != 0 && json)
     cage_error_print (&err, "cagefs", json);
+  else if (rc != 0)
+    print_error (err.msg);
 quiet:
+  free (why_guarded);
+  free (what_guarded);
+  guard_free (&guard);
   json_decref (done);
   json_decref (refused);
   cow_changes_free (&cs);

@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "cli.h"
 #include "log.h"
 #include "paths.h"
+#include "term_escape.h"
 
 #define POLL_MS 100
 
@@ -36,8 +38,10 @@ print_entry (const char *s, size_t len, bool json)
   json_t *o = json_loadb (s, len, 0, &jerr);
   if (!o || !json_is_object (o))
     {
-      /* Not ours (or cut): show it as it is rather than lose it. */
-      printf ("? %.*s\n", (int) len, s);
+      /* Not ours (or cut): show it rather than lose it, escaped. */
+      char *e = term_escape (s, len, 0);
+      printf ("? %s\n", e ? e : "(out of memory)");
+      free (e);
       json_decref (o);
       return;
     }
@@ -52,8 +56,18 @@ print_entry (const char *s, size_t len, bool json)
   char clock[16] = "?";
   if (time && strlen (time) >= 23)
     snprintf (clock, sizeof clock, "%.12s", time + 11);
-  printf ("%s %s %s %s (pid %lld %s)", clock, op ? op : "?", path ? path : "?",
-          result ? result : "?", (long long) pid, process && *process ? process : "?");
+  /* The path and the process name are the agent's: escaped (a newline
+     would forge an entry, an escape sequence act on the terminal). */
+  term_fputs (clock, 0, stdout);
+  putchar (' ');
+  term_fputs (op ? op : "?", 0, stdout);
+  putchar (' ');
+  term_fputs (path ? path : "?", 0, stdout);
+  putchar (' ');
+  term_fputs (result ? result : "?", 0, stdout);
+  printf (" (pid %lld ", (long long) pid);
+  term_fputs (process && *process ? process : "?", 0, stdout);
+  putchar (')');
   if (supp > 0)
     printf (" [%lld earlier entries dropped by the rate limit]", (long long) supp);
   putchar ('\n');

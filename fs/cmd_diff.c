@@ -19,6 +19,7 @@
 #include "log.h"
 #include "run.h"
 #include "safe_open.h"
+#include "term_escape.h"
 
 
 static const char *
@@ -136,16 +137,27 @@ link_target (int root, const char *rel, char *buf, size_t size)
   buf[n < 0 ? 0 : n] = '\0';
 }
 
+/* Text for people (HUMAN) shows the agent's names, link targets and file
+   contents escaped (term_escape.h): a newline in a name starts no line, an
+   escape sequence reaches no terminal.  --json gets them exact. */
 static int
 describe (const struct cow_changes *cs, const struct cow_change *ch, const struct blacklist *bl,
-          struct file_diff *fd, struct cage_error *err)
+          bool human, struct file_diff *fd, struct cage_error *err)
 {
   memset (fd, 0, sizeof *fd);
   size_t len = 0;
   const char *old = ch->kind == COW_RENAMED ? ch->from : ch->path;
+  char *e_old = human ? term_escape_str (old, 0) : (char *) old;
+  char *e_path = human ? term_escape_str (ch->path, 0) : ch->path;
+  char *e_from = human && ch->from ? term_escape_str (ch->from, 0) : ch->from;
   char la[4200], lb[4200];
-  snprintf (la, sizeof la, "a/%s", old);
-  snprintf (lb, sizeof lb, "b/%s", ch->path);
+  snprintf (la, sizeof la, "a/%s", e_old);
+  snprintf (lb, sizeof lb, "b/%s", e_path);
+  if (human)
+    {
+      term_escape_free (e_old);
+      term_escape_free (e_path);
+    }
   bool ok = append (&fd->text, &len, "diff --cagefs %s %s\n", la, lb) == 0;
   switch (ch->kind)
     {
@@ -163,9 +175,11 @@ describe (const struct cow_changes *cs, const struct cow_change *ch, const struc
                            (unsigned) ch->old_mode, (unsigned) ch->mode) == 0;
       break;
     case COW_RENAMED:
-      ok = ok && append (&fd->text, &len, "rename from %s\nrename to %s\n", ch->from, ch->path) == 0;
+      ok = ok && append (&fd->text, &len, "rename from %s\nrename to %s\n", e_from, lb + 2) == 0;
       break;
     }
+  if (human && e_from)
+    term_escape_free (e_from);
   if (!ok)
     return cage_error_set (err, ENOMEM, "diff");
   if (S_ISDIR (ch->mode))
@@ -182,6 +196,14 @@ describe (const struct cow_changes *cs, const struct cow_change *ch, const struc
         link_target (cs->lower_fd, old, ta, sizeof ta);
       if (b_side && S_ISLNK (ch->mode))
         link_target (cs->upper_fd, ch->path, tb, sizeof tb);
+      if (human)
+        {
+          char *ea = term_escape_str (ta, 0), *eb = term_escape_str (tb, 0);
+          snprintf (ta, sizeof ta, "%s", ea);
+          snprintf (tb, sizeof tb, "%s", eb);
+          term_escape_free (ea);
+          term_escape_free (eb);
+        }
       if ((ta[0] || tb[0])
           && append (&fd->text, &len, "--- %s\n+++ %s\n%s%s%s%s%s%s", a_side ? la : "/dev/null",
                      b_side ? lb : "/dev/null", ta[0] ? "-symlink to " : "", ta, ta[0] ? "\n" : "",
@@ -220,7 +242,11 @@ describe (const struct cow_changes *cs, const struct cow_change *ch, const struc
         fd->del++;
       p = nl ? nl + 1 : p + strlen (p);
     }
-  if (append (&fd->text, &len, "%s", out) < 0)
+  char *shown = human ? term_escape_str (out, TERM_KEEP_NEWLINE | TERM_KEEP_TAB) : out;
+  int r = append (&fd->text, &len, "%s", shown);
+  if (human)
+    term_escape_free (shown);
+  if (r < 0)
     return cage_error_set (err, ENOMEM, "diff");
   return 0;
 }
@@ -277,7 +303,7 @@ cmd_diff (int argc, char **argv)
       if (!cow_selected (ch->path, sel) && !(ch->from && cow_selected (ch->from, sel)))
         continue;
       struct file_diff fd;
-      if (describe (&cs, ch, &bl, &fd, &err) < 0)
+      if (describe (&cs, ch, &bl, !json, &fd, &err) < 0)
         {
           free (fd.text);
           goto out;
@@ -297,10 +323,15 @@ cmd_diff (int argc, char **argv)
         }
       else if (stat)
         {
+          putchar (' ');
           if (ch->kind == COW_RENAMED)
-            printf (" %s => %s", ch->from, ch->path);
-          else
-            printf (" %s%s", ch->path, S_ISDIR (ch->mode) ? "/" : "");
+            {
+              term_fputs (ch->from, 0, stdout);
+              fputs (" => ", stdout);
+            }
+          term_fputs (ch->path, 0, stdout);
+          if (ch->kind != COW_RENAMED && S_ISDIR (ch->mode))
+            putchar ('/');
           if (fd.binary)
             printf (" | Bin\n");
           else

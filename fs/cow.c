@@ -155,6 +155,12 @@ cow_resolve (const char *rel)
   return at (lower_fd, rel, O_PATH);
 }
 
+bool
+cow_name_reserved (const struct node *parent, const char *name)
+{
+  return parent && parent->view && parent->view->cow && cow_reserved (name);
+}
+
 int
 cow_lookup (struct node *parent, const char *name)
 {

@@ -36,6 +36,14 @@ int cow_resolve (const char *rel);
 /* Same for PARENT/NAME (PARENT visible already). */
 int cow_lookup (struct node *parent, const char *name);
 
+/* Is NAME one the cow layer keeps for itself (".cagefs-...": its markers)
+   and PARENT in a cow view?  Such a name can be neither made (create,
+   mkdir, mknod, symlink, link, a rename's new name) nor moved (a rename's
+   old name): the caller refuses with EACCES and an audit entry.  Otherwise
+   the agent could forge a whiteout, an origin record or an opaque marker
+   that `cagefs accept` acts on. */
+bool cow_name_reserved (const struct node *parent, const char *name);
+
 /* Before creating an entry in DIR: give it its upper folder (and its
    parents').  0 or -errno. */
 int cow_prepare_dir (struct node *dir);

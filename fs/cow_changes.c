@@ -106,8 +106,16 @@ names_has (const struct names *n, const char *s)
   return n->n > 0 && bsearch (&s, n->v, n->n, sizeof (char *), cmp_str) != NULL;
 }
 
+/* Is the marker NAME in DFD one the daemon wrote (cow_marker_stat_ok)? */
+static bool
+marker_ok (int dfd, const char *name)
+{
+  struct stat st;
+  return fstatat (dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && cow_marker_stat_ok (&st);
+}
+
 /* The entries of folder FD (O_PATH): plain names, and with WH and OPAQUE
-   the markers. */
+   the markers (forged ones left out). */
 static int
 read_names (int fd, struct names *out, struct names *wh, bool *opaque)
 {
@@ -130,6 +138,8 @@ read_names (int fd, struct names *out, struct names *wh, bool *opaque)
         ;
       else if (!cow_reserved (s) || !wh)
         r = names_add (out, s);
+      else if (!marker_ok (dirfd (d), s))
+        ; /* forged: not a marker the daemon wrote, trusted for nothing */
       else if (strncmp (s, COW_WH, strlen (COW_WH)) == 0)
         r = names_add (wh, s + strlen (COW_WH));
       else if (strcmp (s, COW_OPAQUE) == 0)
@@ -377,7 +387,7 @@ cow_changes_collect (const struct project_paths *pp, struct cow_changes *out,
   out->lower_fd = open (pp->project, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (out->lower_fd < 0)
     return cage_error_set (err, errno, "open project `%s`", pp->project);
-  out->upper_fd = open (pp->cow_upper, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  out->upper_fd = open (pp->cow_upper, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   if (out->upper_fd < 0)
     {
       if (errno == ENOENT)

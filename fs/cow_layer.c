@@ -28,7 +28,7 @@ cow_marker (char *buf, size_t size, const char *prefix, const char *name)
 int
 cow_record_write (int dirfd, const char *marker, const struct stat *st, const char *origin)
 {
-  char text[4200];
+  char text[COW_MARKER_MAX + 1];
   int len = snprintf (text, sizeof text, "%" PRIu64 " %lld %ld %lld\n%s%s",
                       (uint64_t) st->st_ino, (long long) st->st_mtim.tv_sec,
                       (long) st->st_mtim.tv_nsec, (long long) st->st_size,
@@ -44,14 +44,26 @@ cow_record_write (int dirfd, const char *marker, const struct stat *st, const ch
   return 0;
 }
 
+bool
+cow_marker_stat_ok (const struct stat *st)
+{
+  return S_ISREG (st->st_mode) && st->st_uid == geteuid () && st->st_nlink == 1
+         && st->st_size >= 0 && st->st_size <= COW_MARKER_MAX;
+}
+
 int
 cow_record_read (int dirfd, const char *marker, struct cow_record *out)
 {
   memset (out, 0, sizeof *out);
-  autoclose int fd = openat (dirfd, marker, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  autoclose int fd = openat (dirfd, marker, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0)
     return -errno;
-  char text[4200];
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    return -errno;
+  if (!cow_marker_stat_ok (&st))
+    return -EINVAL; /* not what the daemon writes: forged */
+  char text[COW_MARKER_MAX + 1];
   ssize_t n = read (fd, text, sizeof text - 1);
   if (n < 0)
     return -errno;
@@ -88,5 +100,5 @@ cow_has_marker (int dirfd, const char *prefix, const char *name)
   if (cow_marker (m, sizeof m, prefix, name) < 0)
     return false;
   struct stat st;
-  return fstatat (dirfd, m, &st, AT_SYMLINK_NOFOLLOW) == 0;
+  return fstatat (dirfd, m, &st, AT_SYMLINK_NOFOLLOW) == 0 && cow_marker_stat_ok (&st);
 }

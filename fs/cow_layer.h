@@ -36,6 +36,16 @@ struct cow_record
   char path[4096]; /* origins: where the file came from; else "" */
 };
 
+/* The largest marker the daemon writes (a record and a path). */
+#define COW_MARKER_MAX 4200
+
+/* Is ST (lstat of a marker) what the daemon writes: a regular file of the
+   daemon's (this process's) uid, one link, at most COW_MARKER_MAX bytes?
+   Anything else in the layer under a reserved name was forged (by the
+   agent, through some way around the daemon's refusal) and is ignored:
+   no whiteout, no origin, no opaque folder. */
+bool cow_marker_stat_ok (const struct stat *st);
+
 /* Is NAME one of the layer's own (reserved) names? */
 bool cow_reserved (const char *name);
 
@@ -45,12 +55,14 @@ int cow_marker (char *buf, size_t size, const char *prefix, const char *name);
 /* Write the marker MARKER in DIRFD (replacing it) with ST's record and,
    when ORIGIN is not NULL, the origin path.  0 or -errno. */
 int cow_record_write (int dirfd, const char *marker, const struct stat *st, const char *origin);
-/* Read the marker MARKER of DIRFD.  0, or -errno (-ENOENT: none). */
+/* Read the marker MARKER of DIRFD.  0, or -errno (-ENOENT: none; -EINVAL:
+   forged, see cow_marker_stat_ok). */
 int cow_record_read (int dirfd, const char *marker, struct cow_record *out);
 /* Does the host entry ST still match the record? */
 bool cow_record_matches (const struct cow_record *r, const struct stat *st);
 
-/* Does DIRFD hold the marker PREFIX NAME (or COW_OPAQUE with NAME NULL)? */
+/* Does DIRFD hold the marker PREFIX NAME (or COW_OPAQUE with NAME NULL),
+   one that is not forged? */
 bool cow_has_marker (int dirfd, const char *prefix, const char *name);
 
 #endif

@@ -576,7 +576,7 @@ check_new_name (struct node *parent, const char *name)
   if (r < 0)
     return r;
   if (visibility_check (parent, name) < 0 || visibility_protected (parent, name)
-      || existing_hidden (parent, name))
+      || existing_hidden (parent, name) || cow_name_reserved (parent, name))
     return -EACCES;
   return 0;
 }
@@ -814,8 +814,9 @@ rename_verdict (struct node *p, const char *name, struct node *np, const char *n
     return r;
   bool ws = p->view == &cagefs.workspace;
   bool exchange = flags & RENAME_EXCHANGE;
-  if (check_new_name (np, newname) < 0 || visibility_protected (p, name)
-      || visibility_guards_rename (p, name, false) || (ws && visibility_guards_protected (p, name))
+  if (cow_name_reserved (p, name) || check_new_name (np, newname) < 0
+      || visibility_protected (p, name) || visibility_guards_rename (p, name, false)
+      || (ws && visibility_guards_protected (p, name))
       || visibility_guards_rename (np, newname, true)
       || (ws && visibility_guards_protected (np, newname))
       || (exchange && (visibility_guards_rename (np, newname, false) || check_new_name (p, name) < 0

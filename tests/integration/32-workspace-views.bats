@@ -201,10 +201,15 @@ new.txt" "after accept and a remount"
   run --separate-stderr cagefs diff "$PROJECT"
   assert_contains "$output" "rename from dir/.env" "secret renamed"
   refute_contains "$output" "DIR_SECRET" "diff"
+  # accept applies no change to a hidden path, a secret moved along with
+  # its folder included: it stays where it was, and so does its folder
   run --separate-stderr cagefs accept "$PROJECT"
-  assert_success
-  [ ! -e "$PROJECT/dir" ] || fail "dir still on the host"
-  assert_equal "$(cat "$PROJECT/top/again/.env")" "DIR_SECRET=1" "the secret moved on the host"
+  assert_failure
+  assert_contains "$stderr" "refused: top/again/.env is hidden" "accept"
+  assert_contains "$stderr" "refused: dir is a folder of hidden entries" "accept"
+  assert_equal "$(ls -A "$PROJECT/dir")" ".env" "dir on the host: the secret only"
+  assert_equal "$(cat "$PROJECT/dir/.env")" "DIR_SECRET=1" "the secret on the host"
+  [ ! -e "$PROJECT/top/again/.env" ] || fail "the secret was moved"
   assert_equal "$(cat "$PROJECT/top/again/one.txt" "$PROJECT/top/again/sub/two.txt" "$PROJECT/top/again/sub/three.txt")" \
     "one"$'\n'"two"$'\n'"3" "host after accept"
 }
