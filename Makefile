@@ -56,9 +56,17 @@ bin-links: $(BIN)/cagefs $(BIN)/cage
 asan:
 	$(MAKE) VARIANT=asan all
 
-# install: the programs, their man pages and bash completion.
+# install: the programs, their man pages and bash completion, and where
+# AppArmor is, cage's AppArmor profile (packaging/apparmor/cage, naming
+# $(PREFIX)/bin/cage) in $(APPARMORDIR), loaded when installed for this
+# machine (no DESTDIR).  APPARMOR=auto: when apparmor_parser accepts the
+# profile (AppArmor 4), or without a parser when the kernel has AppArmor;
+# APPARMOR=yes or no decides.
 MANDIR ?= $(PREFIX)/share/man
 COMPLETIONDIR ?= $(PREFIX)/share/bash-completion/completions
+APPARMORDIR ?= /etc/apparmor.d
+APPARMOR ?= auto
+APPARMOR_PROFILE = sed 's|/usr/local/bin/cage|$(PREFIX)/bin/cage|' packaging/apparmor/cage
 
 install: $(BIN)/cagefs $(BIN)/cage
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
@@ -68,6 +76,24 @@ install: $(BIN)/cagefs $(BIN)/cage
 	install -m 0644 man/cage.json.5 $(DESTDIR)$(MANDIR)/man5/
 	install -m 0644 completion/cagefs.bash $(DESTDIR)$(COMPLETIONDIR)/cagefs
 	install -m 0644 completion/cage.bash $(DESTDIR)$(COMPLETIONDIR)/cage
+	@want='$(APPARMOR)'; \
+	if [ "$$want" = auto ]; then \
+	  want=no; \
+	  if command -v apparmor_parser >/dev/null 2>&1; then \
+	    if $(APPARMOR_PROFILE) | apparmor_parser -Q -K >/dev/null 2>&1; then want=yes; \
+	    else echo "install: cage's AppArmor profile needs AppArmor 4 (the userns rule): not installed"; fi; \
+	  elif [ -d /sys/kernel/security/apparmor ]; then want=yes; fi; \
+	fi; \
+	if [ "$$want" = yes ]; then \
+	  echo "install: $(DESTDIR)$(APPARMORDIR)/cage"; \
+	  install -d $(DESTDIR)$(APPARMORDIR) && \
+	  $(APPARMOR_PROFILE) > $(DESTDIR)$(APPARMORDIR)/cage && \
+	  chmod 0644 $(DESTDIR)$(APPARMORDIR)/cage || exit 1; \
+	  if [ -z '$(DESTDIR)' ] && [ -e /sys/kernel/security/apparmor/profiles ] \
+	     && command -v apparmor_parser >/dev/null 2>&1; then \
+	    apparmor_parser -r $(APPARMORDIR)/cage || exit 1; \
+	  fi; \
+	fi
 
 clean:
 	rm -rf build bin

@@ -13,7 +13,7 @@ _cagefs ()
   local cur prev cmd i
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD-1]}
-  local commands="mount umount status list destroy diff accept discard init config check audit copy help"
+  local commands="mount umount status list destroy diff accept discard init config check audit copy doctor help"
   local presets="claude-code codex opencode gemini-cli aider goose crush"
   local profiles="strict standard relaxed"
 
@@ -61,6 +61,7 @@ _cagefs ()
     destroy) opts="--yes --json --verbose --help" ;;
     check) opts="--blacklist --scan --json --verbose --help" ;;
     audit) opts="--follow --json --verbose" ;;
+    doctor) opts="--json --verbose --help" ;;
     init)
       case $prev in
         --preset) COMPREPLY=($(compgen -W "$presets" -- "$cur")); return ;;

@@ -18,6 +18,7 @@ int cmd_config (int argc, char **argv);
 int cmd_diff (int argc, char **argv);
 int cmd_accept (int argc, char **argv);
 int cmd_discard (int argc, char **argv);
+int cmd_doctor (int argc, char **argv);
 
 /* Parse `CMD [--json] [-v] PROJECT`.  Returns 0 with *PROJECT set, or
    the exit status of a usage error. */

@@ -47,7 +47,8 @@ daemon_unmount (const char *mnt, struct cage_error *err)
   pid_t pid;
   int rc = posix_spawnp (&pid, "fusermount3", NULL, NULL, argv, environ);
   if (rc != 0)
-    return cage_error_set (err, rc, "run fusermount3 to unmount `%s` (apt-get install fuse3)", mnt);
+    return cage_error_set (err, rc, "run fusermount3 to unmount `%s` (apt-get install fuse3; "
+                           "run `cagefs doctor`)", mnt);
   int status;
   while (waitpid (pid, &status, 0) < 0)
     if (errno != EINTR)
@@ -207,7 +208,8 @@ new_session (bool default_permissions, struct node *root, struct cage_error *err
   struct fuse_session *se = fuse_session_new (&args, &cagefs_ops, sizeof cagefs_ops, root);
   fuse_opt_free_args (&args);
   if (!se)
-    cage_error_set (err, 0, "create FUSE session (is fuse3 installed and /dev/fuse present?)");
+    cage_error_set (err, 0, "create FUSE session (is fuse3 installed and /dev/fuse present?); "
+                    "run `cagefs doctor`");
   return se;
 }
 
@@ -222,7 +224,7 @@ mount_session (struct fuse_session *se, const char *mnt, const char *log, struct
                        ? "; /dev/fuse must be readable and writable by every user "
                          "(mode 0666, as Debian's udev rule sets it): chmod 0666 /dev/fuse"
                        : "";
-  return cage_error_set (err, 0, "mount FUSE at `%s`: %s%s (see %s)", mnt,
+  return cage_error_set (err, 0, "mount FUSE at `%s`: %s%s (see %s); run `cagefs doctor`", mnt,
                          last[0] ? last : "failed", hint, log);
 }
 

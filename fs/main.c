@@ -47,6 +47,10 @@ usage (FILE *f)
          "                  what the agent was refused: hidden names, denied writes,\n"
          "                  read-only violations (--json: the raw NDJSON log;\n"
          "                  -f, --follow: keep printing new entries)\n"
+         "  doctor [PROJECT] [--json]\n"
+         "                  check that this machine has what your cages need\n"
+         "                  (user namespaces, FUSE, Nix, cgroups, inotify, io_uring,\n"
+         "                  seccomp); each problem with its fix; exit 1 if one fails\n"
          "\n"
          "common options: --json (machine-readable output), -v (verbose), -h (help)\n",
          f);
@@ -178,7 +182,9 @@ main (int argc, char **argv)
     return cmd_accept (argc - 1, argv + 1);
   if (strcmp (cmd, "discard") == 0)
     return cmd_discard (argc - 1, argv + 1);
-  fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, list, destroy, diff, accept, discard, init, config, check, audit, copy\n",
+  if (strcmp (cmd, "doctor") == 0)
+    return cmd_doctor (argc - 1, argv + 1);
+  fprintf (stderr, "cagefs: error: unknown command `%s`; valid commands: mount, umount, status, list, destroy, diff, accept, discard, init, config, check, audit, copy, doctor\n",
            cmd);
   return 2;
 }

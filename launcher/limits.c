@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "doctor_hint.h"
 #include "launcher.h"
 
 #define CPU_PERIOD_US 100000
@@ -297,11 +298,15 @@ cg_write (const char *dir, const char *name, const char *text, bool missing_ok,
     {
       if (missing_ok && errno == ENOENT)
         return 0;
-      return cage_error_set (err, errno, "open `%s`", path);
+      cage_error_set (err, errno, "open `%s`", path);
+      return cage_error_doctor_hint (err);
     }
   ssize_t n = write (fd, text, strlen (text));
   if (n < 0)
-    return cage_error_set (err, errno, "write \"%s\" to `%s`", text, path);
+    {
+      cage_error_set (err, errno, "write \"%s\" to `%s`", text, path);
+      return cage_error_doctor_hint (err);
+    }
   return 0;
 }
 
@@ -309,7 +314,10 @@ static int
 cg_make (const char *dir, bool *created, struct cage_error *err)
 {
   if (mkdir (dir, 0755) < 0)
-    return cage_error_set (err, errno, "create the cgroup `%s`", dir);
+    {
+      cage_error_set (err, errno, "create the cgroup `%s`", dir);
+      return cage_error_doctor_hint (err);
+    }
   *created = true;
   return 0;
 }

@@ -280,7 +280,7 @@ bind_nix_daemon (int rootfd, const char *root, struct cage_error *err)
   if (stat (NIX_DAEMON_SOCKET, &st) < 0 || !S_ISSOCK (st.st_mode))
     return cage_error_set (err, 0, "store.nix_daemon is on but the host has no nix-daemon socket "
                            "at `%s`; start it (systemctl start nix-daemon) or turn "
-                           "store.nix_daemon off", NIX_DAEMON_SOCKET);
+                           "store.nix_daemon off; run `cagefs doctor`", NIX_DAEMON_SOCKET);
   char proc_path[64];
   if (mount (NIX_DAEMON_SOCKET, fd_path (proc_path, sizeof proc_path, fd), NULL, MS_BIND, NULL) < 0)
     return cage_error_set (err, errno, "bind the host's `%s` into the cage", NIX_DAEMON_SOCKET);

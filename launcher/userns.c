@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "doctor_hint.h"
 #include "launcher.h"
 #include "state.h"
 
@@ -113,8 +114,17 @@ read_sysctl (const char *file)
   return v;
 }
 
+static int clone_error (int e, struct cage_error *err);
+
 int
 userns_clone_error (int e, struct cage_error *err)
+{
+  clone_error (e, err);
+  return cage_error_doctor_hint (err);
+}
+
+static int
+clone_error (int e, struct cage_error *err)
 {
   if (e != EPERM && e != ENOSPC && e != EACCES && e != EUSERS)
     return cage_error_set (err, e, "create the cage's namespaces (clone)");

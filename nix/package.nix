@@ -1,7 +1,8 @@
 # nix/package.nix - build and install cagefs (callPackage style):
 #   pkgs.callPackage ./nix/package.nix { }
 # `make` builds bin/cagefs and bin/cage; `make install PREFIX=$out` puts
-# them, their man pages and bash completion under $out.  At run time cagefs
+# them, their man pages, bash completion and cage's AppArmor profile
+# ($out/etc/apparmor.d/cage) under $out.  At run time cagefs
 # calls `nix-store` and, for an ordinary user, the setuid `fusermount3` from
 # the host (PATH), which a package cannot provide.
 { lib
@@ -37,7 +38,9 @@ stdenv.mkDerivation {
 
   installPhase = ''
     runHook preInstall
-    make install PREFIX=$out
+    # cage's AppArmor profile too, naming $out/bin/cage (for NixOS:
+    # security.apparmor.policies, or a host's /etc/apparmor.d)
+    make install PREFIX=$out APPARMOR=yes APPARMORDIR=$out/etc/apparmor.d
     runHook postInstall
   '';
 

@@ -250,8 +250,9 @@ nix_run (char *const *argv, const char *in, size_t in_len, struct nix_output *ou
       const char *sub = argv[1] ? argv[1] : "";
       if (argv[1] && argv[2] && argv[3] && !strcmp (argv[1], "--extra-experimental-features"))
         sub = argv[3];
-      rc = cage_error_set (err, 0, "%s %s failed: %s", argv[0], sub,
-                           copy ? nix_error_line (copy) : "(out of memory)");
+      rc = cage_error_set (err, 0, "%s %s failed: %s%s", argv[0], sub,
+                           copy ? nix_error_line (copy) : "(out of memory)",
+                           strstr (o.errtext, "daemon-socket") ? "; run `cagefs doctor`" : "");
     }
   if (out)
     *out = o;

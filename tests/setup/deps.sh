@@ -17,6 +17,7 @@ PACKAGES=(
   clang libclang-rt-dev   # make fuzz: libFuzzer is in libclang-rt (only recommended)
   nix-bin nix-setup-systemd
   bats busybox-static jq iproute2 perl procps util-linux passwd kmod valgrind
+  apparmor                # apparmor_parser: the AppArmor profile of cage parses
 )
 TEST_USER=${CAGEFS_TEST_USER:-cagetest}
 NIX_SOCKET=/nix/var/nix/daemon-socket/socket
