@@ -2,6 +2,8 @@
 
 #include "safe_open.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -114,4 +116,51 @@ agent_repos_has (dev_t dev, ino_t ino)
     found = keys[i].dev == dev && keys[i].ino == ino;
   pthread_mutex_unlock (&repos_lock);
   return found;
+}
+
+/* Is REL a folder beneath DIR (a path; NULL: no)? */
+static bool
+folder_beneath (const char *dir, const char *rel)
+{
+  int dfd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0)
+    return false;
+  int fd = safe_openat (dfd, rel, O_PATH | O_DIRECTORY);
+  close (dfd);
+  if (fd < 0)
+    return false;
+  close (fd);
+  return true;
+}
+
+json_t *
+agent_repos_list (const char *state, const char *project)
+{
+  json_t *out = json_array ();
+  char path[4096], upper[4096];
+  snprintf (path, sizeof path, "%s/repos", state);
+  snprintf (upper, sizeof upper, "%s/cow/upper", state);
+  FILE *f = out ? fopen (path, "re") : NULL;
+  if (!f)
+    return out;
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  while ((len = getline (&line, &cap, f)) > 0)
+    {
+      if (line[len - 1] == '\n')
+        line[len - 1] = '\0';
+      if (!line[0])
+        continue;
+      bool seen = false;
+      size_t i;
+      json_t *v;
+      json_array_foreach (out, i, v)
+        seen = seen || strcmp (json_string_value (v), line) == 0;
+      if (!seen && (folder_beneath (project, line) || folder_beneath (upper, line)))
+        json_array_append_new (out, json_string (line));
+    }
+  free (line);
+  fclose (f);
+  return out;
 }

@@ -30,4 +30,10 @@ void agent_repos_add (struct node *parent, const char *name);
 /* Is the folder (DEV, INO) a ".git" the agent made? */
 bool agent_repos_has (dev_t dev, ino_t ino);
 
+/* The repositories listed in STATE/repos that still exist in PROJECT or in
+   the cow view's upper layer (STATE/cow/upper), each once, as a JSON array
+   of paths relative to the project; NULL when out of memory. */
+struct json_t;
+struct json_t *agent_repos_list (const char *state, const char *project);
+
 #endif

@@ -23,6 +23,8 @@
 #include "cli.h"
 #include "config.h"
 #include "fdcopy.h"
+#include "agent_repos.h"
+#include "git_guard.h"
 #include "cow_changes.h"
 #include "lock.h"
 #include "log.h"
@@ -440,6 +442,7 @@ conflict (int lower, const struct cow_change *ch, const char *rel)
 struct guard
 {
   struct blacklist hidden, protect;
+  json_t *repos; /* the repositories the agent made (agent_repos.h) */
 };
 
 static int
@@ -455,6 +458,8 @@ guard_load (const struct project_paths *pp, struct guard *g, struct cage_error *
   if (r == 0 && blacklist_init_with (&g->protect, cfg.protected_no_defaults ? NULL : protect_defaults,
                                      cfg.protected, err) < 0)
     r = cage_error_prefix (err, "protected");
+  if (r == 0 && !(g->repos = agent_repos_list (pp->state, pp->project)))
+    r = cage_error_set (err, ENOMEM, "the agent's repositories");
   config_free (&cfg);
   mount_flags_free (&mf);
   return r < 0 ? -1 : 0;
@@ -465,6 +470,24 @@ guard_free (struct guard *g)
 {
   blacklist_free (&g->hidden);
   blacklist_free (&g->protect);
+  json_decref (g->repos);
+}
+
+/* Is PATH in a repository the agent made (its .git folder or below)?
+   The protected patterns guard the repositories present at mount only. */
+static bool
+in_agent_repo (const struct guard *g, const char *path)
+{
+  size_t i;
+  json_t *r;
+  json_array_foreach (g->repos, i, r)
+    {
+      const char *repo = json_string_value (r);
+      size_t n = strlen (repo);
+      if (strncmp (path, repo, n) == 0 && (path[n] == '\0' || path[n] == '/'))
+        return true;
+    }
+  return false;
 }
 
 /* Is PATH (of type MODE), or a folder on its way, protected or hidden?
@@ -482,7 +505,8 @@ guarded (const struct guard *g, const char *path, mode_t mode)
         *p = '\0';
         bool last = c == '\0';
         if (prefix[0] && (blacklist_match (&g->protect, prefix, false)
-                          || blacklist_match (&g->protect, prefix, true)))
+                          || blacklist_match (&g->protect, prefix, true))
+            && !in_agent_repo (g, prefix))
           return "protected";
         if (prefix[0] && blacklist_match (&g->hidden, prefix, !last || S_ISDIR (mode)))
           return "hidden";
@@ -507,6 +531,12 @@ guard_changes (const struct guard *g, const struct cow_changes *cs, const char *
       why[i] = guarded (g, ch->path, ch->mode);
       if (!why[i] && ch->from && (why[i] = guarded (g, ch->from, ch->mode)))
         what[i] = ch->from;
+      /* what git would run (git_guard.h): the daemon refused it; the
+         layer is checked again all the same */
+      char reason[GIT_GUARD_WHY];
+      if (!why[i] && ch->kind != COW_DELETED
+          && git_guard_file (cs->upper_fd, ch->path, ch->mode, reason) < 0)
+        why[i] = "something git would run";
     }
   for (size_t i = 0; i < cs->n; i++)
     {

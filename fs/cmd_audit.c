@@ -50,6 +50,7 @@ print_entry (const char *s, size_t len, bool json)
   const char *path = json_string_value (json_object_get (o, "path"));
   const char *result = json_string_value (json_object_get (o, "result"));
   const char *process = json_string_value (json_object_get (o, "process"));
+  const char *reason = json_string_value (json_object_get (o, "reason"));
   json_int_t pid = json_integer_value (json_object_get (o, "pid"));
   json_int_t supp = json_integer_value (json_object_get (o, "suppressed"));
   /* "2026-11-24T12:03:04.123+01:00": the clock time is 11..22. */
@@ -68,6 +69,11 @@ print_entry (const char *s, size_t len, bool json)
   printf (" (pid %lld ", (long long) pid);
   term_fputs (process && *process ? process : "?", 0, stdout);
   putchar (')');
+  if (reason && *reason)
+    {
+      fputs (": ", stdout);
+      term_fputs (reason, 0, stdout);
+    }
   if (supp > 0)
     printf (" [%lld earlier entries dropped by the rate limit]", (long long) supp);
   putchar ('\n');

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "agent_repos.h"
 #include "blacklist.h"
 #include "cleanup.h"
 #include "cli.h"
@@ -22,6 +23,7 @@
 #include "log.h"
 #include "paths.h"
 #include "scan_cache.h"
+#include "term_escape.h"
 
 #define CMD "check"
 
@@ -230,14 +232,33 @@ cmd_check (int argc, char **argv)
       json_decref (w.list);
       goto out;
     }
+  json_t *repos = agent_repos_list (pp.state, pp.project);
+  if (!repos)
+    {
+      json_decref (w.list);
+      cage_error_set (&err, ENOMEM, "check");
+      goto out;
+    }
   if (json)
-    cli_print_json (json_pack ("{s:s, s:I, s:b, s:b, s:o}", "project", pp.project, "count",
+    cli_print_json (json_pack ("{s:s, s:I, s:b, s:b, s:o, s:o}", "project", pp.project, "count",
                                (json_int_t) w.hidden, "defaults", !cfg.blacklist_no_defaults,
-                               "scan", w.scan, "hidden", w.list));
-  else if (w.scan)
-    printf ("%zu hidden in %s (%zu files scanned)\n", w.hidden, pp.project, w.scanned);
+                               "scan", w.scan, "hidden", w.list, "agent_repositories", repos));
   else
-    printf ("%zu hidden in %s\n", w.hidden, pp.project);
+    {
+      if (w.scan)
+        printf ("%zu hidden in %s (%zu files scanned)\n", w.hidden, pp.project, w.scanned);
+      else
+        printf ("%zu hidden in %s\n", w.hidden, pp.project);
+      size_t i;
+      json_t *r;
+      json_array_foreach (repos, i, r)
+        {
+          fputs ("repository made by the agent: ", stdout);
+          term_fputs (json_string_value (r), 0, stdout);
+          putchar ('\n');
+        }
+      json_decref (repos);
+    }
   rc = 0;
 out:
   if (rc)

@@ -2,6 +2,7 @@
 
 #include "cleanup.h"
 #include "gitconfig.h"
+#include "safe_open.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -330,5 +331,38 @@ git_guard_write (struct node *n, int fd, const char *data, size_t size, off_t of
     }
   int r = check_config (buf, newlen, why);
   free (buf);
+  return r;
+}
+
+int
+git_guard_file (int dirfd, const char *rel, mode_t mode, char *why)
+{
+  const char *base = strrchr (rel, '/');
+  base = base ? base + 1 : rel;
+  /* the folder it is in: the component before BASE */
+  char parent[256] = "";
+  if (base != rel)
+    {
+      const char *end = base - 1, *start = end;
+      while (start > rel && start[-1] != '/')
+        start--;
+      snprintf (parent, sizeof parent, "%.*s", (int) (end - start), start);
+    }
+  bool hook = strcmp (parent, "hooks") == 0 && hook_name (base);
+  if (S_ISLNK (mode))
+    return no_link_name (base) || hook
+             ? refuse (why, "a symlink named %s would lead git to a file nobody checked", base)
+             : 0;
+  if (!S_ISREG (mode))
+    return 0;
+  if (hook && (mode & 0111))
+    return refuse (why, "%s is an executable git hook", base);
+  if (!config_name (base))
+    return 0;
+  int fd = safe_openat (dirfd, rel, O_PATH);
+  if (fd < 0)
+    return refuse (why, "cannot read it to check it as a git config: %s", strerror (errno));
+  int r = check_config_file (fd, "", why);
+  close (fd);
   return r;
 }

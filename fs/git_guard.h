@@ -65,4 +65,9 @@ int git_guard_chmod (struct node *n, int fd, mode_t mode, char *why);
    a truncation to OFF. */
 int git_guard_write (struct node *n, int fd, const char *data, size_t size, off_t off, char *why);
 
+/* The same rules for a file at rest: REL (a path beneath DIRFD, where its
+   content is read) of type and mode MODE, as `cagefs accept` is about to
+   apply it.  0, or -EACCES and WHY. */
+int git_guard_file (int dirfd, const char *rel, mode_t mode, char *why);
+
 #endif

@@ -74,6 +74,11 @@ make_agent_repo () {
   assert_equal "$(git config -f "$PROJECT/new/.git/config" user.name)" agent "the host sees the agent's config"
   [ -x "$PROJECT/new/.git/hooks/pre-commit.sample" ] || fail "the sample hook lost its x bit"
   grep -qx new/.git "$(dirname "$(audit_file)")/repos" || fail "the repository is not listed in <state>/repos"
+  run --separate-stderr cagefs check "$PROJECT"
+  assert_success
+  assert_contains "$output" "repository made by the agent: new/.git"
+  run --separate-stderr cagefs check "$PROJECT" --json
+  assert_equal "$(jq -c .agent_repositories <<<"$output")" '["new/.git"]' "check --json"
   # A later mount knows it as the agent's again.
   cagefs umount "$PROJECT"
   mount_probe
@@ -110,6 +115,9 @@ make_agent_repo () {
   assert_equal "$(git config -f "$PROJECT/new/.git/config" core.bare)" false "the agent's config"
   grep -q '"reason":"git config key core.fsmonitor runs a program"' "$(audit_file)" \
     || fail "no audit entry names the key" "$(cat "$(audit_file)")"
+  run --separate-stderr cagefs audit "$PROJECT"
+  assert_contains "$output" "denied (pid" "cagefs audit"
+  assert_contains "$output" ": git config key core.fsmonitor runs a program" "cagefs audit shows the reason"
   assert_host_clean
 }
 
