@@ -16,6 +16,7 @@ PACKAGES=(
   clang libclang-rt-dev   # make fuzz: libFuzzer is in libclang-rt (only recommended)
   nix-bin nix-setup-systemd
   bats busybox-static jq iproute2 perl procps util-linux passwd kmod valgrind
+  patchelf   # tests/fixtures/real-tools.sh: the host's git/python/node re-rooted
 )
 TEST_USER=${CAGEFS_TEST_USER:-cagetest}
 NIX_SOCKET=/nix/var/nix/daemon-socket/socket
