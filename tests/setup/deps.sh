@@ -18,6 +18,7 @@ PACKAGES=(
   nix-bin nix-setup-systemd
   bats busybox-static jq iproute2 perl procps util-linux passwd kmod valgrind
   apparmor                # apparmor_parser: the AppArmor profile of cage parses
+  patchelf                # tests/fixtures/real-tools.sh: the host's git/python/node re-rooted
 )
 TEST_USER=${CAGEFS_TEST_USER:-cagetest}
 NIX_SOCKET=/nix/var/nix/daemon-socket/socket

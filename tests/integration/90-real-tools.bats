@@ -1,0 +1,258 @@
+#!/usr/bin/env bats
+# Real agent work in the cage: the host's own git, python3 (venv, pip) and
+# node (npm), re-rooted into the Nix store by tests/fixtures/real-tools.sh
+# (FIX_GIT, FIX_PYTHON, FIX_NODE), run on /workspace in each workspace view
+# (direct, cow, tracked).  Nothing here uses the network: the bare
+# repository, the npm cache and the wheel are made by the test on the host.
+
+load helpers
+
+setup () { common_setup; require_namespaces; }
+teardown () { common_teardown; }
+
+# need_fix VAR: skip unless the fixture built that program.
+need_fix () {
+  local miss=${1}_MISSING
+  [ -n "${!1:-}" ] || skip "no $1 fixture: ${!miss:-not built by tests/fixtures/build.sh}"
+}
+
+# host_git ARGS...: the fixture's git on the host, with an identity.
+host_git () { "$FIX_GIT/bin/git" -c user.name=host -c user.email=host@localhost "$@"; }
+
+# Inside the cage: git with an identity and no system or global config.
+CAGE_GIT='git -c user.name=agent -c user.email=agent@cage -c init.defaultBranch=main'
+
+# up_repo: $PROJECT/up.git, a bare repository with one commit pushed from a
+# host clone (README: "hello").
+up_repo () {
+  local w=$BATS_TEST_TMPDIR/host-clone
+  host_git init -q --bare -b main "$PROJECT/up.git"
+  host_git clone -q "$PROJECT/up.git" "$w" 2>/dev/null
+  printf 'hello\n' > "$w/README"
+  host_git -C "$w" add README
+  host_git -C "$w" commit -qm "first commit"
+  host_git -C "$w" push -q origin HEAD:main
+}
+
+# npm_fixture: $PROJECT/app (package.json + package-lock.json naming
+# cage-dep 1.0.0 from the registry, with its integrity) and $PROJECT/npm-cache
+# holding the cage-dep tarball, so `npm ci --offline` needs no network.
+npm_fixture () {
+  local t=$BATS_TEST_TMPDIR/npm integrity
+  mkdir -p "$t/dep" "$PROJECT/app"
+  printf '{"name":"cage-dep","version":"1.0.0","main":"index.js"}\n' > "$t/dep/package.json"
+  printf 'module.exports = () => "cage-dep works";\n' > "$t/dep/index.js"
+  (cd "$t/dep" && HOME=$t "$FIX_NODE/bin/npm" pack --silent --pack-destination "$t" >/dev/null) \
+    || fail "npm pack failed"
+  HOME=$t "$FIX_NODE/bin/npm" cache add "$t/cage-dep-1.0.0.tgz" --cache "$PROJECT/npm-cache" >/dev/null 2>&1 \
+    || fail "npm cache add failed"
+  rm -rf "$PROJECT/npm-cache/_logs"
+  integrity=$("$FIX_NODE/bin/node" -e 'const c=require("crypto"),f=require("fs");
+    console.log("sha512-"+c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"))' \
+    "$t/cage-dep-1.0.0.tgz")
+  printf '{"name":"cage-app","version":"1.0.0","dependencies":{"cage-dep":"1.0.0"}}\n' > "$PROJECT/app/package.json"
+  cat > "$PROJECT/app/package-lock.json" <<EOF
+{"name": "cage-app", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+ "packages": {
+  "": {"name": "cage-app", "version": "1.0.0", "dependencies": {"cage-dep": "1.0.0"}},
+  "node_modules/cage-dep": {"version": "1.0.0",
+    "resolved": "https://registry.npmjs.org/cage-dep/-/cage-dep-1.0.0.tgz",
+    "integrity": "$integrity"}}}
+EOF
+}
+
+# wheel_fixture: $PROJECT/wheels/hello_cage-1.0-py3-none-any.whl, a pure
+# python wheel written by hand with zipfile.
+wheel_fixture () {
+  mkdir -p "$PROJECT/wheels"
+  "$FIX_PYTHON/bin/python3" - "$PROJECT/wheels" <<'EOF'
+import base64, hashlib, sys, zipfile
+info = "hello_cage-1.0.dist-info"
+files = {
+    "hello_cage/__init__.py": "def hello():\n    return 'hello from a wheel'\n",
+    info + "/METADATA": "Metadata-Version: 2.1\nName: hello-cage\nVersion: 1.0\n",
+    info + "/WHEEL": "Wheel-Version: 1.0\nGenerator: cagefs-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}
+record = []
+for name, text in files.items():
+    data = text.encode()
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    record.append("%s,sha256=%s,%d" % (name, digest, len(data)))
+files[info + "/RECORD"] = "\n".join(record + [info + "/RECORD,,"]) + "\n"
+with zipfile.ZipFile(sys.argv[1] + "/hello_cage-1.0-py3-none-any.whl", "w") as z:
+    for name, text in files.items():
+        z.writestr(name, text)
+EOF
+}
+
+# grep_fixture: files to walk and grep, one secret that must stay hidden.
+grep_fixture () {
+  put src/a.txt "one NEEDLE here"
+  put src/deep/er/b.txt "NEEDLE again"
+  put src/c.txt "nothing"
+  put .env "NEEDLE=secret"
+  cat > "$PROJECT/walk.py" <<'EOF'
+import os, sys
+hits, n = [], 0
+for root, dirs, files in os.walk(sys.argv[1]):
+    dirs[:] = sorted(d for d in dirs if d != ".git")
+    for f in sorted(files):
+        n += 1
+        p = os.path.join(root, f)
+        with open(p, errors="replace") as fh:
+            if "NEE" + "DLE" in fh.read():
+                hits.append(os.path.relpath(p, sys.argv[1]))
+print("\n".join(hits))
+print("files:", n, file=sys.stderr)
+EOF
+}
+
+# mount_view VIEW: mount $PROJECT in VIEW with the tools and every real
+# program built.  For "tracked" the project becomes a git work tree with
+# everything the test put there tracked (so the agent sees it).
+mount_view () {
+  local view=$1 p pkgs=(--package "$FIX_TOOLS")
+  for p in "$FIX_GIT" "$FIX_PYTHON" "$FIX_NODE"; do [ -z "$p" ] || pkgs+=(--package "$p"); done
+  if [ "$view" = tracked ]; then
+    need_fix FIX_GIT
+    host_git -C "$PROJECT" init -q
+    host_git -C "$PROJECT" add -A .
+    host_git -C "$PROJECT" commit -q --allow-empty -m project
+  fi
+  mount_project "${pkgs[@]}" --workspace-view "$view"
+}
+
+# ---- the checks, one function per kind of work ------------------------------
+
+# git reads the host's repository and clones it outside /workspace: nothing
+# here makes a repository in the project (no protected .git/hooks, .git/config).
+check_git_reads () {
+  need_fix FIX_GIT
+  up_repo
+  mount_view "$1"
+  run --separate-stderr cage_sh "git --version && git -C /workspace/up.git log --format=%s &&
+    $CAGE_GIT clone -q --bare /workspace/up.git /tmp/c.git && git -C /tmp/c.git log --format=%s main"
+  assert_success
+  assert_contains "$output" "git version" "git --version"
+  assert_equal "$(tail -n 2 <<<"$output")" "first commit"$'\n'"first commit" "log of up.git and of the clone"
+}
+
+# (These two need new repositories the agent makes to be writable: the
+# protected-file defaults refused .git/hooks and .git/config in them.)
+check_git_clone_commit () {
+  need_fix FIX_GIT
+  up_repo
+  mount_view "$1"
+  run --separate-stderr cage_sh "$CAGE_GIT clone -q /workspace/up.git /workspace/clone &&
+    echo edited >> /workspace/clone/README &&
+    $CAGE_GIT -C /workspace/clone commit -qam 'agent edit' &&
+    git -C /workspace/clone log --format=%s && cat /workspace/clone/README &&
+    git -C /workspace/clone status --porcelain"
+  assert_success
+  assert_equal "$output" "agent edit
+first commit
+hello
+edited" "log, README, clean status"
+  # the upstream is untouched until a push
+  run --separate-stderr cage_sh 'git -C /workspace/up.git log --format=%s'
+  assert_success
+  assert_equal "$output" "first commit" "up.git log"
+  run --separate-stderr cage_sh "$CAGE_GIT -C /workspace/clone push -q origin HEAD:main &&
+    git -C /workspace/up.git log --format=%s"
+  assert_success
+  assert_equal "$output" "agent edit"$'\n'"first commit" "up.git log after the push"
+}
+
+check_git_init_commit () {
+  need_fix FIX_GIT
+  mount_view "$1"
+  run --separate-stderr cage_sh "$CAGE_GIT init -q /workspace/newrepo && cd /workspace/newrepo &&
+    echo a > a.txt && mkdir -p d && echo b > d/b.txt && $CAGE_GIT add -A &&
+    $CAGE_GIT commit -qm 'first in the cage' && git log --format=%s && git ls-files &&
+    ls .git/hooks | grep -c sample"
+  assert_success
+  assert_equal "$(head -n 3 <<<"$output")" "first in the cage
+a.txt
+d/b.txt" "log and files"
+  [ "$(tail -n 1 <<<"$output")" -gt 0 ] || fail "no sample hooks from the templates: $output"
+}
+
+check_npm_ci () {
+  need_fix FIX_NODE
+  npm_fixture
+  mount_view "$1"
+  run --separate-stderr cage_sh 'cd /workspace/app &&
+    npm ci --offline --cache /workspace/npm-cache --no-audit --no-fund --loglevel=error >/dev/null &&
+    node -e "console.log(require(\"cage-dep\")())"'
+  assert_success
+  assert_equal "$output" "cage-dep works" "require of the installed package"
+}
+
+# (Fails while the default blacklist refuses to create *.pem files in the
+# workspace: ensurepip installs pip, whose vendored certifi ships
+# site-packages/pip/_vendor/certifi/cacert.pem.)
+check_venv_pip () {
+  need_fix FIX_PYTHON
+  wheel_fixture
+  mount_view "$1"
+  run --separate-stderr cage_sh 'python3 -m venv /workspace/venv &&
+    /workspace/venv/bin/pip install -q --no-index --find-links /workspace/wheels hello-cage &&
+    /workspace/venv/bin/python -c "import hello_cage, sys; print(hello_cage.hello(), sys.prefix)"'
+  assert_success
+  assert_equal "$output" "hello from a wheel /workspace/venv" "the wheel, in the venv"
+}
+
+# The same without pip in the venv (ensurepip writes pip's cacert.pem): the
+# store's pip installs into it.
+check_venv_without_pip () {
+  need_fix FIX_PYTHON
+  wheel_fixture
+  mount_view "$1"
+  run --separate-stderr cage_sh 'python3 -m venv --without-pip /workspace/venv &&
+    python3 -m pip --python /workspace/venv/bin/python install -q --no-index \
+      --find-links /workspace/wheels hello-cage &&
+    /workspace/venv/bin/python -c "import hello_cage, sys; print(hello_cage.hello(), sys.prefix)"'
+  assert_success
+  assert_equal "$output" "hello from a wheel /workspace/venv" "the wheel, in the venv"
+}
+
+check_walk_grep () {
+  need_fix FIX_PYTHON
+  grep_fixture
+  mount_view "$1"
+  run --separate-stderr cage_sh 'python3 /workspace/walk.py /workspace'
+  assert_success
+  assert_equal "$output" "src/a.txt
+src/deep/er/b.txt" "files holding NEEDLE (.env hidden)"
+  assert_contains "$stderr" "files: " "the walk's count"
+}
+
+# ---- the tests: every check in every view -----------------------------------
+
+@test "direct: git runs, reads the host's repository, clones it into /tmp" { check_git_reads direct; }
+@test "cow: git runs, reads the host's repository, clones it into /tmp" { check_git_reads cow; }
+@test "tracked: git runs, reads the host's repository, clones it into /tmp" { check_git_reads tracked; }
+
+@test "direct: git clone of a bare repository, commit, log, push" { check_git_clone_commit direct; }
+@test "cow: git clone of a bare repository, commit, log, push" { check_git_clone_commit cow; }
+@test "tracked: git clone of a bare repository, commit, log, push" { check_git_clone_commit tracked; }
+
+@test "direct: git init of a new repository and a first commit" { check_git_init_commit direct; }
+@test "cow: git init of a new repository and a first commit" { check_git_init_commit cow; }
+@test "tracked: git init of a new repository and a first commit" { check_git_init_commit tracked; }
+
+@test "direct: npm ci --offline from a local cache" { check_npm_ci direct; }
+@test "cow: npm ci --offline from a local cache" { check_npm_ci cow; }
+@test "tracked: npm ci --offline from a local cache" { check_npm_ci tracked; }
+
+@test "direct: python3 -m venv, pip install of a local wheel" { check_venv_pip direct; }
+@test "cow: python3 -m venv, pip install of a local wheel" { check_venv_pip cow; }
+@test "tracked: python3 -m venv, pip install of a local wheel" { check_venv_pip tracked; }
+
+@test "direct: a venv without pip, the store's pip installs a local wheel into it" { check_venv_without_pip direct; }
+@test "cow: a venv without pip, the store's pip installs a local wheel into it" { check_venv_without_pip cow; }
+@test "tracked: a venv without pip, the store's pip installs a local wheel into it" { check_venv_without_pip tracked; }
+
+@test "direct: a python script walks and greps the project" { check_walk_grep direct; }
+@test "cow: a python script walks and greps the project" { check_walk_grep cow; }
+@test "tracked: a python script walks and greps the project" { check_walk_grep tracked; }
