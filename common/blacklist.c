@@ -55,6 +55,10 @@ const char *const blacklist_defaults[] = {
   "**/.cargo/credentials.toml",
   "**/.gem/credentials",
   "**/.terraform.d/credentials.tfrc.json",
+  /* The public CA bundle package managers install by that name (pip's
+     certifi, in every venv): certificates, not keys.  A name, not a path,
+     so no folder's rename is guarded for it. */
+  "!cacert.pem",
   NULL,
 };
 

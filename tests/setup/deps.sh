@@ -19,6 +19,7 @@ PACKAGES=(
   bats busybox-static jq iproute2 perl procps util-linux passwd kmod valgrind
   apparmor                # apparmor_parser: the AppArmor profile of cage parses
   patchelf                # tests/fixtures/real-tools.sh: the host's git/python/node re-rooted
+  git python3             # (nodejs with npm too, where the machine has it)
 )
 TEST_USER=${CAGEFS_TEST_USER:-cagetest}
 NIX_SOCKET=/nix/var/nix/daemon-socket/socket

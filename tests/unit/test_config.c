@@ -256,7 +256,7 @@ static const struct error_case error_cases[] = {
     "keys: mode, host, writable" },
   { "{\"limits\": {\"pid\": 1}}",
     "cage.json:1:13: unknown key \"pid\" in \"limits\"; did you mean \"pids\"? valid keys: "
-    "memory, cpus, pids, nofile" },
+    "memory, cpus, pids, nofile, workspace_free_min" },
   { "{\"profile\": \"strickt\"}",
     "cage.json:1:13: \"profile\" is \"strickt\"; did you mean \"strict\"? valid choices: "
     "strict, standard, relaxed" },
@@ -304,7 +304,7 @@ static const struct error_case error_cases[] = {
     "cage.json:1:21: \"limits.cpus\" must be a positive number of CPUs, e.g. 1.5" },
   { "{\"limits\": {\"swap\": 1}}",
     "cage.json:1:13: unknown key \"swap\" in \"limits\"; valid keys: "
-    "memory, cpus, pids, nofile" },
+    "memory, cpus, pids, nofile, workspace_free_min" },
   /* hooks */
   { "{\"hooks\": {\"post-mount\": \"true\", \"on-mount\": \"x\"}}",
     "cage.json:1:34: unknown key \"on-mount\" in \"hooks\"; valid "
