@@ -171,8 +171,7 @@ print_text (json_t *out)
 int
 cmd_config (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    MOUNT_FLAGS_LONGOPTS,
+  static const struct option own[] = {
     { "json", no_argument, NULL, 'j' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
@@ -186,7 +185,9 @@ cmd_config (int argc, char **argv)
       json = true;
   int c, rc = 1;
   optind = 1;
-  while ((c = getopt_long (argc, argv, MOUNT_FLAGS_SHORTOPTS "jh", opts, NULL)) != -1)
+  struct mount_getopt g;
+  mount_flags_getopt (&g, own, "jh");
+  while ((c = getopt_long (argc, argv, g.shortopts, g.longopts, NULL)) != -1)
     {
       int r = mount_flags_option (&mf, c, optarg, &err);
       if (r < 0)
@@ -203,7 +204,8 @@ cmd_config (int argc, char **argv)
         case 'h':
           printf ("usage: cagefs config PROJECT [--json] [--profile P] [--with NAMES] [--package "
                   "STOREPATH]... [--mode M] [--network N] [--blacklist GLOB]... [--scan]\n"
-                  "       [--nix-daemon | --nix-daemon-unsandboxed]\n"
+                  "       [--cache URL] [--nix-daemon | --nix-daemon-unsandboxed]\n"
+                  "       [--workspace-view direct|cow|tracked]\n"
                   "prints the configuration `cagefs mount` would use with these options, each\n"
                   "value with where it came from: default, profile NAME, preset NAME,\n"
                   "cage.json:LINE or flag\n");
@@ -227,6 +229,7 @@ cmd_config (int argc, char **argv)
   /* what the flags gave, before resolve_config takes it */
   size_t n_flag_packages = mf.lists.n_packages;
   bool flag_profile = mf.profile, flag_mode = mf.mode, flag_network = mf.network;
+  bool flag_view = mf.view;
   bool flag_scan = mf.lists.blacklist_scan, flag_nix_daemon = mf.lists.have_nix_daemon;
   if (paths_project (argv[optind], false, &pp, &err) < 0
       || resolve_config (&pp, &mf, &cfg, &err) < 0)
@@ -275,6 +278,8 @@ cmd_config (int argc, char **argv)
               "network", NULL, profile_from);
   put_scalar (&o, "workspace", json_string (cfg.workspace_readonly ? "read-only" : "read-write"),
               false, "workspace", NULL, profile_from);
+  put_scalar (&o, "workspace.view", json_string (config_view_name (cfg.view)), flag_view,
+              "workspace", "view", "default");
   put_scalar (&o, "home.mode", json_string (cfg.home_mode == HOME_EMPTY ? "empty" : "persistent"),
               false, "home", "mode", profile_from);
   put_scalar (&o, "home.host", json_boolean (cfg.home_host), false, "home", "host",

@@ -103,11 +103,8 @@ fail (struct cage_error *err, bool json)
 int
 cmd_mount (int argc, char **argv)
 {
-  static const struct option opts[] = {
-    MOUNT_FLAGS_LONGOPTS,
+  static const struct option own[] = {
     { "foreground", no_argument, NULL, 'f' },
-    { "cache", required_argument, NULL, 'c' },
-    { "workspace-view", required_argument, NULL, 'w' },
     { "json", no_argument, NULL, 'j' },
     { "verbose", no_argument, NULL, 'v' },
     { "help", no_argument, NULL, 'h' },
@@ -116,14 +113,15 @@ cmd_mount (int argc, char **argv)
   struct cage_error err = { 0 };
   struct mount_flags mf;
   mount_flags_init (&mf);
-  struct cage_config *flags = &mf.lists;
   bool foreground = false, json = false;
   int c;
   optind = 1;
   for (int i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
     if (strcmp (argv[i], "--json") == 0)
       json = true;
-  while ((c = getopt_long (argc, argv, MOUNT_FLAGS_SHORTOPTS "fc:w:jvh", opts, NULL)) != -1)
+  struct mount_getopt g;
+  mount_flags_getopt (&g, own, "fjvh");
+  while ((c = getopt_long (argc, argv, g.shortopts, g.longopts, NULL)) != -1)
     {
       int r = mount_flags_option (&mf, c, optarg, &err);
       if (r < 0)
@@ -137,14 +135,6 @@ cmd_mount (int argc, char **argv)
         {
         case 'f':
           foreground = true;
-          break;
-        case 'c':
-          free (flags->cache);
-          if (!(flags->cache = strdup (optarg)))
-            return 1;
-          break;
-        case 'w':
-          mf.view = optarg;
           break;
         case 'j':
           json = true;

@@ -1,6 +1,9 @@
 /* resolve.c - cage.json + flags + profile: the configuration of a mount. */
 #include "resolve.h"
 
+#include "mount_options.h"
+#include <stdio.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +26,27 @@ mount_flags_free (struct mount_flags *mf)
   config_free (&mf->lists);
 }
 
+void
+mount_flags_getopt (struct mount_getopt *g, const struct option *extra, const char *extra_short)
+{
+  size_t n = 0, k = 0;
+  for (const struct mount_option *o = mount_options; o->name; o++)
+    {
+      g->longopts[n++] = (struct option){ o->name, o->arg ? required_argument : no_argument, NULL,
+                                          o->key };
+      if (o->has_short)
+        {
+          g->shortopts[k++] = (char) o->key;
+          if (o->arg)
+            g->shortopts[k++] = ':';
+        }
+    }
+  for (; extra && extra->name; extra++)
+    g->longopts[n++] = *extra;
+  g->longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+  snprintf (g->shortopts + k, sizeof g->shortopts - k, "%s", extra_short);
+}
+
 int
 mount_flags_option (struct mount_flags *mf, int c, const char *arg, struct cage_error *err)
 {
@@ -37,7 +61,12 @@ mount_flags_option (struct mount_flags *mf, int c, const char *arg, struct cage_
     case 'n': mf->network = arg; break;
     case 'S': mf->lists.blacklist_scan = true; break;
     case 'D': mf->lists.nix_daemon = mf->lists.have_nix_daemon = true; break;
-    case MOUNT_FLAG_NIX_DAEMON_UNSANDBOXED:
+    case MOUNT_OPT_CACHE:
+      free (mf->lists.cache);
+      r = (mf->lists.cache = strdup (arg)) ? 0 : -1;
+      break;
+    case MOUNT_OPT_WORKSPACE_VIEW: mf->view = arg; break;
+    case MOUNT_OPT_NIX_DAEMON_UNSANDBOXED:
       mf->lists.nix_daemon = mf->lists.have_nix_daemon = true;
       mf->lists.nix_daemon_unsandboxed = true;
       break;

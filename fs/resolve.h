@@ -3,6 +3,8 @@
 #ifndef CAGE_RESOLVE_H
 #define CAGE_RESOLVE_H
 
+#include <getopt.h>
+
 #include "config.h"
 #include "error.h"
 #include "paths.h"
@@ -22,17 +24,17 @@ void mount_flags_free (struct mount_flags *mf);
 /* --with git,python312: each name added (checked). */
 int mount_flags_add_with (struct mount_flags *mf, const char *list, struct cage_error *err);
 
-/* The options `cagefs mount` and `cagefs config` share, for getopt_long:
-   these short options and long option entries. */
-#define MOUNT_FLAGS_SHORTOPTS "p:W:P:m:b:n:SD"
-/* --nix-daemon-unsandboxed has no short form. */
-#define MOUNT_FLAG_NIX_DAEMON_UNSANDBOXED 0x100
-#define MOUNT_FLAGS_LONGOPTS                                                                   \
-  { "package", required_argument, NULL, 'p' }, { "with", required_argument, NULL, 'W' },      \
-    { "profile", required_argument, NULL, 'P' }, { "mode", required_argument, NULL, 'm' },    \
-    { "blacklist", required_argument, NULL, 'b' }, { "network", required_argument, NULL, 'n' }, \
-    { "scan", no_argument, NULL, 'S' }, { "nix-daemon", no_argument, NULL, 'D' },            \
-    { "nix-daemon-unsandboxed", no_argument, NULL, MOUNT_FLAG_NIX_DAEMON_UNSANDBOXED }
+/* getopt_long's tables for the mount options (common/mount_options.h)
+   followed by a command's own. */
+struct mount_getopt
+{
+  struct option longopts[40];
+  char shortopts[64];
+};
+/* Fill G with the mount options, then EXTRA (ended by a zero entry) and
+   EXTRA_SHORT. */
+void mount_flags_getopt (struct mount_getopt *g, const struct option *extra,
+                         const char *extra_short);
 
 /* Take getopt's option C (argument ARG) when it is one of those: 1; not
    one of them: 0; -1 with ERR set. */

@@ -18,15 +18,12 @@
 #include "cleanup.h"
 #include "launcher.h"
 #include "log.h"
+#include "mount_options.h"
 
 extern char **environ;
 
-/* The mount options `cage run` hands to cagefs mount: those taking a value,
-   then the switches. */
-static const char *const mount_value_opts[] = { "--package", "-p", "--with", "--profile",
-                                                "--mode", "--blacklist", "--network",
-                                                "--cache", NULL };
-static const char *const mount_switches[] = { "--nix-daemon", "--nix-daemon-unsandboxed", "--scan", NULL };
+/* The mount options `cage run` hands to cagefs mount: every one of
+   common/mount_options.h's table. */
 /* cage exec's options that take a value (kept with it). */
 static const char *const exec_value_opts[] = { "--env", "--pass-env", "--memory", "--cpus",
                                                "--pids", "--nofile", "--seccomp", NULL };
@@ -159,16 +156,12 @@ cage_run (int argc, char **argv, char **proc_argv)
   for (i = 1; i < argc && strcmp (argv[i], "--") != 0; i++)
     {
       bool inl = false;
-      if (is_opt (argv[i], mount_value_opts, &inl))
+      const struct mount_option *mo = mount_option_find (argv[i], &inl);
+      if (mo)
         {
           margv[mc++] = argv[i];
-          if (!inl && i + 1 < argc)
+          if (mo->arg && !inl && i + 1 < argc)
             margv[mc++] = argv[++i];
-          continue;
-        }
-      if (is_opt (argv[i], mount_switches, NULL))
-        {
-          margv[mc++] = argv[i];
           continue;
         }
       if (is_opt (argv[i], exec_value_opts, &inl))

@@ -28,7 +28,12 @@ cleanup () {
 }
 trap cleanup EXIT
 cp -a "$repo/tests/demo/project" "$work/demo"
-jq --arg p "$FIX_TOOLS" '.store.packages = [$p]' "$work/demo/cage.json" > "$work/cage.json"
+# the busybox tools, and the host's own git re-rooted in the store when the
+# machine has git (tests/fixtures/real-tools.sh)
+git_pkg=
+[ -n "${FIX_GIT_MISSING:-}" ] || git_pkg=${FIX_GIT:-}
+jq --arg p "$FIX_TOOLS" --arg g "$git_pkg" \
+  '.store.packages = ([$p, $g] | map(select(. != "")))' "$work/demo/cage.json" > "$work/cage.json"
 mv "$work/cage.json" "$work/demo/cage.json"
 cd "$work"
 
@@ -67,6 +72,16 @@ step fail 'cage exec demo -- sh -c "echo stolen > /workspace/.env"'
 note "...and it is writable: what the agent writes lands in the project"
 step ok "cage exec demo -- sh -c 'echo \"written in the cage\" > /workspace/notes.txt'"
 step ok 'cat demo/notes.txt && ls -l demo/notes.txt'
+
+if [ -n "$git_pkg" ]; then
+  note "Real work: git in the cage; a repository the agent makes is its own..."
+  step ok "cage exec demo -- sh -c 'git init -q /workspace/lib && cd /workspace/lib && echo hi > a && git add a && git -c user.name=agent -c user.email=agent@example.org commit -qm first && git log --oneline | sed \"s/^[0-9a-f]* //\"'"
+  step ok 'cage exec demo -- git clone -q /workspace/lib /workspace/lib-copy && ls demo/lib-copy'
+  note "...but no config key or hook in it may run a program on the host"
+  step fail "cage exec demo -- git -C /workspace/lib config core.fsmonitor 'touch /tmp/pwned'"
+  step fail 'cage exec demo -- sh -c "echo exit 0 > /workspace/lib/.git/hooks/pre-commit; chmod +x /workspace/lib/.git/hooks/pre-commit"'
+  step ok 'cagefs audit demo | tail -n 2 | cut -d" " -f2-'
+fi
 
 note "The store is read-only"
 step fail 'cage exec demo -- touch /nix/store/evil'

@@ -345,3 +345,21 @@ tracked.txt" "the agent's new files"
   assert_one_line_error "cagefs: error:"
   assert_contains "$stderr" "--workspace-view" "error line"
 }
+
+@test "cage run takes every mount option: --workspace-view cow keeps the agent's write off the project" {
+  put notes.txt "host"
+  run --separate-stderr cage run "$PROJECT" --package "$FIX_TOOLS" --workspace-view cow -- \
+    sh -c 'echo agent > /workspace/notes.txt && cat /workspace/notes.txt'
+  assert_success
+  assert_equal "$output" agent "what the agent sees"
+  assert_equal "$(cat "$PROJECT/notes.txt")" host "the project is untouched until accept"
+  run --separate-stderr cagefs diff "$PROJECT" --stat
+  assert_contains "$output" notes.txt "cagefs diff shows the change"
+  # cagefs config takes the same options as mount
+  run --separate-stderr cagefs config "$PROJECT" --workspace-view cow --json
+  assert_success
+  assert_contains "$output" '"cow"' "cagefs config --workspace-view"
+  run --separate-stderr cagefs config "$PROJECT" --cache file:///nonexistent
+  assert_failure
+  assert_contains "$stderr" "--cache: binary cache" "cagefs config --cache"
+}
