@@ -30,97 +30,76 @@
 
 /* ---- names ---------------------------------------------------------- */
 
-/* 0: known, -1: unknown. */
+/* Each enum's names, indexed by its values (0, 1, ...), NULL-terminated:
+   the one place a name is spelled. */
+static const char *const mode_names[] = {
+  [STORE_READONLY] = "readonly", [STORE_SHARED] = "shared", [STORE_COPY] = "copy",
+  [STORE_ISOLATED] = "isolated", NULL,
+};
+static const char *const network_names[] = { [NETWORK_OFF] = "off", [NETWORK_HOST] = "host", NULL };
+static const char *const view_names[] = {
+  [VIEW_DIRECT] = "direct", [VIEW_COW] = "cow", [VIEW_TRACKED] = "tracked", NULL,
+};
+static const char *const profile_names[] = {
+  [PROFILE_STANDARD] = "standard", [PROFILE_STRICT] = "strict", [PROFILE_RELAXED] = "relaxed", NULL,
+};
+static const char *const hook_names[] = {
+  [HOOK_PRE_MOUNT] = "pre-mount", [HOOK_POST_MOUNT] = "post-mount",
+  [HOOK_PRE_UMOUNT] = "pre-umount", [HOOK_POST_UMOUNT] = "post-umount", NULL,
+};
+#define PROFILE_CHOICES "strict, standard, relaxed"
+
+/* The index of S in NAMES, or -1. */
 static int
-mode_from_string (const char *s, enum store_mode *out)
+name_index (const char *const *names, const char *s)
 {
-  if (strcmp (s, "readonly") == 0)
-    *out = STORE_READONLY;
-  else if (strcmp (s, "shared") == 0)
-    *out = STORE_SHARED;
-  else if (strcmp (s, "copy") == 0)
-    *out = STORE_COPY;
-  else if (strcmp (s, "isolated") == 0)
-    *out = STORE_ISOLATED;
-  else
+  for (int i = 0; s && names[i]; i++)
+    if (strcmp (names[i], s) == 0)
+      return i;
+  return -1;
+}
+
+/* NAMES[V], or "unknown" past its end. */
+static const char *
+name_of (const char *const *names, size_t n, int v)
+{
+  return v >= 0 && (size_t) v < n - 1 ? names[v] : "unknown";
+}
+
+#define NAME_OF(names, v) name_of (names, sizeof names / sizeof *names, (int) (v))
+
+/* Set *OUT to S's index in NAMES: 0, or -1 when S is none of them. */
+static int
+from_name (const char *const *names, const char *s, int *out)
+{
+  int i = name_index (names, s);
+  if (i < 0)
     return -1;
+  *out = i;
   return 0;
 }
 
-static int
-network_from_string (const char *s, enum network_mode *out)
-{
-  if (strcmp (s, "off") == 0)
-    *out = NETWORK_OFF;
-  else if (strcmp (s, "host") == 0)
-    *out = NETWORK_HOST;
-  else
-    return -1;
-  return 0;
-}
-
-static int
-view_from_string (const char *s, enum workspace_view *out)
-{
-  if (strcmp (s, "direct") == 0)
-    *out = VIEW_DIRECT;
-  else if (strcmp (s, "cow") == 0)
-    *out = VIEW_COW;
-  else if (strcmp (s, "tracked") == 0)
-    *out = VIEW_TRACKED;
-  else
-    return -1;
-  return 0;
-}
+#define FROM_NAME(names, s, out) from_name (names, s, (int *) (out))
 
 const char *
 config_view_name (enum workspace_view v)
 {
-  switch (v)
-    {
-    case VIEW_DIRECT: return "direct";
-    case VIEW_COW: return "cow";
-    case VIEW_TRACKED: return "tracked";
-    }
-  return "unknown";
+  return NAME_OF (view_names, v);
 }
 
 int
 config_parse_view (const char *s, enum workspace_view *out, struct cage_error *err)
 {
-  if (view_from_string (s ? s : "", out) < 0)
+  if (FROM_NAME (view_names, s, out) < 0)
     return cage_error_set (err, 0, "unknown workspace view %s; valid choices: " VIEW_CHOICES,
                            s ? s : "(none)");
-  return 0;
-}
-
-static const char *const profile_names[] = { "standard", "strict", "relaxed", NULL };
-#define PROFILE_CHOICES "strict, standard, relaxed"
-
-static int
-profile_from_string (const char *s, enum cage_profile *out)
-{
-  if (strcmp (s, "standard") == 0)
-    *out = PROFILE_STANDARD;
-  else if (strcmp (s, "strict") == 0)
-    *out = PROFILE_STRICT;
-  else if (strcmp (s, "relaxed") == 0)
-    *out = PROFILE_RELAXED;
-  else
-    return -1;
   return 0;
 }
 
 const char *
 config_profile_name (enum cage_profile p)
 {
-  switch (p)
-    {
-    case PROFILE_STANDARD: return "standard";
-    case PROFILE_STRICT: return "strict";
-    case PROFILE_RELAXED: return "relaxed";
-    }
-  return "unknown";
+  return NAME_OF (profile_names, p);
 }
 
 void
@@ -147,39 +126,19 @@ config_profile_limits (struct cage_config *cfg, enum cage_profile p)
 const char *
 config_mode_name (enum store_mode m)
 {
-  switch (m)
-    {
-    case STORE_READONLY: return "readonly";
-    case STORE_SHARED: return "shared";
-    case STORE_COPY: return "copy";
-    case STORE_ISOLATED: return "isolated";
-    }
-  return "unknown";
+  return NAME_OF (mode_names, m);
 }
 
 const char *
 config_network_name (enum network_mode m)
 {
-  switch (m)
-    {
-    case NETWORK_OFF: return "off";
-    case NETWORK_HOST: return "host";
-    }
-  return "unknown";
+  return NAME_OF (network_names, m);
 }
 
 const char *
 config_hook_name (enum hook_kind h)
 {
-  switch (h)
-    {
-    case HOOK_PRE_MOUNT: return "pre-mount";
-    case HOOK_POST_MOUNT: return "post-mount";
-    case HOOK_PRE_UMOUNT: return "pre-umount";
-    case HOOK_POST_UMOUNT: return "post-umount";
-    case HOOK_COUNT: break;
-    }
-  return "unknown";
+  return NAME_OF (hook_names, h);
 }
 
 /* S as a JSON-style quoted string for messages: control characters, '"'
@@ -246,8 +205,7 @@ one_line (char *buf, size_t size, const char *s)
 int
 config_parse_mode (const char *s, enum store_mode *out, struct cage_error *err)
 {
-  int r = mode_from_string (s ? s : "", out);
-  if (r < 0)
+  if (FROM_NAME (mode_names, s, out) < 0)
     return cage_error_set (err, 0, "unknown store mode %s; valid choices: " MODE_CHOICES,
                            QUOTED (s ? s : ""));
   return 0;
@@ -256,7 +214,7 @@ config_parse_mode (const char *s, enum store_mode *out, struct cage_error *err)
 int
 config_parse_profile (const char *s, enum cage_profile *out, struct cage_error *err)
 {
-  if (profile_from_string (s ? s : "", out) == 0)
+  if (FROM_NAME (profile_names, s, out) == 0)
     return 0;
   const char *near = suggest_closest (s ? s : "", profile_names);
   if (near)
@@ -269,7 +227,7 @@ config_parse_profile (const char *s, enum cage_profile *out, struct cage_error *
 int
 config_parse_network (const char *s, enum network_mode *out, struct cage_error *err)
 {
-  if (network_from_string (s ? s : "", out) < 0)
+  if (FROM_NAME (network_names, s, out) < 0)
     return cage_error_set (err, 0, "unknown network mode %s; valid choices: " NETWORK_CHOICES,
                            QUOTED (s ? s : ""));
   return 0;
@@ -669,8 +627,7 @@ load_mode (struct loader *L, json_t *v, struct cage_config *out)
     return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string, not %s; valid choices: "
                     MODE_CHOICES, PATH_NAME (L), type_name (v));
   const char *s = json_string_value (v);
-  int r = mode_from_string (s, &out->mode);
-  if (r < 0)
+  if (FROM_NAME (mode_names, s, &out->mode) < 0)
     return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s; valid choices: " MODE_CHOICES,
                     PATH_NAME (L), QUOTED (s));
   return 0;
@@ -683,7 +640,7 @@ load_network (struct loader *L, json_t *v, struct cage_config *out)
     return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string, not %s; valid choices: "
                     NETWORK_CHOICES, PATH_NAME (L), type_name (v));
   const char *s = json_string_value (v);
-  if (network_from_string (s, &out->network) < 0)
+  if (FROM_NAME (network_names, s, &out->network) < 0)
     return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s; valid choices: " NETWORK_CHOICES,
                     PATH_NAME (L), QUOTED (s));
   return 0;
@@ -1017,12 +974,9 @@ load_hooks (struct loader *L, json_t *v, struct cage_config *out)
   json_object_foreach (v, key, m)
     {
       push_key (L, key);
-      int h = 0;
-      while (h < HOOK_COUNT && strcmp (key, config_hook_name ((enum hook_kind) h)) != 0)
-        h++;
-      if (h == HOOK_COUNT)
-        return unknown_key (L, key, "hooks", KEYS ("pre-mount", "post-mount", "pre-umount",
-                                                   "post-umount"));
+      int h = name_index (hook_names, key);
+      if (h < 0)
+        return unknown_key (L, key, "hooks", hook_names);
       if (!json_is_string (m) || !json_string_value (m)[0])
         return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a shell command string, not %s; "
                         "e.g. \"echo mounted\"", PATH_NAME (L),
@@ -1136,7 +1090,7 @@ load_workspace (struct loader *L, json_t *v, struct cage_config *out)
             return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string, not %s; valid "
                             "choices: " VIEW_CHOICES, PATH_NAME (L), type_name (m));
           const char *sv = json_string_value (m);
-          if (view_from_string (sv, &out->view) < 0)
+          if (FROM_NAME (view_names, sv, &out->view) < 0)
             return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s; valid choices: " VIEW_CHOICES,
                             PATH_NAME (L), QUOTED (sv));
           out->have_view = true;
