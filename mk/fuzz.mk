@@ -1,6 +1,6 @@
 # fuzz targets (libFuzzer; clang with ASan+UBSan)
 #
-#   make fuzz-build        build build/fuzz/fuzz_{config,glob,storepath,nar,scan}
+#   make fuzz-build        build build/fuzz/fuzz_{config,glob,storepath,nar,scan,gitconfig}
 #   make fuzz              run each target for FUZZ_SECONDS (default 60)
 #   make fuzz-smoke        run each target for 10 s (make check runs this)
 #   make fuzz-TARGET       run one target for FUZZ_SECONDS
@@ -17,7 +17,7 @@ FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 10
 FUZZ_BUILD := build/fuzz
-FUZZ_TARGETS := config glob storepath nar scan
+FUZZ_TARGETS := config glob storepath nar scan gitconfig
 FUZZ_BINS := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
 
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -30,6 +30,7 @@ FUZZ_SRC_glob := common/blacklist.c common/error.c
 FUZZ_SRC_storepath := nix/storepath.c
 FUZZ_SRC_nar := nix/nar.c common/error.c
 FUZZ_SRC_scan := common/secret_scan.c
+FUZZ_SRC_gitconfig := common/gitconfig.c
 FUZZ_LIBS := -ljansson
 
 fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))
