@@ -465,14 +465,15 @@ complete_words () {
       lib = { cleanSource = p: p; cleanSourceWith = a: a.src; platforms.linux = [ ]; };
       stdenv.mkDerivation = a: a;
       pkg-config = \"pkg-config\"; fuse3 = \"fuse3\"; libseccomp = \"libseccomp\";
-      jansson = \"jansson\"; liburing = \"liburing\"; libcap = \"libcap\"; };
+      jansson = \"jansson\"; liburing = \"liburing\"; libcap = \"libcap\";
+      openssl = \"openssl\"; };
     in { inherit (r) pname buildInputs nativeBuildInputs buildPhase installPhase; }"
   run --separate-stderr nix-instantiate --eval --strict --json -E "$expr"
   assert_success
   local j=$output
   assert_equal "$(jq -r .pname <<<"$j")" cagefs "pname"
   assert_equal "$(jq -r '.buildInputs | sort | join(" ")' <<<"$j")" \
-    "fuse3 jansson libcap libseccomp liburing" "buildInputs"
+    "fuse3 jansson libcap libseccomp liburing openssl" "buildInputs"
   assert_equal "$(jq -r '.nativeBuildInputs | join(" ")' <<<"$j")" "pkg-config" "nativeBuildInputs"
   assert_contains "$(jq -r .buildPhase <<<"$j")" "make -j" "buildPhase"
   assert_contains "$(jq -r .installPhase <<<"$j")" "make install PREFIX=\$out" "installPhase"
