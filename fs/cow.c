@@ -551,6 +551,16 @@ cow_copyup (struct node *n)
   return r < 0 ? r : 1;
 }
 
+bool
+cow_in_lower (struct node *n)
+{
+  if (n->kind != NODE_REAL || !n->view->cow || !n->parent)
+    return false;
+  char rel[4096];
+  struct stat st;
+  return node_relpath (n, rel, sizeof rel) >= 0 && lstat_at (upper_fd, rel, &st) < 0;
+}
+
 /* ---- markers ------------------------------------------------------------- */
 
 /* Remove the markers (whiteouts, opaque) in the upper folder DIRFD. */

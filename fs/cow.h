@@ -52,6 +52,8 @@ int cow_prepare_dir (struct node *dir);
 void cow_created (struct node *parent, const char *name);
 /* Copy N up before it changes.  1 copied, 0 nothing to do, -errno. */
 int cow_copyup (struct node *n);
+/* Is N a project file not copied up yet (in a cow view)? */
+bool cow_in_lower (struct node *n);
 
 /* unlinkat / renameat2 in the merged view.  RENAME_EXCHANGE is refused
    (EINVAL). */

@@ -602,6 +602,13 @@ make_entry (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, de
 {
   struct node *p = N (parent);
   char why[GIT_GUARD_WHY] = "";
+  /* the tracked view: an untracked empty folder becomes the agent's */
+  if (S_ISDIR (mode) && !link && writable (p) == 0 && visibility_check_untracked (p, name) == 0
+      && !visibility_protected (p, name) && tracked_adopt_empty_dir (p, name))
+    {
+      reply_new_entry (req, p, name);
+      return;
+    }
   int r = check_new_name (p, name);
   if (r == 0 && !link && !S_ISDIR (mode) && !S_ISREG (mode) && !S_ISFIFO (mode)
       && !S_ISSOCK (mode))
@@ -690,11 +697,14 @@ op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newna
     r = -EACCES;
   if (r == 0)
     r = git_guard_link (n, p, newname, why);
+  /* A project file is not linked in the cow view: its copy-up would give
+     the source a new inode under the caller (git's local clone checks the
+     link's inode against the source's and gives up); EXDEV, as between two
+     filesystems, and the caller copies. */
+  if (r == 0 && p->view->cow && cow_in_lower (n))
+    r = -EXDEV;
   if (r == 0 && p->view->cow)
-    {
-      int cu = copyup_node (n);
-      r = cu < 0 ? cu : cow_prepare_dir (p);
-    }
+    r = cow_prepare_dir (p);
   if (r < 0)
     {
       audit_why (req, "link", p, newname, r, why);

@@ -1,6 +1,8 @@
 /* tracked.c - the tracked workspace view (see tracked.h). */
 #include "tracked.h"
 
+#include <dirent.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -188,4 +190,33 @@ tracked_rename_check (struct node *parent, const char *name)
   bool dir = fstatat (fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR (st.st_mode);
   node_fd_put (parent);
   return dir ? -EXDEV : 0;
+}
+
+int
+tracked_adopt_empty_dir (struct node *parent, const char *name)
+{
+  if (!tracked_view || parent->view != tracked_view || tracked_check (parent, name) == 0)
+    return 0;
+  int pfd = node_fd_get (parent);
+  if (pfd < 0)
+    return 0;
+  int fd = openat (pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  node_fd_put (parent);
+  if (fd < 0)
+    return 0;
+  DIR *d = fdopendir (fd);
+  if (!d)
+    {
+      close (fd);
+      return 0;
+    }
+  bool empty = true;
+  struct dirent *de;
+  while (empty && (de = readdir (d)))
+    empty = strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0;
+  closedir (d);
+  if (!empty)
+    return 0;
+  tracked_created (parent, name);
+  return 1;
 }

@@ -20,6 +20,12 @@ void tracked_fini (void);
 int tracked_check (struct node *parent, const char *name);
 /* The agent created PARENT/NAME (or renamed a file to it). */
 void tracked_created (struct node *parent, const char *name);
+/* The agent makes the folder PARENT/NAME where the host has an untracked
+   EMPTY folder (git tracks no folder, only files: an empty one is never
+   in the tracked set, and git itself makes them, e.g. objects/pack): it
+   becomes the agent's, as if its mkdir had made it.  1 when so (the caller
+   answers as for a new folder), 0 otherwise. */
+int tracked_adopt_empty_dir (struct node *parent, const char *name);
 /* Renaming a folder would carry untracked entries to a new name: -EXDEV
    (tools then copy what they see).  0 otherwise. */
 int tracked_rename_check (struct node *parent, const char *name);

@@ -33,6 +33,8 @@ private_hidden (const struct view *v, const char *name)
          && bsearch (name, v->hidden_top, v->n_hidden_top, sizeof (char *), cmp_name);
 }
 
+static int hidden_check (struct node *parent, const char *name);
+
 int
 visibility_check (struct node *parent, const char *name)
 {
@@ -53,6 +55,24 @@ visibility_check (struct node *parent, const char *name)
   int tr = tracked_check (parent, name);
   if (tr < 0)
     return tr;
+  return hidden_check (parent, name);
+}
+
+int
+visibility_check_untracked (struct node *parent, const char *name)
+{
+  if (name[0] == '\0' || strchr (name, '/') || strcmp (name, ".") == 0
+      || strcmp (name, "..") == 0)
+    return -ENOENT;
+  return parent->view && parent->view->blacklist ? hidden_check (parent, name) : 0;
+}
+
+/* The blacklist's verdict on PARENT/NAME (a workspace name). */
+static int
+hidden_check (struct node *parent, const char *name)
+{
+  struct view *v = parent->view;
+  const struct blacklist *bl = v->blacklist;
   char rel[4096];
   const char *path = name;
   if (bl->has_paths)

@@ -13,6 +13,10 @@
    or outside the closure, or NAME is not a single component. */
 int visibility_check (struct node *parent, const char *name);
 
+/* The same without the tracked view's set: 0 when only that hides
+   PARENT/NAME (a folder below the view's root). */
+int visibility_check_untracked (struct node *parent, const char *name);
+
 /* 0 when the real file ST (just stat'ed in VIEW) may be shown; -ENOENT when
    - VIEW shows only what is world-readable (the store of the non-writable
      modes and the host home view when root invokes: sessions the kernel
