@@ -324,4 +324,27 @@ int write_all (int fd, const char *p, size_t n);
 int agents_register (const char *project, char *path, size_t size);
 void agents_unregister (const char *path);
 
+/* ---- one cage exec (plan.c, cage_init.c, exec.c) ---- */
+
+/* What a process in the cage sends when it fails: the exit status cage
+   must use and why.  Smaller than PIPE_BUF, so one write is atomic.  */
+struct report
+{
+  int exit_code;
+  struct cage_error err;
+};
+
+_Static_assert (sizeof (struct report) <= 4096, "a report fits in one pipe write");
+
+/* plan.c */
+int plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage_error *err);
+void plan_free (struct cage_plan *plan);
+json_t *plan_json (const struct cage_plan *plan);
+/* The namespaces of CLONE_FLAGS as a JSON array of names. */
+json_t *namespaces_json (int clone_flags);
+
+/* cage_init.c: pid 1 of the cage (never returns) */
+_Noreturn void cage_init (struct cage_plan *plan, const sigset_t *caller_mask, int sync_fd,
+                          int report_fd);
+
 #endif
