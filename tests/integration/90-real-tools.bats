@@ -16,74 +16,16 @@ need_fix () {
   [ -n "${!1:-}" ] || skip "no $1 fixture: ${!miss:-not built by tests/fixtures/build.sh}"
 }
 
-# host_git ARGS...: the fixture's git on the host, with an identity.
-host_git () { "$FIX_GIT/bin/git" -c user.name=host -c user.email=host@localhost "$@"; }
+# The inputs of the work (shared with bench/real-tools).
+. "$BATS_TEST_DIRNAME/../fixtures/real-work.sh"
+host_git () { rw_git "$@"; }
 
 # Inside the cage: git with an identity and no system or global config.
 CAGE_GIT='git -c user.name=agent -c user.email=agent@cage -c init.defaultBranch=main'
 
-# up_repo: $PROJECT/up.git, a bare repository with one commit pushed from a
-# host clone (README: "hello").
-up_repo () {
-  local w=$BATS_TEST_TMPDIR/host-clone
-  host_git init -q --bare -b main "$PROJECT/up.git"
-  host_git clone -q "$PROJECT/up.git" "$w" 2>/dev/null
-  printf 'hello\n' > "$w/README"
-  host_git -C "$w" add README
-  host_git -C "$w" commit -qm "first commit"
-  host_git -C "$w" push -q origin HEAD:main
-}
-
-# npm_fixture: $PROJECT/app (package.json + package-lock.json naming
-# cage-dep 1.0.0 from the registry, with its integrity) and $PROJECT/npm-cache
-# holding the cage-dep tarball, so `npm ci --offline` needs no network.
-npm_fixture () {
-  local t=$BATS_TEST_TMPDIR/npm integrity
-  mkdir -p "$t/dep" "$PROJECT/app"
-  printf '{"name":"cage-dep","version":"1.0.0","main":"index.js"}\n' > "$t/dep/package.json"
-  printf 'module.exports = () => "cage-dep works";\n' > "$t/dep/index.js"
-  (cd "$t/dep" && HOME=$t "$FIX_NODE/bin/npm" pack --silent --pack-destination "$t" >/dev/null) \
-    || fail "npm pack failed"
-  HOME=$t "$FIX_NODE/bin/npm" cache add "$t/cage-dep-1.0.0.tgz" --cache "$PROJECT/npm-cache" >/dev/null 2>&1 \
-    || fail "npm cache add failed"
-  rm -rf "$PROJECT/npm-cache/_logs"
-  integrity=$("$FIX_NODE/bin/node" -e 'const c=require("crypto"),f=require("fs");
-    console.log("sha512-"+c.createHash("sha512").update(f.readFileSync(process.argv[1])).digest("base64"))' \
-    "$t/cage-dep-1.0.0.tgz")
-  printf '{"name":"cage-app","version":"1.0.0","dependencies":{"cage-dep":"1.0.0"}}\n' > "$PROJECT/app/package.json"
-  cat > "$PROJECT/app/package-lock.json" <<EOF
-{"name": "cage-app", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
- "packages": {
-  "": {"name": "cage-app", "version": "1.0.0", "dependencies": {"cage-dep": "1.0.0"}},
-  "node_modules/cage-dep": {"version": "1.0.0",
-    "resolved": "https://registry.npmjs.org/cage-dep/-/cage-dep-1.0.0.tgz",
-    "integrity": "$integrity"}}}
-EOF
-}
-
-# wheel_fixture: $PROJECT/wheels/hello_cage-1.0-py3-none-any.whl, a pure
-# python wheel written by hand with zipfile.
-wheel_fixture () {
-  mkdir -p "$PROJECT/wheels"
-  "$FIX_PYTHON/bin/python3" - "$PROJECT/wheels" <<'EOF'
-import base64, hashlib, sys, zipfile
-info = "hello_cage-1.0.dist-info"
-files = {
-    "hello_cage/__init__.py": "def hello():\n    return 'hello from a wheel'\n",
-    info + "/METADATA": "Metadata-Version: 2.1\nName: hello-cage\nVersion: 1.0\n",
-    info + "/WHEEL": "Wheel-Version: 1.0\nGenerator: cagefs-tests\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-}
-record = []
-for name, text in files.items():
-    data = text.encode()
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    record.append("%s,sha256=%s,%d" % (name, digest, len(data)))
-files[info + "/RECORD"] = "\n".join(record + [info + "/RECORD,,"]) + "\n"
-with zipfile.ZipFile(sys.argv[1] + "/hello_cage-1.0-py3-none-any.whl", "w") as z:
-    for name, text in files.items():
-        z.writestr(name, text)
-EOF
-}
+up_repo () { rw_up_repo "$PROJECT" "$BATS_TEST_TMPDIR" || fail "the bare repository"; }
+npm_fixture () { rw_npm "$PROJECT" "$BATS_TEST_TMPDIR" || fail "the npm fixture"; }
+wheel_fixture () { rw_wheel "$PROJECT" || fail "the wheel"; }
 
 # grep_fixture: files to walk and grep, one secret that must stay hidden.
 grep_fixture () {
@@ -91,20 +33,7 @@ grep_fixture () {
   put src/deep/er/b.txt "NEEDLE again"
   put src/c.txt "nothing"
   put .env "NEEDLE=secret"
-  cat > "$PROJECT/walk.py" <<'EOF'
-import os, sys
-hits, n = [], 0
-for root, dirs, files in os.walk(sys.argv[1]):
-    dirs[:] = sorted(d for d in dirs if d != ".git")
-    for f in sorted(files):
-        n += 1
-        p = os.path.join(root, f)
-        with open(p, errors="replace") as fh:
-            if "NEE" + "DLE" in fh.read():
-                hits.append(os.path.relpath(p, sys.argv[1]))
-print("\n".join(hits))
-print("files:", n, file=sys.stderr)
-EOF
+  rw_walk_script "$PROJECT"
 }
 
 # mount_view VIEW: mount $PROJECT in VIEW with the tools and every real
