@@ -138,12 +138,11 @@ is_created (const char *rel)
 }
 
 int
-tracked_check (struct node *parent, const char *name)
+tracked_check (struct node *parent, const char *name, const char *rel)
 {
   if (!tracked_view || parent->view != tracked_view)
     return 0;
-  char rel[4096];
-  if (node_relpath_child (parent, name, rel, sizeof rel) < 0)
+  if (!rel)
     return -ENOENT;
   const char *key = rel;
   if ((n_tracked > 0 && bsearch (&key, tracked, n_tracked, sizeof (char *), cmp_str))
@@ -160,12 +159,11 @@ tracked_check (struct node *parent, const char *name)
 }
 
 void
-tracked_created (struct node *parent, const char *name)
+tracked_created (struct node *parent, const char *name, const char *rel)
 {
   if (!tracked_view || parent->view != tracked_view)
     return;
-  char rel[4096];
-  if (node_relpath_child (parent, name, rel, sizeof rel) < 0 || is_created (rel))
+  if (!rel || is_created (rel))
     return;
   const char *key = rel;
   if (n_tracked > 0 && bsearch (&key, tracked, n_tracked, sizeof (char *), cmp_str))

@@ -16,10 +16,11 @@ void tracked_fini (void);
 
 /* 0 when PARENT/NAME may be seen (tracked, created by the agent, or not
    there at all); -ENOENT when it is an untracked host entry.  0 for every
-   view but the tracked one. */
-int tracked_check (struct node *parent, const char *name);
-/* The agent created PARENT/NAME (or renamed a file to it). */
-void tracked_created (struct node *parent, const char *name);
+   view but the tracked one.  REL: its path in the view (policy.h), NULL
+   when too long. */
+int tracked_check (struct node *parent, const char *name, const char *rel);
+/* The agent created PARENT/NAME, path REL (or renamed a file to it). */
+void tracked_created (struct node *parent, const char *name, const char *rel);
 /* Renaming a folder would carry untracked entries to a new name: -EXDEV
    (tools then copy what they see).  0 otherwise. */
 int tracked_rename_check (struct node *parent, const char *name);
