@@ -82,7 +82,7 @@ agent_repos_close (void)
 }
 
 void
-agent_repos_add (struct node *parent, const char *name)
+agent_repos_add (struct node *parent, const char *name, const char *rel)
 {
   int pfd = node_fd_get (parent);
   if (pfd < 0)
@@ -92,14 +92,20 @@ agent_repos_add (struct node *parent, const char *name)
   node_fd_put (parent);
   if (r < 0 || !S_ISDIR (st.st_mode))
     return;
-  char rel[4096];
-  int len = node_relpath_child (parent, name, rel, sizeof rel - 1);
+  size_t len = rel ? strlen (rel) : 0;
+  char line[4096];
+  if (len + 3 > sizeof line) /* (as node_relpath_child's limit was) */
+    len = 0;
+  else if (len)
+    {
+      memcpy (line, rel, len);
+      line[len] = '\n';
+    }
   pthread_mutex_lock (&repos_lock);
   note (st.st_dev, st.st_ino);
-  if (len > 0 && list_fd >= 0 && !strchr (rel, '\n'))
+  if (len > 0 && list_fd >= 0 && !memchr (rel, '\n', len))
     {
-      rel[len] = '\n';
-      if (write (list_fd, rel, (size_t) len + 1) < 0)
+      if (write (list_fd, line, len + 1) < 0)
         {
           /* noted for this mount; a later one protects it again */
         }

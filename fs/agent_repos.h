@@ -24,8 +24,9 @@
 int agent_repos_open (const char *path, int root_fd, struct cage_error *err);
 void agent_repos_close (void);
 
-/* The agent made the folder PARENT/NAME (".git"). */
-void agent_repos_add (struct node *parent, const char *name);
+/* The agent made the folder PARENT/NAME (".git"), REL its path in the
+   workspace (policy.h; NULL: too long to list). */
+void agent_repos_add (struct node *parent, const char *name, const char *rel);
 
 /* Is the folder (DEV, INO) a ".git" the agent made? */
 bool agent_repos_has (dev_t dev, ino_t ino);

@@ -25,7 +25,7 @@
 
 static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
 static int audit_fd = -1;
-static char *audit_path;
+static char *log_path;
 static struct node *audit_root;
 static long long audit_size, audit_max = AUDIT_MAX_BYTES;
 static bool audit_failed; /* a write error was reported once */
@@ -105,12 +105,15 @@ synth_path (const struct node *dir, const char *path, const struct node *n, char
   return false;
 }
 
-/* The agent's path of N (and NAME beneath it, when not NULL). */
+/* The agent's path of the entry PP. */
 static void
-agent_path (struct node *n, const char *name, char *buf, size_t size)
+agent_path (const struct policy_path *pp, char *buf, size_t size)
 {
-  if (n->kind != NODE_REAL)
+  if (!pp->real)
     {
+      /* synthetic: a node, or a name in a synthetic folder */
+      const char *name = pp->node ? NULL : pp->name;
+      const struct node *n = pp->node ? pp->node : pp->dir;
       char dir[1024];
       if (!synth_path (audit_root, "", n, dir, sizeof dir))
         snprintf (dir, sizeof dir, "?");
@@ -122,12 +125,11 @@ agent_path (struct node *n, const char *name, char *buf, size_t size)
     }
   const char *prefix = "?";
   for (size_t i = 0; i < n_views; i++)
-    if (views[i].view == n->view)
+    if (views[i].view == pp->view)
       prefix = views[i].path;
-  char rel[4096];
-  int r = name ? node_relpath_child (n, name, rel, sizeof rel) : node_relpath (n, rel, sizeof rel);
-  if (r < 0)
-    snprintf (rel, sizeof rel, "%s", name ? name : "?");
+  const char *rel = pp->rel;
+  if (pp->err)
+    rel = pp->node ? "?" : pp->name;
   snprintf (buf, size, "%s%s%s", prefix, rel[0] ? "/" : "", rel);
 }
 
@@ -151,8 +153,8 @@ audit_open (const char *path, struct node *root, struct cage_error *err)
   if (fstat (audit_fd, &st) < 0)
     return cage_error_set (err, errno, "stat the audit log `%s`", path);
   audit_size = st.st_size;
-  audit_path = strdup (path);
-  if (!audit_path)
+  log_path = strdup (path);
+  if (!log_path)
     return cage_error_set (err, ENOMEM, "open the audit log `%s`", path);
   audit_root = root;
   n_views = 0;
@@ -168,8 +170,8 @@ audit_close (void)
   if (audit_fd >= 0)
     close (audit_fd);
   audit_fd = -1;
-  free (audit_path);
-  audit_path = NULL;
+  free (log_path);
+  log_path = NULL;
   pthread_mutex_unlock (&audit_lock);
 }
 
@@ -179,7 +181,7 @@ report_failure (const char *what, int e)
   if (audit_failed)
     return;
   audit_failed = true;
-  fprintf (stderr, "cagefs: warning: audit log `%s`: %s: %s\n", audit_path, what, strerror (e));
+  fprintf (stderr, "cagefs: warning: audit log `%s`: %s: %s\n", log_path, what, strerror (e));
   fflush (stderr);
 }
 
@@ -268,13 +270,13 @@ static void
 rotate_locked (void)
 {
   char old[4096];
-  snprintf (old, sizeof old, "%s.1", audit_path);
-  if (rename (audit_path, old) < 0)
+  snprintf (old, sizeof old, "%s.1", log_path);
+  if (rename (log_path, old) < 0)
     {
       report_failure ("rename to .1", errno);
       return;
     }
-  int fd = open (audit_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
+  int fd = open (log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0)
     {
       report_failure ("reopen after rotation", errno);
@@ -380,33 +382,33 @@ req_pid (struct fuse_req *req)
 }
 
 void
-audit_why (struct fuse_req *req, const char *op, struct node *parent, const char *name, int r,
-           const char *reason)
+audit_path (struct fuse_req *req, const char *op, const struct policy_path *pp, int r,
+            const char *reason)
 {
   const char *result = result_of (r);
   if (!result)
     return;
   char path[4096 + 512];
-  agent_path (parent, name, path, sizeof path);
+  agent_path (pp, path, sizeof path);
   append (req_pid (req), op, path, result, reason);
-}
-
-void
-audit_name (struct fuse_req *req, const char *op, struct node *parent, const char *name, int r)
-{
-  audit_why (req, op, parent, name, r, NULL);
 }
 
 void
 audit_node (struct fuse_req *req, const char *op, struct node *n, int r)
 {
-  audit_name (req, op, n, NULL, r);
+  if (!result_of (r))
+    return;
+  struct policy_path pp;
+  policy_path_node (&pp, n);
+  audit_path (req, op, &pp, r, NULL);
 }
 
 void
-audit_lookup (struct fuse_req *req, struct node *parent, const char *name, int r)
+audit_lookup (struct fuse_req *req, const struct policy_path *pp, int r)
 {
-  if (r >= 0 || parent->kind != NODE_REAL || !name[0] || strchr (name, '/')
+  const char *name = pp->name;
+  struct node *parent = pp->dir;
+  if (r >= 0 || !parent || parent->kind != NODE_REAL || !name[0] || strchr (name, '/')
       || strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
     return;
   int pfd = node_fd_get (parent);
@@ -416,26 +418,14 @@ audit_lookup (struct fuse_req *req, struct node *parent, const char *name, int r
   bool exists = fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
   node_fd_put (parent);
   if (exists)
-    audit_name (req, "lookup", parent, name, -ENOENT);
+    audit_path (req, "lookup", pp, -ENOENT, NULL);
 }
 
 void
-audit_rename (struct fuse_req *req, struct node *parent, const char *name,
-              struct node *newparent, const char *newname, int r, const char *reason)
+audit_rename (struct fuse_req *req, const struct policy_path *from, const struct policy_path *to,
+              int r, const char *reason)
 {
   if (!result_of (r))
     return;
-  /* The source is blamed unless it was fine and the target was not. */
-  bool target = r != -EROFS && r != -ENOENT && visibility_check (parent, name) == 0
-                && !visibility_protected (parent, name) && !cow_name_reserved (parent, name)
-                && !visibility_guards_rename (parent, name, false)
-                && !visibility_guards_rename (newparent, newname, true)
-                && (visibility_check (newparent, newname) < 0
-                    || visibility_protected (newparent, newname)
-                    || visibility_guards_protected (newparent, newname)
-                    || cow_name_reserved (newparent, newname));
-  if (target)
-    audit_why (req, "rename", newparent, newname, r, reason);
-  else
-    audit_why (req, "rename", parent, name, r, reason);
+  audit_path (req, "rename", policy_rename_blames_target (from, to, r) ? to : from, r, reason);
 }

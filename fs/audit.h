@@ -25,6 +25,7 @@
 
 #include "error.h"
 #include "node.h"
+#include "policy.h"
 
 #define AUDIT_RATE 100
 #define AUDIT_BURST 200
@@ -37,24 +38,23 @@ struct fuse_req;
 int audit_open (const char *path, struct node *root, struct cage_error *err);
 void audit_close (void);
 
-/* Log the refusal R (a negative errno) of OP on PARENT/NAME: -ENOENT is
-   "hidden", -EACCES "denied", -EROFS "read-only"; other values (and R >= 0)
-   are not refusals of ours and log nothing. */
-void audit_name (struct fuse_req *req, const char *op, struct node *parent, const char *name,
-                 int r);
-/* The same with REASON (NULL: none) as the entry's "reason": what made a
-   change one git would run ("git config key core.fsmonitor runs a
-   program"). */
-void audit_why (struct fuse_req *req, const char *op, struct node *parent, const char *name, int r,
-                const char *reason);
-/* Same for an existing node N. */
+/* Log the refusal R (a negative errno) of OP on the entry PP (policy.h:
+   the path the verdict was made on, not built again): -ENOENT is "hidden",
+   -EACCES "denied", -EROFS "read-only"; other values (and R >= 0) are not
+   refusals of ours and log nothing.  REASON (NULL: none) is the entry's
+   "reason": what made a change one git would run ("git config key
+   core.fsmonitor runs a program"). */
+void audit_path (struct fuse_req *req, const char *op, const struct policy_path *pp, int r,
+                 const char *reason);
+/* The same for an existing node N (its path is built here, once, only
+   when R is a refusal): for callers outside the policy gate (quota.h). */
 void audit_node (struct fuse_req *req, const char *op, struct node *n, int r);
-/* A lookup that visibility refused (R < 0): logged as "hidden" when
-   PARENT/NAME exists (a missing name hid nothing). */
-void audit_lookup (struct fuse_req *req, struct node *parent, const char *name, int r);
-/* A refused rename: the path logged is the side that was refused;
-   REASON as for audit_why. */
-void audit_rename (struct fuse_req *req, struct node *parent, const char *name,
-                   struct node *newparent, const char *newname, int r, const char *reason);
+/* A lookup that visibility refused (R < 0): logged as "hidden" when PP
+   exists (a missing name hid nothing). */
+void audit_lookup (struct fuse_req *req, const struct policy_path *pp, int r);
+/* A refused rename of FROM to TO: the path logged is the side that was
+   refused (policy_rename_blames_target); REASON as for audit_path. */
+void audit_rename (struct fuse_req *req, const struct policy_path *from,
+                   const struct policy_path *to, int r, const char *reason);
 
 #endif

@@ -81,46 +81,24 @@ enum kind
   K_HOOK,   /* git may run it */
 };
 
+/* What git makes of the entry PP: its name, and the name of the folder
+   holding it (precomputed under node_lock, policy.h). */
 static enum kind
-kind_locked (const struct node *parent, const char *name)
+kind_of (const struct policy_path *pp)
 {
-  if (!parent || parent->kind != NODE_REAL || !name)
+  if (!pp->real || !pp->dir)
     return K_NONE;
-  if (config_name (name))
+  if (config_name (pp->name))
     return K_CONFIG;
-  if (parent->parent && parent->name && strcmp (parent->name, "hooks") == 0 && hook_name (name))
+  if (!pp->top && strcmp (pp->dir_name, "hooks") == 0 && hook_name (pp->name))
     return K_HOOK;
   return K_NONE;
 }
 
-static enum kind
-kind_of (struct node *parent, const char *name)
-{
-  pthread_mutex_lock (&node_lock);
-  enum kind k = kind_locked (parent, name);
-  pthread_mutex_unlock (&node_lock);
-  return k;
-}
-
-static enum kind
-kind_of_node (struct node *n)
-{
-  pthread_mutex_lock (&node_lock);
-  enum kind k = n->parent ? kind_locked (n->parent, n->name) : K_NONE;
-  pthread_mutex_unlock (&node_lock);
-  return k;
-}
-
 bool
-git_guard_node (struct node *n)
+git_guard_path (const struct policy_path *pp)
 {
-  return n->kind == NODE_REAL && kind_of_node (n) != K_NONE;
-}
-
-bool
-git_guard_name (struct node *parent, const char *name)
-{
-  return kind_of (parent, name) != K_NONE;
+  return kind_of (pp) != K_NONE;
 }
 
 static int
@@ -208,25 +186,26 @@ check_config_file (int dirfd, const char *name, char *why)
 }
 
 int
-git_guard_new (struct node *parent, const char *name, mode_t *mode, char *why)
+git_guard_new (const struct policy_path *pp, mode_t *mode, char *why)
 {
   if (S_ISLNK (*mode))
     {
-      if (no_link_name (name) || kind_of (parent, name) == K_HOOK)
-        return refuse (why, "a symlink named %s would lead git to a file nobody checked", name);
+      if (no_link_name (pp->name) || kind_of (pp) == K_HOOK)
+        return refuse (why, "a symlink named %s would lead git to a file nobody checked", pp->name);
       return 0;
     }
-  if (S_ISREG (*mode) && kind_of (parent, name) == K_HOOK)
+  if (S_ISREG (*mode) && kind_of (pp) == K_HOOK)
     *mode &= ~(mode_t) (S_IXUSR | S_IXGRP | S_IXOTH); /* git never runs it */
   return 0;
 }
 
 int
-git_guard_link (struct node *n, struct node *newparent, const char *newname, char *why)
+git_guard_link (const struct policy_path *src, const struct policy_path *dst, char *why)
 {
-  if (kind_of (newparent, newname) != K_NONE)
-    return refuse (why, "a second link named %s could be written through its other name", newname);
-  if (kind_of_node (n) != K_NONE)
+  if (kind_of (dst) != K_NONE)
+    return refuse (why, "a second link named %s could be written through its other name",
+                   dst->name);
+  if (kind_of (src) != K_NONE)
     return refuse (why, "%s", "a second link to a git config or hook could be written through");
   return 0;
 }
@@ -262,12 +241,13 @@ check_hooks_folder (int fd, char *why)
 }
 
 int
-git_guard_move (int efd, struct node *dparent, const char *dname, char *why)
+git_guard_move (int efd, const struct policy_path *dst, char *why)
 {
   struct stat st;
   if (efd < 0 || fstatat (efd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
     return 0; /* the rename itself fails */
-  enum kind k = kind_of (dparent, dname);
+  const char *dname = dst->name;
+  enum kind k = kind_of (dst);
   if (S_ISLNK (st.st_mode))
     {
       if (no_link_name (dname) || k == K_HOOK)
@@ -287,9 +267,9 @@ git_guard_move (int efd, struct node *dparent, const char *dname, char *why)
 }
 
 int
-git_guard_chmod (struct node *n, int fd, mode_t mode, char *why)
+git_guard_chmod (const struct policy_path *pp, int fd, mode_t mode, char *why)
 {
-  if (!(mode & 0111) || kind_of_node (n) != K_HOOK)
+  if (!(mode & 0111) || kind_of (pp) != K_HOOK)
     return 0;
   struct stat st;
   if (fstatat (fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG (st.st_mode))
@@ -298,9 +278,10 @@ git_guard_chmod (struct node *n, int fd, mode_t mode, char *why)
 }
 
 int
-git_guard_write (struct node *n, int fd, const char *data, size_t size, off_t off, char *why)
+git_guard_write (const struct policy_path *pp, int fd, const char *data, size_t size, off_t off,
+                 char *why)
 {
-  if (kind_of_node (n) != K_CONFIG)
+  if (kind_of (pp) != K_CONFIG)
     return 0;
   if (off < 0 || (size_t) off > CONFIG_MAX || size > CONFIG_MAX)
     return refuse (why, "%s", "a git config may not grow past 1 MiB");

@@ -31,6 +31,7 @@
 #include <sys/types.h>
 
 #include "node.h"
+#include "policy.h"
 
 #define GIT_GUARD_WHY 320
 
@@ -40,30 +41,29 @@ void git_guard_lock (void);
 void git_guard_lock_shared (void);
 void git_guard_unlock (void);
 
-/* Does git run or read as config what N is (or PARENT/NAME would be)?
-   Cheap: names only. */
-bool git_guard_node (struct node *n);
-bool git_guard_name (struct node *parent, const char *name);
+/* Does git run or read as config the entry PP (policy.h: an existing
+   node, or a name in a folder)?  Cheap: names only. */
+bool git_guard_path (const struct policy_path *pp);
 
-/* A new entry PARENT/NAME of type and mode *MODE (S_IFREG, S_IFDIR,
-   S_IFLNK, ...): 0, with a hook's x bits cleared from *MODE, or -EACCES
-   and WHY. */
-int git_guard_new (struct node *parent, const char *name, mode_t *mode, char *why);
+/* A new entry PP of type and mode *MODE (S_IFREG, S_IFDIR, S_IFLNK, ...):
+   0, with a hook's x bits cleared from *MODE, or -EACCES and WHY. */
+int git_guard_new (const struct policy_path *pp, mode_t *mode, char *why);
 
-/* A hard link of N as NEWPARENT/NEWNAME. */
-int git_guard_link (struct node *n, struct node *newparent, const char *newname, char *why);
+/* A hard link of the node SRC as DST. */
+int git_guard_link (const struct policy_path *src, const struct policy_path *dst, char *why);
 
 /* The entry EFD (an O_PATH fd of the file, folder or symlink; -1: none)
-   is renamed to DPARENT/DNAME (a RENAME_EXCHANGE is two such moves).  The
-   caller holds git_guard_lock until the rename is done. */
-int git_guard_move (int efd, struct node *dparent, const char *dname, char *why);
+   is renamed to DST (a RENAME_EXCHANGE is two such moves).  The caller
+   holds git_guard_lock until the rename is done. */
+int git_guard_move (int efd, const struct policy_path *dst, char *why);
 
-/* A chmod of N (a real node, FD its O_PATH fd) to MODE. */
-int git_guard_chmod (struct node *n, int fd, mode_t mode, char *why);
+/* A chmod of the node PP (FD its O_PATH fd) to MODE. */
+int git_guard_chmod (const struct policy_path *pp, int fd, mode_t mode, char *why);
 
-/* Writing SIZE bytes DATA at OFF into N (FD its O_PATH fd); with DATA NULL
-   a truncation to OFF. */
-int git_guard_write (struct node *n, int fd, const char *data, size_t size, off_t off, char *why);
+/* Writing SIZE bytes DATA at OFF into the node PP (FD its O_PATH fd); with
+   DATA NULL a truncation to OFF. */
+int git_guard_write (const struct policy_path *pp, int fd, const char *data, size_t size, off_t off,
+                     char *why);
 
 /* The same rules for a file at rest: REL (a path beneath DIRFD, where its
    content is read) of type and mode MODE, as `cagefs accept` is about to

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -318,6 +319,8 @@ node_get_real (struct node *parent, const char *name, const struct stat *st, int
   return n;
 }
 
+_Thread_local _Atomic unsigned long long *node_path_locks;
+
 /* Locked. */
 static int
 relpath_locked (struct node *n, const char *extra, char *buf, size_t size)
@@ -349,8 +352,16 @@ relpath_locked (struct node *n, const char *extra, char *buf, size_t size)
 }
 
 int
+node_relpath_locked (struct node *n, char *buf, size_t size)
+{
+  return relpath_locked (n, NULL, buf, size);
+}
+
+int
 node_relpath (struct node *n, char *buf, size_t size)
 {
+  if (node_path_locks)
+    atomic_fetch_add (node_path_locks, 1);
   pthread_mutex_lock (&node_lock);
   int r = relpath_locked (n, NULL, buf, size);
   pthread_mutex_unlock (&node_lock);
@@ -360,6 +371,8 @@ node_relpath (struct node *n, char *buf, size_t size)
 int
 node_relpath_child (struct node *parent, const char *name, char *buf, size_t size)
 {
+  if (node_path_locks)
+    atomic_fetch_add (node_path_locks, 1);
   pthread_mutex_lock (&node_lock);
   int r = relpath_locked (parent, name, buf, size);
   pthread_mutex_unlock (&node_lock);

@@ -154,6 +154,15 @@ void node_rekey_key (struct view *view, dev_t dev, ino_t ino, const struct stat 
 int node_relpath (struct node *n, char *buf, size_t size);
 /* Same for PARENT/NAME. */
 int node_relpath_child (struct node *parent, const char *name, char *buf, size_t size);
+/* node_relpath for a caller that holds node_lock (policy.c builds a
+   request's paths in one acquisition). */
+int node_relpath_locked (struct node *n, char *buf, size_t size);
+
+/* Where the request this thread serves counts each node_lock acquisition
+   made to build a path (node_relpath, node_relpath_child and policy.c's
+   builders; not node_fd_get's reopens, counted in reopens); NULL: not
+   counted.  Set by policy_begin (policy.h). */
+extern _Thread_local _Atomic unsigned long long *node_path_locks;
 
 /* Counters for status/debugging. */
 struct node_stats

@@ -25,6 +25,7 @@
 #include "hidden_inodes.h"
 #include "quota.h"
 #include "host_watch.h"
+#include "policy.h"
 #include "safe_open.h"
 #include "tracked.h"
 #include "visibility.h"
@@ -287,7 +288,7 @@ reply_negative (fuse_req_t req, struct node *parent)
 }
 
 static void
-op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
+do_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
 {
   struct node *p = N (parent);
   struct stat st;
@@ -314,8 +315,10 @@ op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
       fuse_reply_err (req, ENOTDIR);
       return;
     }
-  int r = visibility_check (p, name);
-  audit_lookup (req, p, name, r);
+  struct policy_path pp;
+  policy_path_at (&pp, p, name);
+  int r = policy_lookup (&pp);
+  audit_lookup (req, &pp, r);
   struct node *n = NULL;
   if (r == 0)
     {
@@ -323,7 +326,7 @@ op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
       /* Hidden by its inode (a hidden hard link, a secret by content):
          logged when the name exists. */
       if (r == -ENOENT && visibility_checks_inodes (p->view))
-        audit_lookup (req, p, name, r);
+        audit_lookup (req, &pp, r);
     }
   if (r == -ENOENT)
     reply_negative (req, p);
@@ -331,6 +334,14 @@ op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
     fuse_reply_err (req, -r);
   else
     reply_entry (req, n, &st);
+}
+
+static void
+op_lookup (fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+  policy_begin (POLICY_LOOKUP);
+  do_lookup (req, parent, name);
+  policy_end ();
 }
 
 static void
@@ -411,14 +422,14 @@ utimens_node (int fd, bool is_link, const struct timespec tv[2])
 }
 
 static void
-op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+do_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
             struct fuse_file_info *fi)
 {
   struct node *n = N (ino);
-  int r = writable (n);
-  if (r == 0 && visibility_protected_node (n))
-    r = -EACCES;
-  audit_node (req, "setattr", n, r);
+  struct policy_path pp;
+  policy_path_node (&pp, n);
+  int r = policy_write (&pp);
+  audit_path (req, "setattr", &pp, r, NULL);
   /* A file shared with the host store gets its own copy first; a handle
      of the agent's then still names the shared file: change by path. */
   int copied = r == 0 ? copyup_node (n) : 0;
@@ -446,16 +457,16 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
      and changed under the guard's lock (git_guard.h). */
   char why[GIT_GUARD_WHY] = "";
   bool guarded = (to_set & FUSE_SET_ATTR_MODE && attr->st_mode & 0111)
-                 || (to_set & FUSE_SET_ATTR_SIZE && git_guard_node (n));
+                 || (to_set & FUSE_SET_ATTR_SIZE && git_guard_path (&pp));
   if (guarded)
     {
       git_guard_lock ();
       if (r == 0 && (to_set & FUSE_SET_ATTR_MODE))
-        r = git_guard_chmod (n, fd, attr->st_mode, why);
+        r = git_guard_chmod (&pp, fd, attr->st_mode, why);
       if (r == 0 && (to_set & FUSE_SET_ATTR_SIZE))
-        r = git_guard_write (n, fd, NULL, 0, attr->st_size, why);
+        r = git_guard_write (&pp, fd, NULL, 0, attr->st_size, why);
       if (r < 0)
-        audit_why (req, "setattr", n, NULL, r, why);
+        audit_path (req, "setattr", &pp, r, why);
     }
 
   if (r == 0 && (to_set & FUSE_SET_ATTR_MODE))
@@ -515,6 +526,15 @@ op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
 }
 
 static void
+op_setattr (fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+            struct fuse_file_info *fi)
+{
+  policy_begin (POLICY_SETATTR);
+  do_setattr (req, ino, attr, to_set, fi);
+  policy_end ();
+}
+
+static void
 op_readlink (fuse_req_t req, fuse_ino_t ino)
 {
   struct node *n = N (ino);
@@ -549,44 +569,14 @@ op_readlink (fuse_req_t req, fuse_ino_t ino)
     }
 }
 
-/* Is PARENT/NAME an existing file hidden by another of its names?  The
-   kernel was told it does not exist, so a create, link or rename may come
-   for it: it must be neither opened, truncated nor replaced. */
-static bool
-existing_hidden (struct node *parent, const char *name)
-{
-  if (!visibility_checks_inodes (parent->view))
-    return false;
-  int pfd = node_fd_get (parent);
-  if (pfd < 0)
-    return false; /* the operation itself fails on it */
-  struct stat st;
-  bool hidden = fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
-                && visibility_check_inode (parent->view, pfd, name, &st) < 0;
-  node_fd_put (parent);
-  return hidden;
-}
-
-/* A new entry NAME in PARENT: PARENT must be writable and NAME may not be
-   hidden (EACCES: a hidden file can be neither read nor clobbered). */
-static int
-check_new_name (struct node *parent, const char *name)
-{
-  int r = writable (parent);
-  if (r < 0)
-    return r;
-  if (visibility_check (parent, name) < 0 || visibility_protected (parent, name)
-      || existing_hidden (parent, name) || cow_name_reserved (parent, name))
-    return -EACCES;
-  return 0;
-}
-
-/* After creating PARENT/NAME, look it up and reply. */
+/* After creating the entry PP, look it up and reply. */
 static void
-reply_new_entry (fuse_req_t req, struct node *parent, const char *name)
+reply_new_entry (fuse_req_t req, const struct policy_path *pp)
 {
+  struct node *parent = pp->dir;
+  const char *name = pp->name;
   cow_created (parent, name);
-  tracked_created (parent, name);
+  tracked_created (parent, name, pp->err ? NULL : pp->rel);
   struct node *n;
   struct stat st;
   int r = real_lookup (parent, name, &n, &st);
@@ -602,24 +592,22 @@ make_entry (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, de
 {
   struct node *p = N (parent);
   char why[GIT_GUARD_WHY] = "";
+  struct policy_path pp;
+  policy_path_at (&pp, p, name);
   /* the tracked view: an untracked empty folder becomes the agent's */
-  if (S_ISDIR (mode) && !link && writable (p) == 0 && visibility_check_untracked (p, name) == 0
-      && !visibility_protected (p, name) && tracked_adopt_empty_dir (p, name))
+  if (S_ISDIR (mode) && !link && p->kind == NODE_REAL && p->view->writable && !pp.err
+      && visibility_check_untracked (&pp) == 0 && !visibility_protected_path (&pp)
+      && tracked_adopt_empty_dir (p, name, pp.rel))
     {
-      reply_new_entry (req, p, name);
+      reply_new_entry (req, &pp);
       return;
     }
-  int r = check_new_name (p, name);
-  if (r == 0 && !link && !S_ISDIR (mode) && !S_ISREG (mode) && !S_ISFIFO (mode)
-      && !S_ISSOCK (mode))
-    r = -EPERM; /* no device nodes */
-  if (r == 0)
-    r = git_guard_new (p, name, &mode, why);
+  int r = policy_make (&pp, &mode, why);
   if (r == 0)
     r = cow_prepare_dir (p);
   if (r < 0)
     {
-      audit_why (req, link ? "symlink" : S_ISDIR (mode) ? "mkdir" : "mknod", p, name, r, why);
+      audit_path (req, link ? "symlink" : S_ISDIR (mode) ? "mkdir" : "mknod", &pp, r, why);
       fuse_reply_err (req, -r);
       return;
     }
@@ -647,26 +635,32 @@ make_entry (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, de
       return;
     }
   if (S_ISDIR (mode) && !link && strcmp (name, ".git") == 0 && p->view == &cagefs.workspace)
-    agent_repos_add (p, name);
-  reply_new_entry (req, p, name);
+    agent_repos_add (p, name, pp.err ? NULL : pp.rel);
+  reply_new_entry (req, &pp);
 }
 
 static void
 op_mknod (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
+  policy_begin (POLICY_MKNOD);
   make_entry (req, parent, name, mode, rdev, NULL);
+  policy_end ();
 }
 
 static void
 op_mkdir (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
+  policy_begin (POLICY_MKDIR);
   make_entry (req, parent, name, S_IFDIR | mode, 0, NULL);
+  policy_end ();
 }
 
 static void
 op_symlink (fuse_req_t req, const char *link, fuse_ino_t parent, const char *name)
 {
+  policy_begin (POLICY_SYMLINK);
   make_entry (req, parent, name, S_IFLNK | 0777, 0, link);
+  policy_end ();
 }
 
 /* Pin the fds of two nodes; on failure none stays pinned. */
@@ -686,17 +680,13 @@ fd_get_pair (struct node *a, struct node *b, int *afd, int *bfd)
 }
 
 static void
-op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+do_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
 {
   struct node *n = N (ino), *p = N (newparent);
   char why[GIT_GUARD_WHY] = "";
-  int r = check_new_name (p, newname);
-  if (r == 0 && (n->kind != NODE_REAL || n->view != p->view))
-    r = -EXDEV;
-  if (r == 0 && visibility_protected_node (n))
-    r = -EACCES;
-  if (r == 0)
-    r = git_guard_link (n, p, newname, why);
+  struct policy_path src, dst;
+  policy_path_link (&src, n, &dst, p, newname);
+  int r = policy_link (&src, &dst, why);
   /* A project file is not linked in the cow view: its copy-up would give
      the source a new inode under the caller (git's local clone checks the
      link's inode against the source's and gives up); EXDEV, as between two
@@ -707,7 +697,7 @@ op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newna
     r = cow_prepare_dir (p);
   if (r < 0)
     {
-      audit_why (req, "link", p, newname, r, why);
+      audit_path (req, "link", &dst, r, why);
       fuse_reply_err (req, -r);
       return;
     }
@@ -734,21 +724,27 @@ op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newna
     }
   if (note)
     hidden_inodes_linked (n->view->hidden_inodes, &before);
-  reply_new_entry (req, p, newname);
+  reply_new_entry (req, &dst);
+}
+
+static void
+op_link (fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const char *newname)
+{
+  policy_begin (POLICY_LINK);
+  do_link (req, ino, newparent, newname);
+  policy_end ();
 }
 
 static void
 remove_entry (fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
 {
   struct node *p = N (parent);
-  int r = writable (p);
-  if (r == 0)
-    r = visibility_check (p, name);
-  if (r == 0 && visibility_protected (p, name))
-    r = -EACCES;
+  struct policy_path pp;
+  policy_path_at (&pp, p, name);
+  int r = policy_remove (&pp);
   if (r < 0)
     {
-      audit_name (req, flags & AT_REMOVEDIR ? "rmdir" : "unlink", p, name, r);
+      audit_path (req, flags & AT_REMOVEDIR ? "rmdir" : "unlink", &pp, r, NULL);
       fuse_reply_err (req, -r);
       return;
     }
@@ -767,93 +763,36 @@ remove_entry (fuse_req_t req, fuse_ino_t parent, const char *name, int flags)
 static void
 op_unlink (fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+  policy_begin (POLICY_UNLINK);
   remove_entry (req, parent, name, 0);
+  policy_end ();
 }
 
 static void
 op_rmdir (fuse_req_t req, fuse_ino_t parent, const char *name)
 {
+  policy_begin (POLICY_RMDIR);
   remove_entry (req, parent, name, AT_REMOVEDIR);
-}
-
-/* The O_PATH fd of the entry PARENT/NAME as the agent sees it (its cow
-   view: the upper layer's, else the project's), or -1. */
-static int
-entry_fd (struct node *parent, const char *name)
-{
-  if (parent->view->cow)
-    return cow_lookup (parent, name);
-  int pfd = node_fd_get (parent);
-  if (pfd < 0)
-    return -1;
-  int fd = openat (pfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-  node_fd_put (parent);
-  return fd;
-}
-
-/* git_guard_move for the entry PARENT/NAME going to NEWPARENT/NEWNAME. */
-static int
-guard_move (struct node *parent, const char *name, struct node *newparent, const char *newname,
-            char *why)
-{
-  int efd = entry_fd (parent, name);
-  int r = git_guard_move (efd, newparent, newname, why);
-  if (efd >= 0)
-    close (efd);
-  return r;
-}
-
-/* One decision for both ends of a rename: neither end may be hidden or
-   protected, or a folder that a hiding or protecting pattern names (moving
-   it would uncover or unprotect what it holds, moving another folder to its
-   name would put the agent's files under the pattern); with RENAME_EXCHANGE
-   both entries move, so each end is checked as a source too.  Then what
-   git would run (git_guard.h). */
-static int
-rename_verdict (struct node *p, const char *name, struct node *np, const char *newname,
-                unsigned int flags, char *why)
-{
-  int r = writable (p);
-  if (r == 0)
-    r = writable (np);
-  if (r == 0 && p->view != np->view)
-    r = -EXDEV;
-  if (r == 0)
-    r = visibility_check (p, name);
-  if (r < 0)
-    return r;
-  bool ws = p->view == &cagefs.workspace;
-  bool exchange = flags & RENAME_EXCHANGE;
-  if (cow_name_reserved (p, name) || check_new_name (np, newname) < 0
-      || visibility_protected (p, name) || visibility_guards_rename (p, name, false)
-      || (ws && visibility_guards_protected (p, name))
-      || visibility_guards_rename (np, newname, true)
-      || (ws && visibility_guards_protected (np, newname))
-      || (exchange && (visibility_guards_rename (np, newname, false) || check_new_name (p, name) < 0
-                       || visibility_guards_rename (p, name, true))))
-    return -EACCES;
-  r = tracked_rename_check (p, name);
-  if (r == 0)
-    r = guard_move (p, name, np, newname, why);
-  if (r == 0 && exchange)
-    r = guard_move (np, newname, p, name, why);
-  return r;
+  policy_end ();
 }
 
 static void
-op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+do_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
            const char *newname, unsigned int flags)
 {
   struct node *p = N (parent), *np = N (newparent);
   char why[GIT_GUARD_WHY] = "";
   git_guard_lock ();
-  int r = rename_verdict (p, name, np, newname, flags, why);
+  /* both ends' paths in one node_lock acquisition, under the guard's lock */
+  struct policy_path from, to;
+  policy_path_pair (&from, p, name, &to, np, newname);
+  int r = policy_rename (&from, &to, flags, why);
   if (r == 0 && p->view->cow)
     r = cow_rename (p, name, np, newname, flags) < 0 ? -errno : 0;
   if (r < 0 || p->view->cow)
     {
       git_guard_unlock ();
-      audit_rename (req, p, name, np, newname, r, why);
+      audit_rename (req, &from, &to, r, why);
       fuse_reply_err (req, -r);
       return;
     }
@@ -880,14 +819,23 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
   node_fd_put (np);
   node_fd_put (p);
   if (res == 0)
-    tracked_created (np, newname);
+    tracked_created (np, newname, to.err ? NULL : to.rel);
   fuse_reply_err (req, res < 0 ? e : 0);
+}
+
+static void
+op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+           const char *newname, unsigned int flags)
+{
+  policy_begin (POLICY_RENAME);
+  do_rename (req, parent, name, newparent, newname, flags);
+  policy_end ();
 }
 
 /* ---- files ----------------------------------------------------------- */
 
 static void
-op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+do_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
   struct node *n = N (ino);
   int acc = fi->flags & O_ACCMODE;
@@ -916,17 +864,17 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
       fuse_reply_err (req, ENOSYS);
       return;
     }
-  if ((acc != O_RDONLY || (fi->flags & O_TRUNC)) && !n->view->writable)
+  if (acc != O_RDONLY || (fi->flags & O_TRUNC))
     {
-      audit_node (req, "write", n, -EROFS);
-      fuse_reply_err (req, EROFS);
-      return;
-    }
-  if ((acc != O_RDONLY || (fi->flags & O_TRUNC)) && visibility_protected_node (n))
-    {
-      audit_node (req, "write", n, -EACCES);
-      fuse_reply_err (req, EACCES);
-      return;
+      struct policy_path pp;
+      policy_path_node (&pp, n);
+      int r = policy_write (&pp);
+      if (r < 0)
+        {
+          audit_path (req, "write", &pp, r, NULL);
+          fuse_reply_err (req, -r);
+          return;
+        }
     }
   int cu = (acc != O_RDONLY || (fi->flags & O_TRUNC)) ? copyup_node (n) : 0;
   if (cu < 0)
@@ -974,22 +922,30 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 }
 
 static void
-op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  policy_begin (POLICY_OPEN);
+  do_open (req, ino, fi);
+  policy_end ();
+}
+
+static void
+do_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
            struct fuse_file_info *fi)
 {
   struct node *p = N (parent);
   char why[GIT_GUARD_WHY] = "";
   mode = S_IFREG | (mode & 07777);
-  int r = check_new_name (p, name);
-  if (r == 0)
-    r = git_guard_new (p, name, &mode, why);
+  struct policy_path pp;
+  policy_path_at (&pp, p, name);
+  int r = policy_make (&pp, &mode, why);
   if (r == 0)
     r = cow_prepare_dir (p);
   if (r == 0)
     r = quota_check (req, NULL, p, 0);
   if (r < 0)
     {
-      audit_why (req, "create", p, name, r, why);
+      audit_path (req, "create", &pp, r, why);
       fuse_reply_err (req, -r);
       return;
     }
@@ -1009,7 +965,7 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
       return;
     }
   cow_created (p, name);
-  tracked_created (p, name);
+  tracked_created (p, name, pp.err ? NULL : pp.rel);
   struct node *n;
   struct stat st;
   r = real_lookup (p, name, &n, &st);
@@ -1030,6 +986,15 @@ op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
   ep.entry_timeout = entry_timeout (n);
   if (fuse_reply_create (req, &ep, fi) != 0)
     close (fd);
+}
+
+static void
+op_create (fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+           struct fuse_file_info *fi)
+{
+  policy_begin (POLICY_CREATE);
+  do_create (req, parent, name, mode, fi);
+  policy_end ();
 }
 
 static void
@@ -1065,9 +1030,10 @@ op_read (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_fil
    memory, the content they would leave is checked, and only then written,
    all under the guard's lock (git_guard.h). */
 static void
-write_guarded (fuse_req_t req, struct node *n, struct fuse_bufvec *in_buf, off_t off,
-               struct fuse_file_info *fi)
+write_guarded (fuse_req_t req, const struct policy_path *pp, struct fuse_bufvec *in_buf,
+               off_t off, struct fuse_file_info *fi)
 {
+  struct node *n = pp->node;
   size_t size = fuse_buf_size (in_buf);
   char *mem = malloc (size ? size : 1);
   if (!mem)
@@ -1086,7 +1052,7 @@ write_guarded (fuse_req_t req, struct node *n, struct fuse_bufvec *in_buf, off_t
     r = fd;
   if (r == 0)
     {
-      r = git_guard_write (n, fd, mem, (size_t) got, off, why);
+      r = git_guard_write (pp, fd, mem, (size_t) got, off, why);
       node_fd_put (n);
     }
   ssize_t res = 0;
@@ -1100,7 +1066,7 @@ write_guarded (fuse_req_t req, struct node *n, struct fuse_bufvec *in_buf, off_t
   free (mem);
   if (r < 0)
     {
-      audit_why (req, "write", n, NULL, r, why);
+      audit_path (req, "write", pp, r, why);
       fuse_reply_err (req, -r);
     }
   else
@@ -1108,7 +1074,7 @@ write_guarded (fuse_req_t req, struct node *n, struct fuse_bufvec *in_buf, off_t
 }
 
 static void
-op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t off,
+do_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t off,
               struct fuse_file_info *fi)
 {
   struct node *n = N (ino);
@@ -1134,11 +1100,15 @@ op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t 
       fuse_reply_err (req, -q);
       return;
     }
+  /* (a name git reads: its path is built, once, for the check; under the
+     shared lock no rename changes it) */
   git_guard_lock_shared ();
-  if (git_guard_node (n))
+  struct policy_path pp;
+  policy_path_node (&pp, n);
+  if (git_guard_path (&pp))
     {
       git_guard_unlock ();
-      write_guarded (req, n, in_buf, off, fi);
+      write_guarded (req, &pp, in_buf, off, fi);
       return;
     }
   struct fuse_bufvec out = FUSE_BUFVEC_INIT (fuse_buf_size (in_buf));
@@ -1151,6 +1121,15 @@ op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t 
     fuse_reply_err (req, (int) -res);
   else
     fuse_reply_write (req, (size_t) res);
+}
+
+static void
+op_write_buf (fuse_req_t req, fuse_ino_t ino, struct fuse_bufvec *in_buf, off_t off,
+              struct fuse_file_info *fi)
+{
+  policy_begin (POLICY_WRITE);
+  do_write_buf (req, ino, in_buf, off, fi);
+  policy_end ();
 }
 
 static void
@@ -1418,6 +1397,9 @@ do_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
       d->entry = NULL;
       d->offset = off;
     }
+  /* the folder's path once; each entry's name appended to it */
+  struct policy_path pp;
+  policy_path_at (&pp, n, "");
   int err = 0;
   for (;;)
     {
@@ -1434,7 +1416,12 @@ do_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
       const char *name = d->entry->d_name;
       off_t next = d->entry->d_off;
       bool dot = strcmp (name, ".") == 0 || strcmp (name, "..") == 0;
-      bool show = dot || visibility_check (n, name) == 0;
+      bool show = dot;
+      if (!dot)
+        {
+          policy_path_name (&pp, name);
+          show = policy_lookup (&pp) == 0;
+        }
       struct node *c = NULL;
       struct stat cst;
       if (show && !dot && plus)
@@ -1465,14 +1452,18 @@ do_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_
 static void
 op_readdir (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, struct fuse_file_info *fi)
 {
+  policy_begin (POLICY_READDIR);
   do_readdir (req, ino, size, off, fi, false);
+  policy_end ();
 }
 
 static void
 op_readdirplus (fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
                 struct fuse_file_info *fi)
 {
+  policy_begin (POLICY_READDIR);
   do_readdir (req, ino, size, off, fi, true);
+  policy_end ();
 }
 
 static void
@@ -1611,10 +1602,10 @@ change_xattr (fuse_req_t req, fuse_ino_t ino, const char *name, const char *valu
               int flags, bool remove)
 {
   struct node *n = N (ino);
-  int r = writable (n);
-  if (r == 0 && visibility_protected_node (n))
-    r = -EACCES;
-  audit_node (req, remove ? "removexattr" : "setxattr", n, r);
+  struct policy_path pp;
+  policy_path_node (&pp, n);
+  int r = policy_write (&pp);
+  audit_path (req, remove ? "removexattr" : "setxattr", &pp, r, NULL);
   if (r == 0 && !xattr_allowed (name))
     r = -EPERM;
   if (r == 0 && S_ISLNK (n->mode))
@@ -1666,10 +1657,12 @@ op_fallocate (fuse_req_t req, fuse_ino_t ino, int mode, off_t offset, off_t leng
       fuse_reply_err (req, EROFS);
       return;
     }
-  if (git_guard_node (N (ino)))
+  struct policy_path pp;
+  policy_path_node (&pp, N (ino));
+  if (git_guard_path (&pp))
     {
       /* what it leaves in a config is not checked: write instead */
-      audit_why (req, "fallocate", N (ino), NULL, -EACCES, "a git config is changed by writes only");
+      audit_path (req, "fallocate", &pp, -EACCES, "a git config is changed by writes only");
       fuse_reply_err (req, EACCES);
       return;
     }

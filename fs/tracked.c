@@ -140,12 +140,11 @@ is_created (const char *rel)
 }
 
 int
-tracked_check (struct node *parent, const char *name)
+tracked_check (struct node *parent, const char *name, const char *rel)
 {
   if (!tracked_view || parent->view != tracked_view)
     return 0;
-  char rel[4096];
-  if (node_relpath_child (parent, name, rel, sizeof rel) < 0)
+  if (!rel)
     return -ENOENT;
   const char *key = rel;
   if ((n_tracked > 0 && bsearch (&key, tracked, n_tracked, sizeof (char *), cmp_str))
@@ -162,12 +161,11 @@ tracked_check (struct node *parent, const char *name)
 }
 
 void
-tracked_created (struct node *parent, const char *name)
+tracked_created (struct node *parent, const char *name, const char *rel)
 {
   if (!tracked_view || parent->view != tracked_view)
     return;
-  char rel[4096];
-  if (node_relpath_child (parent, name, rel, sizeof rel) < 0 || is_created (rel))
+  if (!rel || is_created (rel))
     return;
   const char *key = rel;
   if (n_tracked > 0 && bsearch (&key, tracked, n_tracked, sizeof (char *), cmp_str))
@@ -193,9 +191,9 @@ tracked_rename_check (struct node *parent, const char *name)
 }
 
 int
-tracked_adopt_empty_dir (struct node *parent, const char *name)
+tracked_adopt_empty_dir (struct node *parent, const char *name, const char *rel)
 {
-  if (!tracked_view || parent->view != tracked_view || tracked_check (parent, name) == 0)
+  if (!tracked_view || parent->view != tracked_view || !rel || tracked_check (parent, name, rel) == 0)
     return 0;
   int pfd = node_fd_get (parent);
   if (pfd < 0)
@@ -217,6 +215,6 @@ tracked_adopt_empty_dir (struct node *parent, const char *name)
   closedir (d);
   if (!empty)
     return 0;
-  tracked_created (parent, name);
+  tracked_created (parent, name, rel);
   return 1;
 }

@@ -16,16 +16,17 @@ void tracked_fini (void);
 
 /* 0 when PARENT/NAME may be seen (tracked, created by the agent, or not
    there at all); -ENOENT when it is an untracked host entry.  0 for every
-   view but the tracked one. */
-int tracked_check (struct node *parent, const char *name);
-/* The agent created PARENT/NAME (or renamed a file to it). */
-void tracked_created (struct node *parent, const char *name);
-/* The agent makes the folder PARENT/NAME where the host has an untracked
-   EMPTY folder (git tracks no folder, only files: an empty one is never
-   in the tracked set, and git itself makes them, e.g. objects/pack): it
-   becomes the agent's, as if its mkdir had made it.  1 when so (the caller
-   answers as for a new folder), 0 otherwise. */
-int tracked_adopt_empty_dir (struct node *parent, const char *name);
+   view but the tracked one.  REL: its path in the view (policy.h), NULL
+   when too long. */
+int tracked_check (struct node *parent, const char *name, const char *rel);
+/* The agent created PARENT/NAME, path REL (or renamed a file to it). */
+void tracked_created (struct node *parent, const char *name, const char *rel);
+/* The agent makes the folder PARENT/NAME (path REL) where the host has an
+   untracked EMPTY folder (git tracks no folder, only files: an empty one
+   is never in the tracked set, and git itself makes them, e.g.
+   objects/pack): it becomes the agent's, as if its mkdir had made it.  1
+   when so (the caller answers as for a new folder), 0 otherwise. */
+int tracked_adopt_empty_dir (struct node *parent, const char *name, const char *rel);
 /* Renaming a folder would carry untracked entries to a new name: -EXDEV
    (tools then copy what they see).  0 otherwise. */
 int tracked_rename_check (struct node *parent, const char *name);

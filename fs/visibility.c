@@ -1,6 +1,5 @@
 #include "visibility.h"
 
-#include "agent_repos.h"
 #include "cow.h"
 #include "daemon.h"
 #include "hidden_inodes.h"
@@ -33,53 +32,48 @@ private_hidden (const struct view *v, const char *name)
          && bsearch (name, v->hidden_top, v->n_hidden_top, sizeof (char *), cmp_name);
 }
 
-static int hidden_check (struct node *parent, const char *name);
+static int check_path (const struct policy_path *pp, bool tracked);
 
 int
-visibility_check (struct node *parent, const char *name)
+visibility_check_path (const struct policy_path *pp)
 {
+  return check_path (pp, true);
+}
+
+int
+visibility_check_untracked (const struct policy_path *pp)
+{
+  return check_path (pp, false);
+}
+
+static int
+check_path (const struct policy_path *pp, bool tracked)
+{
+  const char *name = pp->name;
+  struct node *parent = pp->dir;
   if (name[0] == '\0' || strchr (name, '/') || strcmp (name, ".") == 0
       || strcmp (name, "..") == 0)
     return -ENOENT;
-  struct view *v = parent->view;
-  if (!v)
+  struct view *v = pp->view;
+  if (!v || !parent)
     return 0;
-  if (v->allowed_top && parent->parent == NULL
+  if (v->allowed_top && pp->top
       && !bsearch (name, v->allowed_top, v->n_allowed_top, sizeof (char *), cmp_name))
     return -ENOENT;
-  if (parent->parent == NULL && (v->hidden_top || v->private_store) && private_hidden (v, name))
+  if (pp->top && (v->hidden_top || v->private_store) && private_hidden (v, name))
     return -ENOENT;
   const struct blacklist *bl = v->blacklist;
   if (!bl)
     return 0;
-  int tr = tracked_check (parent, name);
+  int tr = tracked ? tracked_check (parent, name, pp->err ? NULL : pp->rel) : 0;
   if (tr < 0)
     return tr;
-  return hidden_check (parent, name);
-}
-
-int
-visibility_check_untracked (struct node *parent, const char *name)
-{
-  if (name[0] == '\0' || strchr (name, '/') || strcmp (name, ".") == 0
-      || strcmp (name, "..") == 0)
-    return -ENOENT;
-  return parent->view && parent->view->blacklist ? hidden_check (parent, name) : 0;
-}
-
-/* The blacklist's verdict on PARENT/NAME (a workspace name). */
-static int
-hidden_check (struct node *parent, const char *name)
-{
-  struct view *v = parent->view;
-  const struct blacklist *bl = v->blacklist;
-  char rel[4096];
   const char *path = name;
   if (bl->has_paths)
     {
-      if (node_relpath_child (parent, name, rel, sizeof rel) < 0)
+      if (pp->err)
         return -ENOENT;
-      path = rel;
+      path = pp->rel;
     }
   bool as_file = blacklist_match (bl, path, false);
   if (!bl->has_dir_only)
@@ -164,15 +158,15 @@ names_a_folder_of (const struct blacklist *bl, const char *name, bool negate)
 }
 
 bool
-visibility_guards_rename (struct node *parent, const char *name, bool dest)
+visibility_guards_rename (const struct policy_path *pp, bool dest)
 {
-  return names_a_folder_of (parent->view ? parent->view->blacklist : NULL, name, dest);
+  return names_a_folder_of (pp->view ? pp->view->blacklist : NULL, pp->name, dest);
 }
 
 bool
-visibility_guards_protected (struct node *parent, const char *name)
+visibility_guards_protected (const struct policy_path *pp)
 {
-  return names_a_folder_of (&cagefs.protect, name, false);
+  return names_a_folder_of (&cagefs.protect, pp->name, false);
 }
 
 /* Is RELPATH (in the workspace) protected, as a file or as a folder? */
@@ -182,46 +176,15 @@ protected_path (const char *rel)
   return blacklist_match (&cagefs.protect, rel, false) || blacklist_match (&cagefs.protect, rel, true);
 }
 
-/* Is N, or the nearest folder named ".git" above it, a repository the
-   agent made (agent_repos.h)?  Then the protected patterns do not cover
-   it: those guard the repositories present at mount. */
-static bool
-in_agent_repo (struct node *n)
-{
-  bool found = false;
-  dev_t dev = 0;
-  ino_t ino = 0;
-  pthread_mutex_lock (&node_lock);
-  for (; n && n->parent; n = n->parent)
-    if (n->name && strcmp (n->name, ".git") == 0)
-      {
-        found = true;
-        dev = n->dev;
-        ino = n->real_ino;
-        break;
-      }
-  pthread_mutex_unlock (&node_lock);
-  return found && agent_repos_has (dev, ino);
-}
-
 bool
-visibility_protected (struct node *parent, const char *name)
+visibility_protected_path (const struct policy_path *pp)
 {
-  if (parent->kind != NODE_REAL || parent->view != &cagefs.workspace || !cagefs.protect.n)
+  /* (an entry: beneath a view, in the workspace; not its root) */
+  if (!pp->real || !pp->dir || pp->view != &cagefs.workspace || !cagefs.protect.n)
     return false;
-  char rel[4096];
-  if (node_relpath_child (parent, name, rel, sizeof rel) < 0)
+  if (pp->err)
     return true;
-  return protected_path (rel) && !in_agent_repo (parent);
-}
-
-bool
-visibility_protected_node (struct node *n)
-{
-  if (n->kind != NODE_REAL || n->view != &cagefs.workspace || !n->parent || !cagefs.protect.n)
-    return false;
-  char rel[4096];
-  if (node_relpath (n, rel, sizeof rel) < 0)
-    return true;
-  return protected_path (rel) && !in_agent_repo (n->parent);
+  /* A repository the agent made is not covered: the protected patterns
+     guard the repositories present at mount (agent_repos.h). */
+  return protected_path (pp->rel) && !pp->agent_repo;
 }

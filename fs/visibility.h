@@ -8,14 +8,14 @@
 #include <sys/stat.h>
 
 #include "node.h"
+#include "policy.h"
 
-/* 0 when PARENT/NAME may be looked up or listed; -ENOENT when it is hidden
-   or outside the closure, or NAME is not a single component. */
-int visibility_check (struct node *parent, const char *name);
-
-/* The same without the tracked view's set: 0 when only that hides
-   PARENT/NAME (a folder below the view's root). */
-int visibility_check_untracked (struct node *parent, const char *name);
+/* 0 when the entry PP (policy.h) may be looked up or listed; -ENOENT when
+   it is hidden or outside the closure, or its name is not a single
+   component. */
+/* The same without the tracked view's set: 0 when only that hides PP. */
+int visibility_check_untracked (const struct policy_path *pp);
+int visibility_check_path (const struct policy_path *pp);
 
 /* 0 when the real file ST (just stat'ed in VIEW) may be shown; -ENOENT when
    - VIEW shows only what is world-readable (the store of the non-writable
@@ -40,22 +40,22 @@ int visibility_check_inode (const struct view *view, int fd, const char *name,
    skip the stat it needs.) */
 bool visibility_checks_inodes (const struct view *view);
 
-/* Would renaming the directory entry NAME (in PARENT) move a hidden entry
-   to a path where the blacklist no longer covers it?  True when NAME
-   matches a non-final component of a hiding path pattern (".docker" for
-   "**" "/.docker/config.json").  DEST: NAME is the new name; then true
-   when it matches a non-final component of a re-including ("!") pattern. */
-bool visibility_guards_rename (struct node *parent, const char *name, bool dest);
+/* Would renaming the directory entry PP move a hidden entry to a path
+   where the blacklist no longer covers it?  True when its name matches a
+   non-final component of a hiding path pattern (".docker" for "**"
+   "/.docker/config.json").  DEST: PP is the new name; then true when it
+   matches a non-final component of a re-including ("!") pattern. */
+bool visibility_guards_rename (const struct policy_path *pp, bool dest);
 
 /* Protected files (cage.json's "protected" and its defaults: the project's
    own cage.json, .git/config, .git/hooks, shell rc files, .envrc, editor
    and MCP configuration): the agent may read them but not create, change,
-   rename or delete them.  True when workspace PARENT/NAME is one. */
-bool visibility_protected (struct node *parent, const char *name);
-/* Same for an existing node. */
-bool visibility_protected_node (struct node *n);
-/* Would renaming the folder NAME (in PARENT) move a protected path (".git"
-   for ".git/config")? */
-bool visibility_guards_protected (struct node *parent, const char *name);
+   rename or delete them.  True when the workspace entry PP (a name in a
+   folder, or an existing node) is one; a repository the agent made is not
+   covered (agent_repos.h). */
+bool visibility_protected_path (const struct policy_path *pp);
+/* Would renaming the folder PP move a protected path (".git" for
+   ".git/config")? */
+bool visibility_guards_protected (const struct policy_path *pp);
 
 #endif
