@@ -877,7 +877,7 @@ op_rename (fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newpa
 /* ---- files ----------------------------------------------------------- */
 
 static void
-op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+open_file (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
   struct node *n = N (ino);
   int acc = fi->flags & O_ACCMODE;
@@ -961,6 +961,19 @@ op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
      nothing to report: no FLUSH round trip */
   fi->noflush = (fi->flags & O_ACCMODE) == O_RDONLY || !n->view->close_reports;
   fuse_reply_open (req, fi);
+}
+
+/* An open for writing holds the guard's lock shared: an accept the daemon
+   applies (control.h) holds it alone, so it sees every such handle. */
+static void
+op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+  bool w = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
+  if (w)
+    git_guard_lock_shared ();
+  open_file (req, ino, fi);
+  if (w)
+    git_guard_unlock ();
 }
 
 static void
