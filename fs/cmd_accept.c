@@ -1,9 +1,21 @@
 /* cmd_accept.c - `cagefs accept PROJECT [PATH...]` applies the cow view's
    changes to the project, `cagefs discard PROJECT [PATH...]` drops them.
 
-   Both need the project unmounted: the daemon serves the upper layer and
-   keeps fds into it, so they refuse (one line: the umount command to run)
-   while it runs.  accept writes each file as a temporary file next to the
+   Both work mounted or not.  Unmounted, the CLI runs review_run (review.h)
+   itself; mounted, the daemon serves the upper layer and keeps fds into
+   it, so the CLI asks it (control.h: <state>/control.sock) and prints its
+   reply, the same lines, JSON and exit status.  The daemon runs the same
+   review_run, holding off the agent's writes, renames and opens for
+   writing, with hooks: a file the cage has open at accept stays in the
+   layer with an origin record of the host's new version (same data: no
+   change shown; the open fd keeps working), every upper entry that goes
+   re-keys the daemon's node to the host's entry, and the kernel's caches
+   of what changed are invalidated.  A file open in the cage when it is
+   discarded keeps writing into the dropped copy (lost); its next open sees
+   the host's version.  A mount without the cow view (or by an older
+   cagefs) is refused: one line, the umount command to run.
+
+   accept writes each file as a temporary file next to the
    host's and renames it over (atomic per file); it refuses a file whose
    host copy changed since the agent first saw it (the inode, mtime and size
    recorded at copy-up or deletion; a new file: the host has none) and
