@@ -41,12 +41,13 @@ sock_addr (int dirfd, struct sockaddr_un *sa)
   return (socklen_t) (offsetof (struct sockaddr_un, sun_path) + strlen (sa->sun_path) + 1);
 }
 
+/* (no SIGPIPE when the other end went away: an error) */
 static int
 write_all (int fd, const char *buf, size_t len)
 {
   while (len > 0)
     {
-      ssize_t n = write (fd, buf, len);
+      ssize_t n = send (fd, buf, len, MSG_NOSIGNAL);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
@@ -396,15 +397,19 @@ serve_conn (int cfd)
 {
   const char *why = peer_refused (cfd);
   json_t *reply;
+  autofree char *req = NULL;
+  size_t len = 0;
+  /* The request is read in any case, so the reply is what the client
+     reads. */
+  int r = read_all (cfd, REQUEST_MAX, &req, &len);
   if (why)
     {
       cage_warn ("control: a connection refused: %s", why);
-      return;
+      reply = reply_error ("cagefs: error: the daemon takes reviews only from its own user in "
+                           "its mount namespace, not from %s; run the command in the shell "
+                           "that mounted the project\n", why);
     }
-  autofree char *req = NULL;
-  size_t len = 0;
-  int r = read_all (cfd, REQUEST_MAX, &req, &len);
-  if (r < 0)
+  else if (r < 0)
     reply = reply_error ("cagefs: error: the daemon read the request: %s\n", strerror (-r));
   else
     reply = handle (req, len);

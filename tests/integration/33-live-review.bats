@@ -173,3 +173,25 @@ wait_for_change () {
   assert_success
   assert_equal "$output" "original"$'\n'"$n"$'\n'"v $n" "the agent's view at the end"
 }
+
+@test "live: the daemon's control socket is its user's only, and takes no review from another mount namespace" {
+  put a.txt alpha
+  mount_cow
+  run --separate-stderr cage_sh 'echo more >> a.txt'
+  assert_success
+  state=$(cagefs status "$PROJECT" --json | jq -r .state_dir)
+  assert_equal "$(stat -c '%a %U' "$state/control.sock")" "600 $(id -un)" "the socket's mode and owner"
+  # (the cage runs in a mount namespace of its own, and does not see the
+  # state folder at all)
+  run --separate-stderr cage_sh "ls '$state'"
+  assert_failure
+  run --separate-stderr unshare --user --map-root-user --mount "$CAGEFS_BIN/cagefs" accept "$PROJECT"
+  assert_failure
+  assert_one_line_error "cagefs: error:"
+  assert_contains "$stderr" "mount namespace" "the refusal"
+  assert_equal "$(cat "$PROJECT/a.txt")" alpha "host a.txt"
+  assert_equal "$(diff_paths)" a.txt "changes"
+  run --separate-stderr cagefs accept "$PROJECT"
+  assert_success
+  assert_equal "$(cat "$PROJECT/a.txt")" "alpha"$'\n'"more" "host a.txt after accept"
+}
