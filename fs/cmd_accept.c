@@ -1,9 +1,21 @@
 /* cmd_accept.c - `cagefs accept PROJECT [PATH...]` applies the cow view's
    changes to the project, `cagefs discard PROJECT [PATH...]` drops them.
 
-   Both need the project unmounted: the daemon serves the upper layer and
-   keeps fds into it, so they refuse (one line: the umount command to run)
-   while it runs.  accept writes each file as a temporary file next to the
+   Both work mounted or not.  Unmounted, the CLI runs review_run (review.h)
+   itself; mounted, the daemon serves the upper layer and keeps fds into
+   it, so the CLI asks it (control.h: <state>/control.sock) and prints its
+   reply, the same lines, JSON and exit status.  The daemon runs the same
+   review_run, holding off the agent's writes, renames and opens for
+   writing, with hooks: a file the cage has open at accept stays in the
+   layer with an origin record of the host's new version (same data: no
+   change shown; the open fd keeps working), every upper entry that goes
+   re-keys the daemon's node to the host's entry, and the kernel's caches
+   of what changed are invalidated.  A file open in the cage when it is
+   discarded keeps writing into the dropped copy (lost); its next open sees
+   the host's version.  A mount without the cow view (or by an older
+   cagefs) is refused: one line, the umount command to run.
+
+   accept writes each file as a temporary file next to the
    host's and renames it over (atomic per file); it refuses a file whose
    host copy changed since the agent first saw it (the inode, mtime and size
    recorded at copy-up or deletion; a new file: the host has none) and
@@ -21,6 +33,7 @@
 #include "blacklist.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "control.h"
 #include "config.h"
 #include "fdcopy.h"
 #include "agent_repos.h"
@@ -29,6 +42,7 @@
 #include "lock.h"
 #include "log.h"
 #include "resolve.h"
+#include "review.h"
 #include "safe_open.h"
 #include "state.h"
 #include "term_escape.h"
@@ -49,6 +63,30 @@ split (const char *rel, char *parent, size_t size)
   return slash ? slash + 1 : rel;
 }
 
+/* The daemon's hooks while it runs a review (one at a time: its control
+   thread), else NULL. */
+static const struct review_hooks *hooks;
+
+static bool
+hook_busy (const struct stat *ust)
+{
+  return hooks && hooks->busy && hooks->busy (hooks->ctx, ust);
+}
+
+static void
+hook_gone (const char *rel, const struct stat *ust)
+{
+  if (hooks && hooks->gone)
+    hooks->gone (hooks->ctx, rel, ust);
+}
+
+static void
+hook_touched (const char *rel)
+{
+  if (hooks && hooks->touched && rel)
+    hooks->touched (hooks->ctx, rel);
+}
+
 /* Remove NAME's markers of kind PREFIX in the upper folder of REL's parent. */
 static void
 drop_marker (int upper, const char *rel, const char *prefix)
@@ -60,9 +98,10 @@ drop_marker (int upper, const char *rel, const char *prefix)
     unlinkat (pfd, m, 0);
 }
 
-/* rm -r of the upper entry NAME in PFD (markers included). */
+/* rm -r of the upper entry NAME in PFD (markers included), REL its path
+   in the layer (for the daemon's hooks). */
 static int
-remove_tree (int pfd, const char *name)
+remove_tree (int pfd, const char *name, const char *rel)
 {
   struct stat st;
   if (fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
@@ -83,13 +122,17 @@ remove_tree (int pfd, const char *name)
         {
           if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
             continue;
-          int r = remove_tree (dirfd (d), de->d_name);
+          char child[4096];
+          snprintf (child, sizeof child, "%s/%s", rel, de->d_name);
+          int r = remove_tree (dirfd (d), de->d_name, child);
           if (r < 0)
             return r;
         }
     }
   if (unlinkat (pfd, name, S_ISDIR (st.st_mode) ? AT_REMOVEDIR : 0) < 0)
     return -errno;
+  if (!cow_reserved (name))
+    hook_gone (rel, &st);
   return 0;
 }
 
@@ -102,7 +145,7 @@ drop_upper (int upper, const char *rel)
   autoclose int pfd = at (upper, parent, O_PATH | O_DIRECTORY);
   if (pfd < 0)
     return errno == ENOENT ? 0 : -errno;
-  int r = remove_tree (pfd, name);
+  int r = remove_tree (pfd, name, rel);
   char m[300];
   if (cow_marker (m, sizeof m, COW_ORIGIN, name) == 0)
     unlinkat (pfd, m, 0);
@@ -208,13 +251,22 @@ prune (int upper, int lower, const char *rel)
       struct cow_record rec;
       char path[4096];
       snprintf (path, sizeof path, "%s%s%s", rel, rel[0] ? "/" : "", de->d_name);
+      struct stat fst;
       if (!opaque && lfd0 >= 0 && de->d_type == DT_REG && !cow_reserved (de->d_name)
           && same_as_host (dirfd (d), lfd0, de->d_name)
           && (cow_marker (om, sizeof om, COW_ORIGIN, de->d_name) < 0
-              || cow_record_read (dirfd (d), om, &rec) < 0 || strcmp (rec.path, path) == 0))
+              || cow_record_read (dirfd (d), om, &rec) < 0 || strcmp (rec.path, path) == 0)
+          && fstatat (dirfd (d), de->d_name, &fst, AT_SYMLINK_NOFOLLOW) == 0)
         {
-          /* accepted inside a folder that was opaque then, or unchanged */
-          unlinkat (dirfd (d), de->d_name, 0);
+          /* accepted inside a folder that was opaque then, or unchanged;
+             one open in the cage stays (it shows no change) */
+          if (hook_busy (&fst))
+            {
+              busy = true;
+              continue;
+            }
+          if (unlinkat (dirfd (d), de->d_name, 0) == 0)
+            hook_gone (path, &fst);
           if (om[0])
             unlinkat (dirfd (d), om, 0);
           continue;
@@ -260,13 +312,13 @@ prune (int upper, int lower, const char *rel)
   char parent[4096];
   const char *name = split (rel, parent, sizeof parent);
   autoclose int pfd = at (upper, parent, O_PATH | O_DIRECTORY);
-  if (pfd >= 0)
-    unlinkat (pfd, name, AT_REMOVEDIR);
+  if (pfd >= 0 && unlinkat (pfd, name, AT_REMOVEDIR) == 0)
+    hook_gone (rel, &us);
 }
 
-/* Refuse while the daemon serves the layer. */
-static int
-require_unmounted (const struct project_paths *pp, const char *cmd, struct cage_error *err)
+/* Does a daemon serve the layer? */
+static bool
+is_mounted (const struct project_paths *pp)
 {
   struct cage_state cur;
   bool mounted = false;
@@ -275,10 +327,7 @@ require_unmounted (const struct project_paths *pp, const char *cmd, struct cage_
       mounted = state_daemon_alive (&cur);
       state_free (&cur);
     }
-  if (mounted || state_is_fuse_mount (pp->mnt))
-    return cage_error_set (err, 0, "%s: %s is mounted and its daemon serves the cow layer; "
-                           "run: cagefs umount %s", cmd, pp->project, pp->project);
-  return 0;
+  return mounted || state_is_fuse_mount (pp->mnt);
 }
 
 /* ---- accept --------------------------------------------------------------- */
@@ -554,11 +603,51 @@ guard_changes (const struct guard *g, const struct cow_changes *cs, const char *
 
 /* Print an error for people: the agent's names in it escaped. */
 static void
-print_error (const char *msg)
+print_error (const char *msg, FILE *f)
 {
-  fputs ("cagefs: error: ", stderr);
-  term_fputs (msg, 0, stderr);
-  fputc ('\n', stderr);
+  fputs ("cagefs: error: ", f);
+  term_fputs (msg, 0, f);
+  fputc ('\n', f);
+}
+
+static void
+print_json (json_t *j, FILE *f)
+{
+  char *s = j ? json_dumps (j, JSON_COMPACT) : NULL;
+  if (s)
+    fprintf (f, "%s\n", s);
+  free (s);
+  json_decref (j);
+  fflush (f);
+}
+
+/* After accepting REL: drop its upper copy, or, while the cage has it
+   open (the daemon's busy hook), keep it with an origin record of the
+   host's new version: the same data, so diff shows nothing, and the
+   agent's next write through its open fd shows as a change to that
+   version (and an accept of it passes the conflict check). */
+static int
+settle_upper (int up, int low, const char *rel, struct cage_error *err)
+{
+  char parent[4096], om[300];
+  const char *name = split (rel, parent, sizeof parent);
+  struct stat us, hs;
+  autoclose int upfd = at (up, parent, O_PATH | O_DIRECTORY);
+  autoclose int lpfd = at (low, parent, O_PATH | O_DIRECTORY);
+  if (upfd >= 0 && lpfd >= 0 && fstatat (upfd, name, &us, AT_SYMLINK_NOFOLLOW) == 0
+      && S_ISREG (us.st_mode) && hook_busy (&us))
+    {
+      if (fstatat (lpfd, name, &hs, AT_SYMLINK_NOFOLLOW) < 0)
+        return cage_error_set (err, errno, "`%s` in the project, just accepted", rel);
+      int r = cow_marker (om, sizeof om, COW_ORIGIN, name);
+      if (r == 0)
+        r = cow_record_write (upfd, om, &hs, rel);
+      if (r < 0)
+        return cage_error_set (err, -r, "record `%s` as accepted in the cow layer", rel);
+      return 0;
+    }
+  int r = drop_upper (up, rel);
+  return r < 0 ? cage_error_set (err, -r, "drop `%s` from the cow layer", rel) : 0;
 }
 
 static int
@@ -604,7 +693,7 @@ accept_one (struct cow_changes *cs, const struct cow_change *ch, struct cage_err
           drop_marker (up, ch->path, COW_ORIGIN);
           return 0;
         }
-      return drop_upper (up, ch->path) < 0 ? cage_error_set (err, errno, "drop `%s` from the cow layer", ch->path) : 0;
+      return settle_upper (up, low, ch->path, err);
     case COW_RENAMED:
       {
         if (write_host (up, low, ch->path, err) < 0)
@@ -623,13 +712,11 @@ accept_one (struct cow_changes *cs, const struct cow_change *ch, struct cage_err
             drop_marker (up, ch->path, COW_ORIGIN);
             return 0;
           }
-        return drop_upper (up, ch->path) < 0 ? cage_error_set (err, errno, "drop `%s` from the cow layer", ch->path) : 0;
+        return settle_upper (up, low, ch->path, err);
       }
     }
   return 0;
 }
-
-enum review { ACCEPT, DISCARD };
 
 static int
 discard_one (struct cow_changes *cs, const struct cow_change *ch, char **sel,
@@ -671,10 +758,179 @@ discard_one (struct cow_changes *cs, const struct cow_change *ch, char **sel,
   return 0;
 }
 
+int
+review_run (const struct project_paths *pp, enum review what, char **sel, bool json, FILE *out,
+            FILE *errf, const struct review_hooks *h)
+{
+  const char *cmd = what == REVIEW_ACCEPT ? "accept" : "discard";
+  struct cow_changes cs = { .upper_fd = -1, .lower_fd = -1 };
+  int rc = 1;
+  struct cage_error err = { 0 };
+  hooks = h;
+  json_t *done = json_array (), *refused = json_array ();
+  struct guard guard = { 0 };
+  const char **why_guarded = NULL, **what_guarded = NULL;
+  if (cow_normalise_paths (sel, pp->project, &err) < 0 || cow_changes_collect (pp, &cs, &err) < 0
+      || (what == REVIEW_ACCEPT && guard_load (pp, &guard, &err) < 0))
+    goto out;
+  if (what == REVIEW_ACCEPT)
+    {
+      why_guarded = calloc (cs.n + 1, sizeof *why_guarded);
+      what_guarded = calloc (cs.n + 1, sizeof *what_guarded);
+      if (!why_guarded || !what_guarded)
+        {
+          cage_error_set (&err, ENOMEM, "%s", cmd);
+          goto out;
+        }
+      guard_changes (&guard, &cs, why_guarded, what_guarded);
+    }
+  /* Each PATH must name a change. */
+  for (char **s = sel; *s; s++)
+    {
+      char *one[] = { *s, NULL };
+      bool any = false;
+      for (size_t i = 0; i < cs.n && !any; i++)
+        any = cow_selected (cs.v[i].path, one) || (cs.v[i].from && cow_selected (cs.v[i].from, one));
+      if (!any)
+        {
+          cage_error_set (&err, ENOENT, "%s: no change at `%s` (see cagefs diff %s --stat)", cmd,
+                          *s, pp->project);
+          goto out;
+        }
+    }
+  if (what == REVIEW_DISCARD && !sel[0] && cs.upper_fd >= 0)
+    {
+      /* everything: empty the layer */
+      autoclose int ufd = openat (cs.upper_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      autoclosedir DIR *d = ufd >= 0 ? fdopendir (ufd) : NULL;
+      if (!d)
+        {
+          cage_error_set (&err, errno, "read the cow layer `%s`", pp->cow_upper);
+          goto out;
+        }
+      ufd = -1;
+      struct dirent *de;
+      while ((de = readdir (d)))
+        if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
+          {
+            int r = remove_tree (dirfd (d), de->d_name, de->d_name);
+            if (r < 0)
+              {
+                cage_error_set (&err, -r, "remove `%s/%s`", pp->cow_upper, de->d_name);
+                goto out;
+              }
+          }
+      for (size_t i = 0; i < cs.n; i++)
+        {
+          json_array_append_new (done, json_string (cs.v[i].path));
+          hook_touched (cs.v[i].path);
+        }
+    }
+  else
+    {
+      int failures = 0;
+      char **failed = calloc (cs.n + 1, sizeof (char *));
+      if (!failed)
+        {
+          cage_error_set (&err, ENOMEM, "%s", cmd);
+          goto out;
+        }
+      /* Renames first (their old names go), deletions deepest first, then
+         the rest in path order (folders before what goes in them). */
+      for (int pass = 0; pass < 3; pass++)
+        for (size_t k = 0; k < cs.n; k++)
+          {
+            size_t i = pass == 1 ? cs.n - 1 - k : k;
+            const struct cow_change *ch = &cs.v[i];
+            int want = ch->kind == COW_RENAMED ? 0 : ch->kind == COW_DELETED ? 1 : 2;
+            if (want != pass)
+              continue;
+            if (!cow_selected (ch->path, sel) && !(ch->from && cow_selected (ch->from, sel)))
+              continue;
+            struct cage_error one = { 0 };
+            const char *why = NULL, *reason = "error";
+            if (what == REVIEW_ACCEPT && why_guarded[i])
+              {
+                /* The daemon would have refused it: never applied. */
+                reason = why_guarded[i];
+                cage_error_set (&one, 0, "accept: refused: %s is %s; nothing of it applied (the "
+                                "agent may not change it; cagefs discard %s %s drops it)",
+                                what_guarded[i], why_guarded[i], pp->project, ch->path);
+                goto refuse;
+              }
+            if (what == REVIEW_ACCEPT)
+              why = conflict (cs.lower_fd, ch, ch->kind == COW_RENAMED ? ch->from : ch->path);
+            if (why)
+              reason = "conflict";
+            if (why)
+              cage_error_set (&one, 0, "accept: `%s`: %s; nothing of it applied (cagefs diff %s %s "
+                              "shows the agent's version; discard it or edit the host file)",
+                              ch->kind == COW_RENAMED ? ch->from : ch->path, why, pp->project, ch->path);
+            else if ((what == REVIEW_ACCEPT ? accept_one (&cs, ch, &one) : discard_one (&cs, ch, sel, &one)) == 0)
+              {
+                json_array_append_new (done, json_string (ch->path));
+                hook_touched (ch->path);
+                hook_touched (ch->from);
+                if (!json)
+                  {
+                    fputs (what == REVIEW_ACCEPT ? "accepted " : "discarded ", out);
+                    term_fputs (ch->path, 0, out);
+                    fputc ('\n', out);
+                  }
+                continue;
+              }
+            else if (!strstr (one.msg, ch->path))
+              cage_error_prefix (&one, "%s `%s`", cmd, ch->path);
+          refuse:
+            failed[failures++] = ch->path;
+            json_array_append_new (refused, json_pack ("{s:s, s:s, s:s}", "path", ch->path, "error",
+                                                       one.msg, "reason", reason));
+            if (!json)
+              print_error (one.msg, errf);
+          }
+      if (what == REVIEW_ACCEPT)
+        unmark_opaque (cs.upper_fd, "", sel, failed, (size_t) failures);
+      free (failed);
+      if (failures)
+        {
+          prune (cs.upper_fd, cs.lower_fd, "");
+          if (json)
+            print_json (json_pack ("{s:s, s:O, s:O}", "project", pp->project, what == REVIEW_ACCEPT ? "accepted" : "discarded",
+                                     done, "refused", refused), out);
+          rc = 1;
+          err.msg[0] = '\0';
+          goto quiet;
+        }
+    }
+  if (cs.upper_fd >= 0)
+    prune (cs.upper_fd, cs.lower_fd, "");
+  if (json)
+    print_json (json_pack ("{s:s, s:O, s:O}", "project", pp->project,
+                           what == REVIEW_ACCEPT ? "accepted" : "discarded", done, "refused", refused),
+                out);
+  rc = 0;
+out:
+  if (rc != 0 && json)
+    print_json (json_pack ("{s:s, s:i}", "error", err.msg, "errno", err.errnum), out);
+  if (rc != 0)
+    print_error (err.msg, errf);
+quiet:
+  free (why_guarded);
+  free (what_guarded);
+  guard_free (&guard);
+  json_decref (done);
+  json_decref (refused);
+  cow_changes_free (&cs);
+  hooks = NULL;
+  fflush (out);
+  fflush (errf);
+  return rc;
+}
+
 static int
 review (int argc, char **argv, enum review what)
 {
-  const char *cmd = what == ACCEPT ? "accept" : "discard";
+  const char *cmd = what == REVIEW_ACCEPT ? "accept" : "discard";
   static const struct option opts[] = {
     { "json", no_argument, NULL, 'j' },
     { "verbose", no_argument, NULL, 'v' },
@@ -704,170 +960,41 @@ review (int argc, char **argv, enum review what)
       return 1;
     }
   char **sel = argv + optind + 1;
-  struct cow_changes cs = { .upper_fd = -1, .lower_fd = -1 };
-  autoclose int lock = -1;
   int rc = 1;
-  json_t *done = json_array (), *refused = json_array ();
-  struct guard guard = { 0 };
-  const char **why_guarded = NULL, **what_guarded = NULL;
-  if (cow_normalise_paths (sel, pp.project, &err) < 0 || (lock = project_lock (&pp, &err)) < 0
-      || require_unmounted (&pp, cmd, &err) < 0 || cow_changes_collect (&pp, &cs, &err) < 0
-      || (what == ACCEPT && guard_load (&pp, &guard, &err) < 0))
-    goto out;
-  if (what == ACCEPT)
+  autoclose int lock = project_lock (&pp, &err);
+  if (lock < 0)
+    goto fail;
+  if (is_mounted (&pp))
     {
-      why_guarded = calloc (cs.n + 1, sizeof *why_guarded);
-      what_guarded = calloc (cs.n + 1, sizeof *what_guarded);
-      if (!why_guarded || !what_guarded)
-        {
-          cage_error_set (&err, ENOMEM, "%s", cmd);
-          goto out;
-        }
-      guard_changes (&guard, &cs, why_guarded, what_guarded);
+      /* The daemon serves the layer: it applies the review (control.h). */
+      int r = control_review (&pp, what, sel, json, &rc, &err);
+      if (r == 0)
+        goto done;
+      if (r > 0)
+        cage_error_set (&err, 0, "%s: %s is mounted and its daemon applies no review (not the "
+                        "cow view, or an older cagefs); run: cagefs umount %s", cmd, pp.project,
+                        pp.project);
+      goto fail;
     }
-  /* Each PATH must name a change. */
-  for (char **s = sel; *s; s++)
-    {
-      char *one[] = { *s, NULL };
-      bool any = false;
-      for (size_t i = 0; i < cs.n && !any; i++)
-        any = cow_selected (cs.v[i].path, one) || (cs.v[i].from && cow_selected (cs.v[i].from, one));
-      if (!any)
-        {
-          cage_error_set (&err, ENOENT, "%s: no change at `%s` (see cagefs diff %s --stat)", cmd,
-                          *s, pp.project);
-          goto out;
-        }
-    }
-  if (what == DISCARD && !sel[0] && cs.upper_fd >= 0)
-    {
-      /* everything: empty the layer */
-      autoclose int ufd = openat (cs.upper_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      autoclosedir DIR *d = ufd >= 0 ? fdopendir (ufd) : NULL;
-      if (!d)
-        {
-          cage_error_set (&err, errno, "read the cow layer `%s`", pp.cow_upper);
-          goto out;
-        }
-      ufd = -1;
-      struct dirent *de;
-      while ((de = readdir (d)))
-        if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-          {
-            int r = remove_tree (dirfd (d), de->d_name);
-            if (r < 0)
-              {
-                cage_error_set (&err, -r, "remove `%s/%s`", pp.cow_upper, de->d_name);
-                goto out;
-              }
-          }
-      for (size_t i = 0; i < cs.n; i++)
-        json_array_append_new (done, json_string (cs.v[i].path));
-    }
-  else
-    {
-      int failures = 0;
-      char **failed = calloc (cs.n + 1, sizeof (char *));
-      if (!failed)
-        {
-          cage_error_set (&err, ENOMEM, "%s", cmd);
-          goto out;
-        }
-      /* Renames first (their old names go), deletions deepest first, then
-         the rest in path order (folders before what goes in them). */
-      for (int pass = 0; pass < 3; pass++)
-        for (size_t k = 0; k < cs.n; k++)
-          {
-            size_t i = pass == 1 ? cs.n - 1 - k : k;
-            const struct cow_change *ch = &cs.v[i];
-            int want = ch->kind == COW_RENAMED ? 0 : ch->kind == COW_DELETED ? 1 : 2;
-            if (want != pass)
-              continue;
-            if (!cow_selected (ch->path, sel) && !(ch->from && cow_selected (ch->from, sel)))
-              continue;
-            struct cage_error one = { 0 };
-            const char *why = NULL, *reason = "error";
-            if (what == ACCEPT && why_guarded[i])
-              {
-                /* The daemon would have refused it: never applied. */
-                reason = why_guarded[i];
-                cage_error_set (&one, 0, "accept: refused: %s is %s; nothing of it applied (the "
-                                "agent may not change it; cagefs discard %s %s drops it)",
-                                what_guarded[i], why_guarded[i], pp.project, ch->path);
-                goto refuse;
-              }
-            if (what == ACCEPT)
-              why = conflict (cs.lower_fd, ch, ch->kind == COW_RENAMED ? ch->from : ch->path);
-            if (why)
-              reason = "conflict";
-            if (why)
-              cage_error_set (&one, 0, "accept: `%s`: %s; nothing of it applied (cagefs diff %s %s "
-                              "shows the agent's version; discard it or edit the host file)",
-                              ch->kind == COW_RENAMED ? ch->from : ch->path, why, pp.project, ch->path);
-            else if ((what == ACCEPT ? accept_one (&cs, ch, &one) : discard_one (&cs, ch, sel, &one)) == 0)
-              {
-                json_array_append_new (done, json_string (ch->path));
-                if (!json)
-                  {
-                    fputs (what == ACCEPT ? "accepted " : "discarded ", stdout);
-                    term_fputs (ch->path, 0, stdout);
-                    putchar ('\n');
-                  }
-                continue;
-              }
-            else if (!strstr (one.msg, ch->path))
-              cage_error_prefix (&one, "%s `%s`", cmd, ch->path);
-          refuse:
-            failed[failures++] = ch->path;
-            json_array_append_new (refused, json_pack ("{s:s, s:s, s:s}", "path", ch->path, "error",
-                                                       one.msg, "reason", reason));
-            if (!json)
-              print_error (one.msg);
-          }
-      if (what == ACCEPT)
-        unmark_opaque (cs.upper_fd, "", sel, failed, (size_t) failures);
-      free (failed);
-      if (failures)
-        {
-          prune (cs.upper_fd, cs.lower_fd, "");
-          if (json)
-            cli_print_json (json_pack ("{s:s, s:O, s:O}", "project", pp.project, what == ACCEPT ? "accepted" : "discarded",
-                                       done, "refused", refused));
-          rc = 1;
-          err.msg[0] = '\0';
-          goto quiet;
-        }
-    }
-  if (cs.upper_fd >= 0)
-    prune (cs.upper_fd, cs.lower_fd, "");
+  rc = review_run (&pp, what, sel, json, stdout, stderr, NULL);
+  goto done;
+fail:
   if (json)
-    cli_print_json (json_pack ("{s:s, s:O, s:O}", "project", pp.project,
-                               what == ACCEPT ? "accepted" : "discarded", done, "refused", refused));
-  rc = 0;
-out:
-  if (rc != 0 && json)
-    cage_error_print (&err, "cagefs", json);
-  else if (rc != 0)
-    print_error (err.msg);
-quiet:
-  free (why_guarded);
-  free (what_guarded);
-  guard_free (&guard);
-  json_decref (done);
-  json_decref (refused);
-  cow_changes_free (&cs);
+    print_json (json_pack ("{s:s, s:i}", "error", err.msg, "errno", err.errnum), stdout);
+  print_error (err.msg, stderr);
+  rc = 1;
+done:
   paths_free (&pp);
   return rc;
 }
-
 int
 cmd_accept (int argc, char **argv)
 {
-  return review (argc, argv, ACCEPT);
+  return review (argc, argv, REVIEW_ACCEPT);
 }
 
 int
 cmd_discard (int argc, char **argv)
 {
-  return review (argc, argv, DISCARD);
+  return review (argc, argv, REVIEW_DISCARD);
 }

@@ -47,6 +47,18 @@ cow_init (struct view *view, const char *lower, const char *upper, struct cage_e
 }
 
 void
+cow_review_lock (void)
+{
+  pthread_mutex_lock (&cow_lock);
+}
+
+void
+cow_review_unlock (void)
+{
+  pthread_mutex_unlock (&cow_lock);
+}
+
+void
 cow_fini (void)
 {
   if (lower_fd >= 0)

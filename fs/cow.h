@@ -61,6 +61,12 @@ int cow_remove (struct node *parent, const char *name, int flags);
 int cow_rename (struct node *p, const char *name, struct node *np, const char *newname,
                 unsigned flags);
 
+/* Hold off every change of the cow layer (copy-ups, creations, removals,
+   renames) while `cagefs accept` / `discard` runs in the daemon
+   (control.h). */
+void cow_review_lock (void);
+void cow_review_unlock (void);
+
 /* A merged folder listing, read once at opendir.  Offsets are indexes. */
 struct cow_dir;
 struct cow_dir *cow_opendir (struct node *n);

@@ -25,6 +25,7 @@
 #include "cow.h"
 #include "daemon.h"
 #include "hidden_inodes.h"
+#include "control.h"
 #include "host_watch.h"
 #include "quota.h"
 #include "scan_cache.h"
@@ -309,6 +310,10 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   if (host_watch_start (watched, watched_roots, 2, err) < 0)
     return -1;
   host_watch_dir (ws_root);
+  /* cagefs accept / discard while mounted: the daemon applies them */
+  if (cagefs.workspace.cow
+      && control_start (pp, &cagefs.workspace, ws_root, watched, watched_roots, 2, err) < 0)
+    return -1;
   if (mount_session (root_se, pp->mnt, pp->log, err) < 0)
     return -1;
   if (mount_session (store_se, pp->store_mnt, pp->log, err) < 0)
@@ -354,6 +359,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   struct fuse_loop_config lc = { .clone_fd = 1, .max_idle_threads = 10 };
   rc = fuse_session_loop_mt (root_se, &lc);
   request_shutdown ();
+  control_stop ();
   host_watch_stop ();
   struct timespec deadline;
   clock_gettime (CLOCK_REALTIME, &deadline);

@@ -517,6 +517,15 @@ node_rekey_key (struct view *view, dev_t dev, ino_t ino, const struct stat *st)
   pthread_mutex_unlock (&node_lock);
 }
 
+struct node *
+node_find (struct view *view, dev_t dev, ino_t ino)
+{
+  pthread_mutex_lock (&node_lock);
+  struct node *n = hash_find (view, dev, ino);
+  pthread_mutex_unlock (&node_lock);
+  return n;
+}
+
 void
 node_stats (struct node_stats *out)
 {

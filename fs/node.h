@@ -149,6 +149,11 @@ void node_rekey (struct node *n, const struct stat *st, int fd);
 /* The same for the node of VIEW keyed (DEV, INO), if there is one. */
 void node_rekey_key (struct view *view, dev_t dev, ino_t ino, const struct stat *st);
 
+/* The real node of VIEW keyed (DEV, INO), or NULL.  No reference is
+   taken: use it as a node id for the kernel (an invalidation), nothing
+   more. */
+struct node *node_find (struct view *view, dev_t dev, ino_t ino);
+
 /* Path of N relative to its view root into BUF ("" for the root).
    Returns length, or -ENAMETOOLONG. */
 int node_relpath (struct node *n, char *buf, size_t size);

@@ -921,11 +921,18 @@ do_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
   fuse_reply_open (req, fi);
 }
 
+/* An open for writing holds the guard's lock shared: an accept the daemon
+   applies (control.h) holds it alone, so it sees every such handle. */
 static void
 op_open (fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
+  bool w = (fi->flags & O_ACCMODE) != O_RDONLY || (fi->flags & O_TRUNC);
   policy_begin (POLICY_OPEN);
+  if (w)
+    git_guard_lock_shared ();
   do_open (req, ino, fi);
+  if (w)
+    git_guard_unlock ();
   policy_end ();
 }
 
