@@ -11,7 +11,8 @@ BUILD := build/$(VARIANT)
 BIN := $(BUILD)/bin
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat -Wformat-security
-BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O2 $(WARN) -Icommon -Inix -Ifs -Ilauncher
+FS_DIRS := $(sort $(dir $(wildcard fs/*/*.c fs/*/*.h)))
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O2 $(WARN) -Icommon -Inix $(addprefix -I,$(FS_DIRS)) -Ilauncher
 ifeq ($(VARIANT),asan)
 BASE_CFLAGS := $(filter-out -O2,$(BASE_CFLAGS)) -O1 -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -26,7 +27,7 @@ LDFLAGS += $(SAN_LDFLAGS)
 
 COMMON_SRC := $(wildcard common/*.c)
 NIX_SRC := $(wildcard nix/*.c)
-FS_SRC := $(wildcard fs/*.c)
+FS_SRC := $(wildcard fs/*/*.c)
 LAUNCHER_SRC := $(wildcard launcher/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

@@ -50,7 +50,7 @@ enum store_mode
   STORE_ISOLATED,     /* a private store filled from a binary cache only */
 };
 
-/* What the agent sees at /workspace (fs/cow.h, fs/tracked.h). */
+/* What the agent sees at /workspace (fs/views/cow.h, fs/views/tracked.h). */
 enum workspace_view
 {
   VIEW_DIRECT = 0, /* default: the project, read-write */
@@ -103,7 +103,7 @@ struct cage_limits
 #define CAGE_DEFAULT_FREE_MIN (1ULL << 30)
 #define CAGE_DEFAULT_FREE_MIN_PCT 5
 
-/* Lifecycle hooks: shell commands cagefs runs on the host (fs/hooks.c). */
+/* Lifecycle hooks: shell commands cagefs runs on the host (fs/setup/hooks.c). */
 enum hook_kind
 {
   HOOK_PRE_MOUNT = 0,

@@ -1,5 +1,5 @@
 /* mount_options.h - the options that shape a mount, written once: `cagefs
-   mount` and `cagefs config` parse them (fs/resolve.c: getopt's tables are
+   mount` and `cagefs config` parse them (fs/setup/resolve.c: getopt's tables are
    made from this one), and `cage run` hands every one of them on to
    cagefs mount (launcher/run.c). */
 #ifndef CAGE_MOUNT_OPTIONS_H

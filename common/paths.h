@@ -17,11 +17,11 @@
                      mount
        state.json    written by the daemon once the mount is ready
        project.json  the project's path and last mode, written by mount and
-                     kept until `cagefs destroy` (fs/sessions.h)
+                     kept until `cagefs destroy` (fs/setup/state_dirs.h)
        daemon.log    the daemon's stderr
        audit.ndjson  the daemon's audit log: what the agent was refused
-                     (fs/audit.h; audit.ndjson.1 after a rotation)
-       cow/upper/    the cow workspace view's upper layer (fs/cow_layer.h)
+                     (fs/daemon/audit.h; audit.ndjson.1 after a rotation)
+       cow/upper/    the cow workspace view's upper layer (fs/views/cow_layer.h)
        private/      copy and isolated modes: the project's private Nix store
                      (private/nix/store, private/nix/var/nix/db; Nix's tools
                      reach it as --store local?root=<state>/private)

@@ -70,7 +70,7 @@ struct cage_state
   bool workspace_readonly;
   char *home_mode;  /* "persistent" when the file has none */
   char *host_home;  /* home.host: the real home's path, or NULL */
-  bool scan;        /* content-aware hiding (fs/scan_cache.h) */
+  bool scan;        /* content-aware hiding (fs/policy/scan_cache.h) */
 };
 
 int state_write (const char *path, const struct cage_state *st,

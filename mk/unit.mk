@@ -23,9 +23,9 @@ UNIT_LDFLAGS_test_blacklist := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--
 UNIT_LDFLAGS_test_secret_scan := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup
 
 # A test of one daemon file links its object too.
-$(BUILD)/tests/unit/test_hidden_inodes: $(call obj,fs/hidden_inodes.c)
-$(BUILD)/tests/unit/test_scan_cache: $(call obj,fs/scan_cache.c)
-$(BUILD)/tests/unit/test_doctor: $(call obj,fs/doctor.c)
+$(BUILD)/tests/unit/test_hidden_inodes: $(call obj,fs/policy/hidden_inodes.c)
+$(BUILD)/tests/unit/test_scan_cache: $(call obj,fs/policy/scan_cache.c)
+$(BUILD)/tests/unit/test_doctor: $(call obj,fs/setup/doctor.c)
 
 $(call obj,$(UNIT_SRC)): override CFLAGS += $(CMOCKA_CFLAGS)
 # Keep the test objects (they are only reached through a pattern rule).

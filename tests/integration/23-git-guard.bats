@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# What git runs on the host (fs/git_guard.h, fs/agent_repos.h): the agent
+# What git runs on the host (fs/policy/git_guard.h, fs/policy/agent_repos.h): the agent
 # may make repositories of its own, but no file it writes becomes a program
 # that git, or another tool the user runs in the project, runs on the host.
 # Repositories present at mount stay fully protected, against renames and

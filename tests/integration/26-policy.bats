@@ -1,5 +1,5 @@
 #!/usr/bin/env bats
-# One policy gate (fs/policy.h): each request builds the agent-visible path
+# One policy gate (fs/policy/policy.h): each request builds the agent-visible path
 # of what it names once, under one node_lock acquisition (a rename: both
 # ends in the same one), and asks one function for its verdict.  The
 # daemon's counters ($CAGEFS_POLICY_STATS: per request kind, the requests

@@ -269,7 +269,7 @@ agent_host_uid () { if [ "$(id -u)" = 0 ]; then echo 65534; else id -u; fi; }
 }
 
 # The workspace is cached long (60 s) where inotify reports host edits
-# (fs/host_watch.c): each kind of edit that long caching could hide, seen by
+# (fs/daemon/host_watch.c): each kind of edit that long caching could hide, seen by
 # an agent that has cached everything first.
 @test "host edits while mounted: same-size edits, deep listings, renamed folders, modes and missing names are seen within a second" {
   put deep/er/same.txt "aaaa"

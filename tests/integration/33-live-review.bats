@@ -1,7 +1,7 @@
 #!/usr/bin/env bats
 # Live review of the cow view: `cagefs accept` and `cagefs discard` while
 # the project is mounted and the agent works (the daemon applies them:
-# fs/control.h).
+# fs/daemon/control.h).
 
 load helpers
 

@@ -1,4 +1,4 @@
-/* test_doctor.c - the decisions of `cagefs doctor` (fs/doctor.c), fed a
+/* test_doctor.c - the decisions of `cagefs doctor` (fs/setup/doctor.c), fed a
    fake tree of /proc, /sys and /dev files through doctor_env.root: the
    AppArmor restriction of user namespaces (which this machine cannot
    have), the sysctls, /dev/fuse, fusermount3, inotify, io_uring, cgroups,

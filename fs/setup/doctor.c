@@ -3,8 +3,8 @@
    Each check says what it found in one line and, when something the
    invoking user's cages need is missing, the command that fixes it.  The
    decisions mirror the code that needs the feature: launcher/userns.c
-   (user namespaces), fs/daemon.c (FUSE), launcher/limits.c (where limits
-   go), fs/host_watch.c (the inotify watch cap), fs/copy.c (io_uring).  */
+   (user namespaces), fs/daemon/daemon.c (FUSE), launcher/limits.c (where limits
+   go), fs/daemon/host_watch.c (the inotify watch cap), fs/copy/copy.c (io_uring).  */
 #define FUSE_USE_VERSION 35
 #include "doctor.h"
 

@@ -25,9 +25,9 @@
 #include "log.h"
 #include "paths.h"
 #include "rmtree.h"
-#include "sessions.h"
+#include "state_dirs.h"
 #include "state.h"
-#include "umount.h"
+#include "cmd_umount.h"
 
 /* Is anything mounted at DIR or below it?  (mountinfo's field 5, with its
    \ooo escapes undone.) */
@@ -89,7 +89,7 @@ resolve (const char *project, struct project_paths *pp, struct cage_error *err)
       *err = first;
       return -1;
     }
-  autofree char *recorded = sessions_project_of (pp->state);
+  autofree char *recorded = state_dirs_project_of (pp->state);
   if (!recorded || strcmp (recorded, pp->project) != 0)
     {
       paths_free (pp);

@@ -1,5 +1,5 @@
 /* cmd_audit.c - `cagefs audit PROJECT [--follow] [--json]`: what the agent
-   was refused, from the daemon's audit log (fs/audit.h).  A line a refusal:
+   was refused, from the daemon's audit log (fs/daemon/audit.h).  A line a refusal:
    "12:03:04.123 lookup /workspace/.env hidden (pid 123 cat)", or the raw
    NDJSON with --json.  --follow keeps printing new entries (the file is
    polled; a rotation is followed) until interrupted. */

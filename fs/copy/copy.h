@@ -35,7 +35,7 @@ enum copy_flags
   COPY_LINK = 1 << 4,     /* share regular files by hard links where the
                              filesystem allows it (same filesystem, and
                              fs.protected_hardlinks lets us); whoever writes
-                             DST must copy up first (fs/copyup.c) */
+                             DST must copy up first (fs/views/copyup.c) */
 };
 
 struct copy_stats

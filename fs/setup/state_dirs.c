@@ -1,5 +1,5 @@
-/* sessions.c - the projects that have state (see sessions.h). */
-#include "sessions.h"
+/* state_dirs.c - the projects that have a state folder (see state_dirs.h). */
+#include "state_dirs.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -17,7 +17,7 @@
 #define RECORD "project.json"
 
 int
-sessions_record (const struct project_paths *pp, const char *mode, struct cage_error *err)
+state_dirs_record (const struct project_paths *pp, const char *mode, struct cage_error *err)
 {
   autofree char *path = NULL;
   if (asprintf (&path, "%s/" RECORD, pp->state) < 0)
@@ -44,7 +44,7 @@ json_file_string (const char *dir, const char *name, const char *key)
 }
 
 char *
-sessions_project_of (const char *state_dir)
+state_dirs_project_of (const char *state_dir)
 {
   char *p = json_file_string (state_dir, RECORD, "project");
   return p ? p : json_file_string (state_dir, "state.json", "project");
@@ -76,7 +76,7 @@ is_state_name (const char *name)
 }
 
 static int
-session_load (const char *root, const char *name, struct session *s, struct cage_error *err)
+session_load (const char *root, const char *name, struct state_dir *s, struct cage_error *err)
 {
   memset (s, 0, sizeof *s);
   if (asprintf (&s->state_dir, "%s/%s", root, name) < 0)
@@ -121,7 +121,7 @@ session_load (const char *root, const char *name, struct session *s, struct cage
 static int
 by_project (const void *a, const void *b)
 {
-  const struct session *x = a, *y = b;
+  const struct state_dir *x = a, *y = b;
   if (!x->project || !y->project)
     return x->project ? -1 : y->project ? 1 : strcmp (x->state_dir, y->state_dir);
   int c = strcmp (x->project, y->project);
@@ -129,7 +129,7 @@ by_project (const void *a, const void *b)
 }
 
 int
-sessions_list (struct session **out, size_t *n, struct cage_error *err)
+state_dirs_list (struct state_dir **out, size_t *n, struct cage_error *err)
 {
   *out = NULL;
   *n = 0;
@@ -143,7 +143,7 @@ sessions_list (struct session **out, size_t *n, struct cage_error *err)
         return 0;
       return cage_error_set (err, errno, "open the state folder `%s`", root);
     }
-  struct session *v = NULL;
+  struct state_dir *v = NULL;
   size_t len = 0;
   struct dirent *de;
   while ((errno = 0, de = readdir (d)))
@@ -160,7 +160,7 @@ sessions_list (struct session **out, size_t *n, struct cage_error *err)
         }
       if (!S_ISDIR (sb.st_mode))
         continue;
-      struct session *nv = realloc (v, (len + 1) * sizeof *nv);
+      struct state_dir *nv = realloc (v, (len + 1) * sizeof *nv);
       if (!nv)
         {
           cage_error_set (err, ENOMEM, "list `%s`", root);
@@ -182,12 +182,12 @@ sessions_list (struct session **out, size_t *n, struct cage_error *err)
   return 0;
 
 fail:
-  sessions_free (v, len);
+  state_dirs_free (v, len);
   return -1;
 }
 
 void
-sessions_free (struct session *v, size_t n)
+state_dirs_free (struct state_dir *v, size_t n)
 {
   for (size_t i = 0; i < n; i++)
     {

@@ -59,7 +59,7 @@ struct view
      the agent's (visibility_check_inode). */
   bool world_readable_only;
   bool cow;                  /* the cow workspace view: root_fd is the upper
-                                layer, the project is its lower (fs/cow.h) */
+                                layer, the project is its lower (fs/views/cow.h) */
   bool close_reports;        /* its filesystem may report errors at close
                                 (network filesystems): FLUSH is forwarded */
   bool watch_host;           /* its folders get inotify watches: host edits

@@ -1,5 +1,5 @@
 /* copy_clean.c - remove a temporary tree left by a copy (killed, or failed
-   half-way), with rmtree_at (fs/rmtree.c: store folders are 0555, so each
+   half-way), with rmtree_at (fs/copy/rmtree.c: store folders are 0555, so each
    is made writable first; every step an *at() call, symlinks removed,
    never followed, no other filesystem entered).  */
 #include <dirent.h>

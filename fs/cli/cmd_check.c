@@ -4,7 +4,7 @@
    scan on ("blacklist": {"scan": true} or --scan), also the files the
    daemon hides for their content, shown with the pattern "(content:
    KIND)".  Walks beneath the project's fd (*at() calls, symlinks never
-   followed; files read as the daemon reads them, fs/scan_cache.h); a
+   followed; files read as the daemon reads them, fs/policy/scan_cache.h); a
    hidden folder is listed once, as the view hides everything below it.  */
 #include <dirent.h>
 #include <errno.h>

@@ -8,7 +8,7 @@
    then read through fds only (O_NOFOLLOW; a file that is not a regular one
    when opened is refused), and copied into a new 0700 folder of the
    invoking user.  Nix is then handed the copy, in restricted mode with only
-   the copy, the store and NIX_PATH readable (fs/packages.c). */
+   the copy, the store and NIX_PATH readable (fs/setup/packages.c). */
 #ifndef CAGE_EXPR_COPY_H
 #define CAGE_EXPR_COPY_H
 

@@ -21,7 +21,7 @@
 #include "nixconf.h"
 #include "paths.h"
 #include "private.h"
-#include "sessions.h"
+#include "state_dirs.h"
 #include "store_mode.h"
 #include "state.h"
 
@@ -226,7 +226,7 @@ cmd_mount (int argc, char **argv)
   if (project_clean_stale (&pp, &err) < 0)
     goto out;
 
-  if (sessions_record (&pp, config_mode_name (cfg.mode), &err) < 0)
+  if (state_dirs_record (&pp, config_mode_name (cfg.mode), &err) < 0)
     goto out;
   hooks_run (&cfg, HOOK_PRE_MOUNT, &pp);
   /* (the agent's host ids first: the home is theirs) */

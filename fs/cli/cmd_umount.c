@@ -16,7 +16,7 @@
 #include "log.h"
 #include "paths.h"
 #include "state.h"
-#include "umount.h"
+#include "cmd_umount.h"
 
 static bool
 gone (pid_t pid)

@@ -1,7 +1,7 @@
-/* umount.h - stop a project's daemon and detach its mounts (cmd_umount.c),
+/* cmd_umount.h - stop a project's daemon and detach its mounts (cmd_umount.c),
    shared by `cagefs umount` and `cagefs destroy`. */
-#ifndef CAGE_UMOUNT_H
-#define CAGE_UMOUNT_H
+#ifndef CAGE_CMD_UMOUNT_H
+#define CAGE_CMD_UMOUNT_H
 
 #include <stdbool.h>
 

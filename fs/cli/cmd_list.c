@@ -5,10 +5,10 @@
 
 #include "cli.h"
 #include "log.h"
-#include "sessions.h"
+#include "state_dirs.h"
 
 static json_t *
-session_json (const struct session *s)
+session_json (const struct state_dir *s)
 {
   json_t *o = json_object ();
   if (!o)
@@ -57,9 +57,9 @@ cmd_list (int argc, char **argv)
     return cli_usage_error ("list", "takes no PROJECT (it lists them all)");
 
   struct cage_error err = { 0 };
-  struct session *v;
+  struct state_dir *v;
   size_t n;
-  if (sessions_list (&v, &n, &err) < 0)
+  if (state_dirs_list (&v, &n, &err) < 0)
     {
       cage_error_print (&err, "cagefs", json);
       return 1;
@@ -78,7 +78,7 @@ cmd_list (int argc, char **argv)
       printf ("%-11s  %-8s  %7s  %s  %s\n", "STATE", "MODE", "PID", "PROJECT", "MOUNT POINT");
       for (size_t i = 0; i < n; i++)
         {
-          const struct session *s = &v[i];
+          const struct state_dir *s = &v[i];
           char pid[16] = "-";
           if (s->pid)
             snprintf (pid, sizeof pid, "%d", (int) s->pid);
@@ -87,6 +87,6 @@ cmd_list (int argc, char **argv)
                   s->project && !s->project_exists ? " (folder gone)" : "", s->mountpoint);
         }
     }
-  sessions_free (v, n);
+  state_dirs_free (v, n);
   return 0;
 }

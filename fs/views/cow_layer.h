@@ -1,5 +1,5 @@
 /* cow_layer.h - the on-disk format of the cow workspace view's upper layer
-   (<state>/cow/upper), shared by the daemon (fs/cow.c) and the review
+   (<state>/cow/upper), shared by the daemon (fs/views/cow.c) and the review
    commands (diff, accept, discard).
 
    The upper layer mirrors the project's folders.  Beside the agent's files

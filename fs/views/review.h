@@ -1,5 +1,5 @@
-/* review.h - the work of `cagefs accept` and `cagefs discard` (fs/cmd_accept.c),
-   run by the CLI on an unmounted project and by the daemon (fs/control.c)
+/* review.h - the work of `cagefs accept` and `cagefs discard` (fs/cli/cmd_accept.c),
+   run by the CLI on an unmounted project and by the daemon (fs/daemon/control.c)
    on a mounted one, so both print the same lines, JSON and exit status. */
 #ifndef CAGE_REVIEW_H
 #define CAGE_REVIEW_H

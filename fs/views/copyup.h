@@ -14,6 +14,6 @@
    mode, times, xattrs) and re-key N.  Returns 1 when it copied, 0 when
    nothing was needed, -errno on failure (N is then unchanged). */
 int copyup_node (struct node *n);
-/* (In the cow workspace view this is cow_copyup: fs/cow.h.) */
+/* (In the cow workspace view this is cow_copyup: fs/views/cow.h.) */
 
 #endif

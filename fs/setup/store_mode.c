@@ -168,7 +168,7 @@ prepare_copy (const struct cage_config *cfg, const struct project_paths *pp, boo
   for (size_t i = 0; i < n; i++)
     names[i] = storepath_name (out->closure[i]);
   /* Hard links where the host store is on the same filesystem (the daemon
-     copies a shared file up before any change: fs/copyup.c). */
+     copies a shared file up before any change: fs/views/copyup.c). */
   unsigned flags = COPY_DURABLE | COPY_LINK;
   if (json)
     flags |= COPY_JSON; /* NDJSON events on stderr; stdout keeps the result */

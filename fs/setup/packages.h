@@ -13,7 +13,7 @@
    and CFG->expr to store paths and append them to CFG->packages.
 
    With no expr: `nix-build '<nixpkgs>' -A NAME... --no-out-link`.  With an
-   expr: its folder is copied to a private folder (fs/expr_copy.h) and
+   expr: its folder is copied to a private folder (fs/setup/expr_copy.h) and
    `nix-build COPY/FILE [-A NAME...] --no-out-link` runs in Nix's restricted
    mode (only the copy, the store and NIX_PATH readable, no URI, no
    builtins.exec); the whole file when there are no names.  The answer is

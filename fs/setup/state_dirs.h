@@ -1,11 +1,11 @@
-/* sessions.h - every project that has a state folder, mounted or not.
+/* state_dirs.h - every project that has a state folder, mounted or not.
 
    The state root holds one folder per project (paths.h).  state.json is
    there only while a daemon serves the mount, so `cagefs mount` also keeps
    project.json, which stays until `cagefs destroy`:
      { "project": "/real/path", "mode": "copy" }   (the last mount's mode) */
-#ifndef CAGE_SESSIONS_H
-#define CAGE_SESSIONS_H
+#ifndef CAGE_STATE_DIRS_H
+#define CAGE_STATE_DIRS_H
 
 #include <stdbool.h>
 #include <sys/types.h>
@@ -20,7 +20,7 @@ enum session_state
   SESSION_STALE, /* a state file or a FUSE mount left by a dead daemon */
 };
 
-struct session
+struct state_dir
 {
   char *state_dir;
   char *project;    /* NULL when neither state.json nor project.json says */
@@ -32,16 +32,16 @@ struct session
 };
 
 /* Write PP's project.json (atomically).  0, or -1 with ERR set. */
-int sessions_record (const struct project_paths *pp, const char *mode, struct cage_error *err);
+int state_dirs_record (const struct project_paths *pp, const char *mode, struct cage_error *err);
 
 /* The project a state folder belongs to (project.json, else state.json),
    as a new string; NULL when neither says. */
-char *sessions_project_of (const char *state_dir);
+char *state_dirs_project_of (const char *state_dir);
 
 /* Every state folder under the state root, sorted by project path (unknown
    last).  A missing state root is an empty list.  0, or -1 with ERR set. */
-int sessions_list (struct session **out, size_t *n, struct cage_error *err);
-void sessions_free (struct session *v, size_t n);
+int state_dirs_list (struct state_dir **out, size_t *n, struct cage_error *err);
+void state_dirs_free (struct state_dir *v, size_t n);
 
 const char *session_state_name (enum session_state s);
 
