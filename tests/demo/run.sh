@@ -97,6 +97,14 @@ step ok 'cage exec demo -- sh -c "exit 7"; echo "exit status: $?"'
 note "On the host, the secrets are still there, untouched"
 step ok 'cat demo/.env'
 
+note "Review while the agent works: in the cow view its changes wait for you"
+step ok 'cagefs umount demo && cagefs mount demo --workspace-view cow'
+step ok "cage exec demo -- sh -c 'echo \"a change to review\" > /workspace/review.txt'"
+step fail 'cat demo/review.txt'
+step ok 'cagefs diff demo --stat'
+step ok 'cagefs accept demo review.txt && cat demo/review.txt'
+step ok 'cage exec demo -- cat /workspace/review.txt'
+
 note "Status, then unmount"
 step ok 'cagefs status demo --json | jq .'
 step ok 'cagefs umount demo'
