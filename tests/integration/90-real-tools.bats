@@ -106,6 +106,28 @@ d/b.txt" "log and files"
   [ "$(tail -n 1 <<<"$output")" -gt 0 ] || fail "no sample hooks from the templates: $output"
 }
 
+# git worktree add in the project's own repository (present at mount, so
+# protected): the worktree's files and .git/worktrees/NAME are the agent's,
+# the repository's config and hooks stay the host's.
+check_git_worktree () {
+  need_fix FIX_GIT
+  put a.txt "a"
+  host_git -C "$PROJECT" init -q
+  host_git -C "$PROJECT" add a.txt
+  host_git -C "$PROJECT" commit -qm project
+  local config
+  config=$(cat "$PROJECT/.git/config")
+  mount_view direct
+  run --separate-stderr cage_sh "cd /workspace && $CAGE_GIT worktree add -q /workspace/wt -b feature &&
+    cd wt && echo b > b.txt && $CAGE_GIT add b.txt && $CAGE_GIT commit -qm 'in a worktree' &&
+    git log --format=%s feature"
+  assert_success
+  assert_equal "$output" "in a worktree
+project" "the worktree's log"
+  assert_equal "$(host_git -C "$PROJECT" log --format=%s feature | head -n 1)" "in a worktree" "the host sees the branch"
+  assert_equal "$(cat "$PROJECT/.git/config")" "$config" "the project's config"
+}
+
 check_npm_ci () {
   need_fix FIX_NODE
   npm_fixture
@@ -169,6 +191,8 @@ src/deep/er/b.txt" "files holding NEEDLE (.env hidden)"
 @test "direct: git init of a new repository and a first commit" { check_git_init_commit direct; }
 @test "cow: git init of a new repository and a first commit" { check_git_init_commit cow; }
 @test "tracked: git init of a new repository and a first commit" { check_git_init_commit tracked; }
+
+@test "direct: git worktree add in the project's repository, a commit there" { check_git_worktree; }
 
 @test "direct: npm ci --offline from a local cache" { check_npm_ci direct; }
 @test "cow: npm ci --offline from a local cache" { check_npm_ci cow; }
