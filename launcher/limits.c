@@ -30,6 +30,7 @@
 
 #include "cleanup.h"
 #include "doctor_hint.h"
+#include "cgroup_path.h"
 #include "launcher.h"
 
 #define CPU_PERIOD_US 100000
@@ -44,30 +45,7 @@ static const char *const v1_names[V1_N] = { "memory", "cpu", "pids" };
 static bool
 own_cgroup (const char *ctl, char *buf, size_t size)
 {
-  autofclose FILE *f = fopen ("/proc/self/cgroup", "re");
-  if (!f)
-    return false;
-  char line[4096];
-  while (fgets (line, sizeof line, f))
-    {
-      line[strcspn (line, "\n")] = '\0';
-      char *c1 = strchr (line, ':');
-      char *c2 = c1 ? strchr (c1 + 1, ':') : NULL;
-      if (!c2)
-        continue;
-      *c2 = '\0';
-      const char *ctls = c1 + 1, *path = c2 + 1;
-      bool match = false;
-      if (!*ctl)
-        match = strncmp (line, "0:", 2) == 0 && !*ctls;
-      else
-        for (const char *p = ctls; *p && !match; p += strcspn (p, ","), p += *p == ',')
-          match = strncmp (p, ctl, strlen (ctl)) == 0
-                  && (p[strlen (ctl)] == ',' || p[strlen (ctl)] == '\0');
-      if (match && (size_t) snprintf (buf, size, "%s", path) < size)
-        return true;
-    }
-  return false;
+  return cgroup_path_of ("/proc/self/cgroup", ctl, buf, size);
 }
 
 /* The mount point of the cgroup hierarchy with controller CTL ("" for v2),

@@ -42,6 +42,35 @@ note (dev_t dev, ino_t ino)
   keys[n_keys++] = (struct key){ dev, ino };
 }
 
+/* Call FN (LINE, ARG) for each non-empty line of F (the list's paths). */
+static void
+each_listed (FILE *f, void (*fn) (const char *line, void *arg), void *arg)
+{
+  char *line = NULL;
+  size_t cap = 0;
+  ssize_t len;
+  while ((len = getline (&line, &cap, f)) > 0)
+    {
+      if (line[len - 1] == '\n')
+        line[len - 1] = '\0';
+      if (line[0])
+        fn (line, arg);
+    }
+  free (line);
+}
+
+/* A listed folder still there beneath the root (*ARG): noted. */
+static void
+note_listed (const char *rel, void *arg)
+{
+  int fd = safe_openat (*(int *) arg, rel, O_PATH | O_DIRECTORY);
+  struct stat st;
+  if (fd >= 0 && fstat (fd, &st) == 0)
+    note (st.st_dev, st.st_ino);
+  if (fd >= 0)
+    close (fd);
+}
+
 int
 agent_repos_open (const char *path, int root_fd, struct cage_error *err)
 {
@@ -51,21 +80,7 @@ agent_repos_open (const char *path, int root_fd, struct cage_error *err)
   FILE *f = fdopen (dup (list_fd), "r");
   if (!f)
     return cage_error_set (err, errno, "read `%s`", path);
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  while ((len = getline (&line, &cap, f)) > 0)
-    {
-      if (line[len - 1] == '\n')
-        line[len - 1] = '\0';
-      int fd = line[0] ? safe_openat (root_fd, line, O_PATH | O_DIRECTORY) : -1;
-      struct stat st;
-      if (fd >= 0 && fstat (fd, &st) == 0)
-        note (st.st_dev, st.st_ino);
-      if (fd >= 0)
-        close (fd);
-    }
-  free (line);
+  each_listed (f, note_listed, &root_fd);
   fclose (f);
   return 0;
 }
@@ -139,34 +154,38 @@ folder_beneath (const char *dir, const char *rel)
   return true;
 }
 
+struct listing
+{
+  json_t *out;
+  const char *project, *upper;
+};
+
+/* A listed repository, once, if it is still in the project or the layer. */
+static void
+list_one (const char *rel, void *arg)
+{
+  struct listing *l = arg;
+  size_t i;
+  json_t *v;
+  json_array_foreach (l->out, i, v)
+    if (strcmp (json_string_value (v), rel) == 0)
+      return;
+  if (folder_beneath (l->project, rel) || folder_beneath (l->upper, rel))
+    json_array_append_new (l->out, json_string (rel));
+}
+
 json_t *
 agent_repos_list (const char *state, const char *project)
 {
-  json_t *out = json_array ();
   char path[4096], upper[4096];
   snprintf (path, sizeof path, "%s/repos", state);
   snprintf (upper, sizeof upper, "%s/cow/upper", state);
-  FILE *f = out ? fopen (path, "re") : NULL;
-  if (!f)
-    return out;
-  char *line = NULL;
-  size_t cap = 0;
-  ssize_t len;
-  while ((len = getline (&line, &cap, f)) > 0)
+  struct listing l = { json_array (), project, upper };
+  FILE *f = l.out ? fopen (path, "re") : NULL;
+  if (f)
     {
-      if (line[len - 1] == '\n')
-        line[len - 1] = '\0';
-      if (!line[0])
-        continue;
-      bool seen = false;
-      size_t i;
-      json_t *v;
-      json_array_foreach (out, i, v)
-        seen = seen || strcmp (json_string_value (v), line) == 0;
-      if (!seen && (folder_beneath (project, line) || folder_beneath (upper, line)))
-        json_array_append_new (out, json_string (line));
+      each_listed (f, list_one, &l);
+      fclose (f);
     }
-  free (line);
-  fclose (f);
-  return out;
+  return l.out;
 }

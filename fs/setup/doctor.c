@@ -8,6 +8,8 @@
 #define FUSE_USE_VERSION 35
 #include "doctor.h"
 
+#include "cgroup_path.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -501,30 +503,8 @@ doctor_nix_daemon (const struct doctor_env *env, bool needed, struct doctor_chec
 static bool
 own_cgroup (const struct doctor_env *env, const char *ctl, char *buf, size_t size)
 {
-  char p[4096], line[4096];
-  autofclose FILE *f = fopen (at (env, "/proc/self/cgroup", p, sizeof p), "re");
-  if (!f)
-    return false;
-  while (fgets (line, sizeof line, f))
-    {
-      line[strcspn (line, "\n")] = '\0';
-      char *c1 = strchr (line, ':');
-      char *c2 = c1 ? strchr (c1 + 1, ':') : NULL;
-      if (!c2)
-        continue;
-      *c2 = '\0';
-      const char *ctls = c1 + 1, *path = c2 + 1;
-      bool match = false;
-      if (!*ctl)
-        match = strncmp (line, "0:", 2) == 0 && !*ctls;
-      else
-        for (const char *q = ctls; *q && !match; q += strcspn (q, ","), q += *q == ',')
-          match = strncmp (q, ctl, strlen (ctl)) == 0
-                  && (q[strlen (ctl)] == ',' || q[strlen (ctl)] == '\0');
-      if (match && (size_t) snprintf (buf, size, "%s", path) < size)
-        return true;
-    }
-  return false;
+  char p[4096];
+  return cgroup_path_of (at (env, "/proc/self/cgroup", p, sizeof p), ctl, buf, size);
 }
 
 static bool
