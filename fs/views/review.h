@@ -38,4 +38,12 @@ struct review_hooks
 int review_run (const struct project_paths *pp, enum review what, char **sel, bool json,
                 FILE *out, FILE *err, const struct review_hooks *hooks);
 
+/* Does a daemon serve PP's mount (then it applies a review: control.h)? */
+bool review_mounted (const struct project_paths *pp);
+/* An error line for people, the agent's names in MSG escaped. */
+void review_print_error (const char *msg, FILE *f);
+/* J (taken) as one compact JSON line. */
+struct json_t;
+void review_print_json (struct json_t *j, FILE *f);
+
 #endif
