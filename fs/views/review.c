@@ -32,6 +32,7 @@
 #include "log.h"
 #include "resolve.h"
 #include "review.h"
+#include "review_guard.h"
 #include "safe_open.h"
 #include "state.h"
 #include "term_escape.h"
@@ -473,123 +474,6 @@ conflict (int lower, const struct cow_change *ch, const char *rel)
   return NULL;
 }
 
-/* The project's hidden (blacklist) and protected lists, from its
-   cage.json and the defaults, as the daemon builds them (resolve_config,
-   then tree_build): accept applies no change the daemon would have
-   refused, whatever the layer says. */
-struct guard
-{
-  struct blacklist hidden, protect;
-  json_t *repos; /* the repositories the agent made (agent_repos.h) */
-};
-
-static int
-guard_load (const struct project_paths *pp, struct guard *g, struct cage_error *err)
-{
-  struct mount_flags mf;
-  struct cage_config cfg;
-  mount_flags_init (&mf);
-  config_init (&cfg);
-  int r = resolve_config (pp, &mf, &cfg, err);
-  if (r == 0)
-    r = blacklist_init (&g->hidden, cfg.blacklist, !cfg.blacklist_no_defaults, err);
-  if (r == 0 && blacklist_init_with (&g->protect, cfg.protected_no_defaults ? NULL : protect_defaults,
-                                     cfg.protected, err) < 0)
-    r = cage_error_prefix (err, "protected");
-  if (r == 0 && !(g->repos = agent_repos_list (pp->state, pp->project)))
-    r = cage_error_set (err, ENOMEM, "the agent's repositories");
-  config_free (&cfg);
-  mount_flags_free (&mf);
-  return r < 0 ? -1 : 0;
-}
-
-static void
-guard_free (struct guard *g)
-{
-  blacklist_free (&g->hidden);
-  blacklist_free (&g->protect);
-  json_decref (g->repos);
-}
-
-/* Is PATH in a repository the agent made (its .git folder or below)?
-   The protected patterns guard the repositories present at mount only. */
-static bool
-in_agent_repo (const struct guard *g, const char *path)
-{
-  size_t i;
-  json_t *r;
-  json_array_foreach (g->repos, i, r)
-    {
-      const char *repo = json_string_value (r);
-      size_t n = strlen (repo);
-      if (strncmp (path, repo, n) == 0 && (path[n] == '\0' || path[n] == '/'))
-        return true;
-    }
-  return false;
-}
-
-/* Is PATH (of type MODE), or a folder on its way, protected or hidden?
-   "protected", "hidden" or NULL.  Protected patterns are matched as file
-   and as folder (as the daemon does); hidden ones by the entry's type. */
-static const char *
-guarded (const struct guard *g, const char *path, mode_t mode)
-{
-  char prefix[4096];
-  snprintf (prefix, sizeof prefix, "%s", path);
-  for (char *p = prefix;; p++)
-    if (*p == '/' || *p == '\0')
-      {
-        char c = *p;
-        *p = '\0';
-        bool last = c == '\0';
-        if (prefix[0] && (blacklist_match (&g->protect, prefix, false)
-                          || blacklist_match (&g->protect, prefix, true))
-            && !in_agent_repo (g, prefix))
-          return "protected";
-        if (prefix[0] && blacklist_match (&g->hidden, prefix, !last || S_ISDIR (mode)))
-          return "hidden";
-        if (last)
-          return NULL;
-        *p = c;
-      }
-}
-
-/* Why each change of CS may not be applied (NULL: it may), into WHY[] and
-   the path it is about into WHAT[]: the change's own path, or a rename's
-   old one.  A folder deleted with something refused below it is refused
-   too (it cannot go while that stays). */
-static void
-guard_changes (const struct guard *g, const struct cow_changes *cs, const char **why,
-               const char **what)
-{
-  for (size_t i = 0; i < cs->n; i++)
-    {
-      const struct cow_change *ch = &cs->v[i];
-      what[i] = ch->path;
-      why[i] = guarded (g, ch->path, ch->mode);
-      if (!why[i] && ch->from && (why[i] = guarded (g, ch->from, ch->mode)))
-        what[i] = ch->from;
-      /* what git would run (git_guard.h): the daemon refused it; the
-         layer is checked again all the same */
-      char reason[GIT_GUARD_WHY];
-      if (!why[i] && ch->kind != COW_DELETED
-          && git_guard_file (cs->upper_fd, ch->path, ch->mode, reason) < 0)
-        why[i] = "something git would run";
-    }
-  for (size_t i = 0; i < cs->n; i++)
-    {
-      const struct cow_change *ch = &cs->v[i];
-      if (why[i] || ch->kind != COW_DELETED || !S_ISDIR (ch->mode))
-        continue;
-      char *one[] = { ch->path, NULL };
-      for (size_t k = 0; k < cs->n && !why[i]; k++)
-        if (k != i && why[k] && (cow_selected (cs->v[k].path, one)
-                                 || (cs->v[k].from && cow_selected (cs->v[k].from, one))))
-          why[i] = strcmp (why[k], "hidden") == 0 ? "a folder of hidden entries"
-                                                   : "a folder of protected entries";
-    }
-}
-
 /* Print an error for people: the agent's names in it escaped. */
 void
 review_print_error (const char *msg, FILE *f)
@@ -757,10 +641,10 @@ review_run (const struct project_paths *pp, enum review what, char **sel, bool j
   struct cage_error err = { 0 };
   hooks = h;
   json_t *done = json_array (), *refused = json_array ();
-  struct guard guard = { 0 };
+  struct review_guard guard = { 0 };
   const char **why_guarded = NULL, **what_guarded = NULL;
   if (cow_normalise_paths (sel, pp->project, &err) < 0 || cow_changes_collect (pp, &cs, &err) < 0
-      || (what == REVIEW_ACCEPT && guard_load (pp, &guard, &err) < 0))
+      || (what == REVIEW_ACCEPT && review_guard_load (pp, &guard, &err) < 0))
     goto out;
   if (what == REVIEW_ACCEPT)
     {
@@ -771,7 +655,7 @@ review_run (const struct project_paths *pp, enum review what, char **sel, bool j
           cage_error_set (&err, ENOMEM, "%s", cmd);
           goto out;
         }
-      guard_changes (&guard, &cs, why_guarded, what_guarded);
+      review_guard_changes (&guard, &cs, why_guarded, what_guarded);
     }
   /* Each PATH must name a change. */
   for (char **s = sel; *s; s++)
@@ -906,7 +790,7 @@ out:
 quiet:
   free (why_guarded);
   free (what_guarded);
-  guard_free (&guard);
+  review_guard_free (&guard);
   json_decref (done);
   json_decref (refused);
   cow_changes_free (&cs);
