@@ -394,6 +394,12 @@ random_op () {
   [ ! -L "$u/$parent/.cagefs-wh.$name" ] || rm -f "$u/$parent/.cagefs-wh.$name"
   [ ! -L "$u/$parent/.cagefs-origin.$name" ] || rm -f "$u/$parent/.cagefs-origin.$name"
   [ ! -L "$u/$parent/.cagefs-opaque" ] || rm -f "$u/$parent/.cagefs-opaque"
+  # nor opens a FIFO it made (the open would wait for a reader forever)
+  local f
+  for f in "$u/$p" "$u/$parent/.cagefs-wh.$name" "$u/$parent/.cagefs-origin.$name" \
+           "$u/$parent/.cagefs-opaque"; do
+    [ ! -p "$f" ] || rm -f "$f"
+  done
   local op=$((RANDOM % 13))
   # (a step that cannot be made on this layer is skipped)
   { case $op in
