@@ -1,7 +1,5 @@
 #include "node.h"
 
-#include "cow.h"
-#include "host_watch.h"
 #include "safe_open.h"
 
 #include <errno.h>
@@ -242,7 +240,8 @@ maybe_free (struct node *n)
       struct node *p = n->parent;
       hash_remove (n);
       lru_unlink (n);
-      host_watch_drop (n);
+      if (n->view && n->view->ops && n->view->ops->node_gone)
+        n->view->ops->node_gone (n);
       if (n->fd >= 0)
         close (n->fd);
       free (n->st_cache);
@@ -407,7 +406,8 @@ node_fd_get (struct node *n)
       return r;
     }
 
-  int fd = n->view->cow ? cow_resolve (path) : safe_openat (root_fd, path, O_PATH);
+  const struct view_ops *ops = n->view->ops;
+  int fd = ops && ops->reopen ? ops->reopen (n->view, path) : safe_openat (root_fd, path, O_PATH);
   if (fd < 0)
     {
       int e = errno;

@@ -22,9 +22,26 @@ struct strset;
 struct hidden_inodes;
 struct scan_cache;
 
+struct view;
+struct node;
+
+/* What a view does differently from a plain directory tree, as hooks the
+   inode table calls (so it knows nothing of the cow layer or the host
+   watches).  NULL members: the plain way. */
+struct view_ops
+{
+  /* The O_PATH fd of the entry REL (relative to the view's root, not "")
+     as the view shows it, or -1 with errno (cow.h: the upper layer, else
+     the project). */
+  int (*reopen) (const struct view *v, const char *rel);
+  /* N leaves the table (host_watch.h: its folder's watch goes). */
+  void (*node_gone) (struct node *n);
+};
+
 /* A view: a real directory tree shown at some place in the root tree. */
 struct view
 {
+  const struct view_ops *ops; /* NULL: a plain directory tree */
   const char *name;          /* "workspace", "store", "home" */
   int root_fd;               /* O_PATH | O_DIRECTORY of the real root */
   bool writable;

@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "cow.h"
 #include "daemon.h"
+#include "host_watch.h"
 #include "paths.h"
 #include "safe_open.h"
 #include "tracked.h"
@@ -249,6 +250,17 @@ host_home_blacklist (struct blacklist *bl, const struct cage_config *cfg, const 
   return blacklist_init (bl, extra, !cfg->blacklist_no_defaults, err);
 }
 
+/* The workspace's hooks for the inode table (node.h): its folders' host
+   watches go with their nodes; the cow view reopens through its layers. */
+static int
+cow_reopen (const struct view *v, const char *rel)
+{
+  return cow_resolve (rel);
+}
+
+static const struct view_ops watched_ops = { .node_gone = host_watch_drop };
+static const struct view_ops cow_ops = { .reopen = cow_reopen, .node_gone = host_watch_drop };
+
 int
 tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct project_paths *pp,
             const struct cage_state *st, const struct store_setup *ss, struct cage_error *err)
@@ -315,6 +327,7 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
     }
   if (cfg->view == VIEW_TRACKED && tracked_init (&fs->workspace, pp->project, err) < 0)
     return -1;
+  fs->workspace.ops = cfg->view == VIEW_COW ? &cow_ops : &watched_ops;
 
   if (ss->filter
       && name_list (ss->closure, &fs->store.allowed_top, &fs->store.n_allowed_top) < 0)
