@@ -223,8 +223,9 @@ packages_resolve (struct cage_config *cfg, const struct project_paths *pp, bool 
   /* The key: the names, the expr's path and its whole folder (what the
      restricted evaluation can read of the project), and NIX_PATH. */
   __attribute__ ((cleanup (expr_copy_freep))) struct expr_copy copy = { 0 };
-  struct sha256 h;
-  sha256_init (&h);
+  autosha256 struct sha256 h;
+  if (sha256_init (&h) < 0)
+    return cage_error_set (err, ENOMEM, "packages: the cache key");
   hash_field (&h, "cagefs-packages-2");
   for (size_t i = 0; i < cfg->n_with; i++)
     hash_field (&h, cfg->with[i]);
