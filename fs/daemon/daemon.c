@@ -245,18 +245,20 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   /* Hard links to hidden files: one walk now (a warning when it is not
      complete: the parent shows it to the user too). */
   char warning[1024];
-  /* (the cow view has no root fd of its own: walk the project, its lower
-     layer, through an fd kept for the daemon's life) */
+  /* (the cow view's root fd is its upper layer: walk the project, its
+     lower layer, through an fd kept for the daemon's life, and the upper
+     layer too) */
   static int project_fd = -1;
-  int walk_fd = cagefs.workspace.root_fd;
-  if (walk_fd < 0)
+  int walk_fd = cagefs.workspace.root_fd, upper_fd = -1;
+  if (walk_fd < 0 || cagefs.workspace.cow)
     {
       project_fd = open (pp->project, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
       if (project_fd < 0)
         return cage_error_set (err, errno, "open the project `%s`", pp->project);
+      upper_fd = cagefs.workspace.cow ? cagefs.workspace.root_fd : -1;
       walk_fd = project_fd;
     }
-  cagefs.workspace.hidden_inodes = hidden_inodes_new (walk_fd, pp->project,
+  cagefs.workspace.hidden_inodes = hidden_inodes_new (walk_fd, upper_fd, pp->project,
                                                       &cagefs.blacklist, warning, sizeof warning,
                                                       err);
   if (!cagefs.workspace.hidden_inodes)

@@ -52,6 +52,7 @@ struct link_map
 struct hidden_inodes
 {
   int root_fd;               /* the view's; not ours */
+  int upper_fd;              /* the cow view's upper layer, walked too; -1 */
   char *root;
   const struct blacklist *bl;
   pthread_mutex_t lock;      /* map */
@@ -392,6 +393,27 @@ walk_tree (struct hidden_inodes *hi, char *warning, size_t warning_size, struct 
     cage_error_set (err, ENOMEM, "walk `%s` for hard links", hi->root);
   else
     r = 0;
+  /* The cow view shows the upper layer over the project: its names count
+     too (the same relative paths, so the same patterns). */
+  if (r == 0 && hi->upper_fd >= 0)
+    {
+      int ufd = openat (hi->upper_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      struct stat ust;
+      if (ufd < 0 || fstat (ufd, &ust) < 0)
+        {
+          r = -1;
+          cage_error_set (err, errno, "read the cow layer of `%s` to look for hard links",
+                          hi->root);
+          if (ufd >= 0)
+            close (ufd);
+        }
+      else if ((!map_dev (m, ust.st_dev) && map_add_dev (m, ust.st_dev, true) < 0)
+               || walk_dir (w, ufd, 0, false, ust.st_dev, 0) < 0)
+        {
+          r = -1;
+          cage_error_set (err, ENOMEM, "walk `%s` for hard links", hi->root);
+        }
+    }
   if (r < 0)
     {
       map_free (m);
@@ -421,8 +443,8 @@ walk_tree (struct hidden_inodes *hi, char *warning, size_t warning_size, struct 
 }
 
 struct hidden_inodes *
-hidden_inodes_new (int root_fd, const char *root, const struct blacklist *bl, char *warning,
-                   size_t warning_size, struct cage_error *err)
+hidden_inodes_new (int root_fd, int upper_fd, const char *root, const struct blacklist *bl,
+                   char *warning, size_t warning_size, struct cage_error *err)
 {
   struct hidden_inodes *hi = calloc (1, sizeof *hi);
   if (!hi || !(hi->root = strdup (root)))
@@ -432,6 +454,7 @@ hidden_inodes_new (int root_fd, const char *root, const struct blacklist *bl, ch
       return NULL;
     }
   hi->root_fd = root_fd;
+  hi->upper_fd = upper_fd;
   hi->bl = bl;
   pthread_mutex_init (&hi->lock, NULL);
   pthread_mutex_init (&hi->walk_lock, NULL);

@@ -46,12 +46,12 @@
 struct hidden_inodes;
 
 /* Walk the tree below ROOT_FD (an O_PATH fd of the folder ROOT, named in
-   messages) with the blacklist BL (kept, not copied).  A walk that was not
+   messages; UPPER_FD, the cow view's upper layer, walked too, or -1) with the blacklist BL (kept, not copied).  A walk that was not
    complete leaves a one-line warning in WARNING (else "").  NULL with ERR
    set when ROOT cannot be read or memory runs out. */
-struct hidden_inodes *hidden_inodes_new (int root_fd, const char *root, const struct blacklist *bl,
-                                         char *warning, size_t warning_size,
-                                         struct cage_error *err);
+struct hidden_inodes *hidden_inodes_new (int root_fd, int upper_fd, const char *root,
+                                         const struct blacklist *bl, char *warning,
+                                         size_t warning_size, struct cage_error *err);
 void hidden_inodes_free (struct hidden_inodes *hi);
 
 /* Is the file ST (just stat'ed beneath the root; a regular file with more

@@ -360,3 +360,26 @@ tracked.txt" "the agent's new files"
   assert_failure
   assert_contains "$stderr" "--cache: binary cache" "cagefs config --cache"
 }
+
+@test "cow: a project file with several hard links shows (git's local clones make them); one linked to a secret stays hidden" {
+  put data/obj "object"
+  ln "$PROJECT/data/obj" "$PROJECT/data/obj-clone"
+  put .env "SECRET=1"
+  ln "$PROJECT/.env" "$PROJECT/notes.txt"
+  mount_cow
+  run --separate-stderr cage_sh 'cat /workspace/data/obj /workspace/data/obj-clone'
+  assert_success
+  assert_equal "$output" "object
+object" "both names of the linked file"
+  run --separate-stderr cage_sh 'cat /workspace/notes.txt'
+  assert_failure
+  # the agent's own links in the layer show after a remount too
+  run --separate-stderr cage_sh 'echo mine > /workspace/a && ln /workspace/a /workspace/b && cat /workspace/b'
+  assert_success
+  cagefs umount "$PROJECT"
+  mount_cow
+  run --separate-stderr cage_sh 'cat /workspace/a /workspace/b'
+  assert_success
+  assert_equal "$output" "mine
+mine" "the agent's linked file after a remount"
+}

@@ -66,7 +66,7 @@ static void
 start (void)
 {
   struct cage_error err = { 0 };
-  hi = hidden_inodes_new (root_fd, tmp, &bl, warning, sizeof warning, &err);
+  hi = hidden_inodes_new (root_fd, -1, tmp, &bl, warning, sizeof warning, &err);
   if (!hi)
     fail_msg ("hidden_inodes_new: %s", err.msg);
 }
