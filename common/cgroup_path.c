@@ -1,7 +1,10 @@
 #include "cgroup_path.h"
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+
+#include <unistd.h>
 
 #include "cleanup.h"
 
@@ -32,5 +35,24 @@ cgroup_path_of (const char *proc_file, const char *ctl, char *buf, size_t size)
       if (match && (size_t) snprintf (buf, size, "%s", path) < size)
         return true;
     }
+  return false;
+}
+
+bool
+cgroup_has_controller (const char *dir, const char *ctl)
+{
+  char path[4200], text[1024];
+  if ((size_t) snprintf (path, sizeof path, "%s/cgroup.subtree_control", dir) >= sizeof path)
+    return false;
+  autoclose int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  ssize_t n = read (fd, text, sizeof text - 1);
+  if (n <= 0)
+    return false;
+  text[n] = '\0';
+  for (char *save = NULL, *w = strtok_r (text, " \n", &save); w; w = strtok_r (NULL, " \n", &save))
+    if (strcmp (w, ctl) == 0)
+      return true;
   return false;
 }

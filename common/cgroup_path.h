@@ -11,4 +11,8 @@
    false when there is none (or it does not fit). */
 bool cgroup_path_of (const char *proc_file, const char *ctl, char *buf, size_t size);
 
+/* Does the cgroup folder DIR enable controller CTL for its children
+   (DIR/cgroup.subtree_control names it)? */
+bool cgroup_has_controller (const char *dir, const char *ctl);
+
 #endif

@@ -93,26 +93,6 @@ writable_own_cgroup (const char *ctl, char *buf, size_t size)
   return access (buf, W_OK) == 0;
 }
 
-/* Does the v2 cgroup DIR pass controller CTL to its children? */
-static bool
-v2_has_controller (const char *dir, const char *ctl)
-{
-  char path[4200], text[1024];
-  if ((size_t) snprintf (path, sizeof path, "%s/cgroup.subtree_control", dir) >= sizeof path)
-    return false;
-  autoclose int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  ssize_t n = read (fd, text, sizeof text - 1);
-  if (n <= 0)
-    return false;
-  text[n] = '\0';
-  for (char *save = NULL, *w = strtok_r (text, " \n", &save); w; w = strtok_r (NULL, " \n", &save))
-    if (strcmp (w, ctl) == 0)
-      return true;
-  return false;
-}
-
 /* ---- the plan ------------------------------------------------------------ */
 
 int
@@ -130,7 +110,7 @@ limits_plan_make (const struct cage_limits *want, pid_t outer_pid, struct limits
     {
       bool all = true;
       for (int i = 0; i < V1_N; i++)
-        if (need[i] && !v2_has_controller (dir, v1_names[i]))
+        if (need[i] && !cgroup_has_controller (dir, v1_names[i]))
           all = false;
       if (all)
         {

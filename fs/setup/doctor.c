@@ -552,24 +552,6 @@ cgroup_dir (const struct doctor_env *env, const char *ctl, char *buf, size_t siz
   return true;
 }
 
-static bool
-has_controller (const char *dir, const char *ctl)
-{
-  char path[4200], text[1024];
-  snprintf (path, sizeof path, "%s/cgroup.subtree_control", dir);
-  autoclose int fd = open (path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  ssize_t n = read (fd, text, sizeof text - 1);
-  if (n <= 0)
-    return false;
-  text[n] = '\0';
-  for (char *save = NULL, *w = strtok_r (text, " \n", &save); w; w = strtok_r (NULL, " \n", &save))
-    if (strcmp (w, ctl) == 0)
-      return true;
-  return false;
-}
-
 void
 doctor_cgroup (const struct doctor_env *env, struct doctor_check *c)
 {
@@ -581,8 +563,8 @@ doctor_cgroup (const struct doctor_env *env, struct doctor_check *c)
   bool v2 = hierarchy_mount (env, "", mnt, sizeof mnt);
   if (v2 && cgroup_dir (env, "", dir, sizeof dir, &w))
     {
-      bool mem = has_controller (dir, "memory"), pids = has_controller (dir, "pids");
-      bool cpu = has_controller (dir, "cpu");
+      bool mem = cgroup_has_controller (dir, "memory"), pids = cgroup_has_controller (dir, "pids");
+      bool cpu = cgroup_has_controller (dir, "cpu");
       if (w && mem && pids)
         {
           set (c, DOCTOR_OK, "cgroup v2: `%s` is writable and enables memory, pids%s: the "
