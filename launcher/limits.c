@@ -271,7 +271,10 @@ cg_write (const char *dir, const char *name, const char *text, bool missing_ok,
 static int
 cg_make (const char *dir, bool *created, struct cage_error *err)
 {
-  if (mkdir (dir, 0755) < 0)
+  /* A cage killed before it could remove its cgroup leaves it behind,
+     empty, under its pid's name; a later cage with that pid reuses the
+     name: the stale one goes first (rmdir takes only an empty cgroup). */
+  if (mkdir (dir, 0755) < 0 && !(errno == EEXIST && rmdir (dir) == 0 && mkdir (dir, 0755) == 0))
     {
       cage_error_set (err, errno, "create the cgroup `%s`", dir);
       return cage_error_doctor_hint (err);
