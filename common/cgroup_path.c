@@ -8,6 +8,17 @@
 
 #include "cleanup.h"
 
+/* Is CTL one of the comma-separated names of LIST? */
+static bool
+in_list (const char *list, const char *ctl)
+{
+  size_t n = strlen (ctl);
+  for (const char *p = list; *p; p += strcspn (p, ","), p += *p == ',')
+    if (strncmp (p, ctl, n) == 0 && (p[n] == ',' || p[n] == '\0'))
+      return true;
+  return false;
+}
+
 bool
 cgroup_path_of (const char *proc_file, const char *ctl, char *buf, size_t size)
 {
@@ -25,13 +36,7 @@ cgroup_path_of (const char *proc_file, const char *ctl, char *buf, size_t size)
         continue;
       *c2 = '\0';
       const char *ctls = c1 + 1, *path = c2 + 1;
-      bool match = false;
-      if (!*ctl)
-        match = strncmp (line, "0:", 2) == 0 && !*ctls;
-      else
-        for (const char *p = ctls; *p && !match; p += strcspn (p, ","), p += *p == ',')
-          match = strncmp (p, ctl, strlen (ctl)) == 0
-                  && (p[strlen (ctl)] == ',' || p[strlen (ctl)] == '\0');
+      bool match = !*ctl ? strncmp (line, "0:", 2) == 0 && !*ctls : in_list (ctls, ctl);
       if (match && (size_t) snprintf (buf, size, "%s", path) < size)
         return true;
     }
@@ -54,5 +59,30 @@ cgroup_has_controller (const char *dir, const char *ctl)
   for (char *save = NULL, *w = strtok_r (text, " \n", &save); w; w = strtok_r (NULL, " \n", &save))
     if (strcmp (w, ctl) == 0)
       return true;
+  return false;
+}
+
+bool
+cgroup_mount_of (const char *mountinfo, const char *ctl, char *buf, size_t size)
+{
+  autofclose FILE *f = fopen (mountinfo, "re");
+  if (!f)
+    return false;
+  char line[4096];
+  while (fgets (line, sizeof line, f))
+    {
+      /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS... - FSTYPE SOURCE SUPEROPTS */
+      char root[1024], mnt[1024], fstype[64], superopts[1024];
+      const char *dash = strstr (line, " - ");
+      if (!dash || sscanf (line, "%*s %*s %*s %1023s %1023s", root, mnt) != 2
+          || sscanf (dash + 3, "%63s %*s %1023s", fstype, superopts) != 2)
+        continue;
+      if (strcmp (root, "/") != 0 || strchr (mnt, '\\'))
+        continue; /* a bind of a subtree, or an escaped name */
+      bool match = !*ctl ? strcmp (fstype, "cgroup2") == 0
+                         : strcmp (fstype, "cgroup") == 0 && in_list (superopts, ctl);
+      if (match && (size_t) snprintf (buf, size, "%s", mnt) < size)
+        return true;
+    }
   return false;
 }

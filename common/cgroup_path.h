@@ -11,6 +11,10 @@
    false when there is none (or it does not fit). */
 bool cgroup_path_of (const char *proc_file, const char *ctl, char *buf, size_t size);
 
+/* The mount point of the cgroup hierarchy with controller CTL ("" for v2)
+   that MOUNTINFO ("/proc/self/mountinfo") lists into BUF; false when none. */
+bool cgroup_mount_of (const char *mountinfo, const char *ctl, char *buf, size_t size);
+
 /* Does the cgroup folder DIR enable controller CTL for its children
    (DIR/cgroup.subtree_control names it)? */
 bool cgroup_has_controller (const char *dir, const char *ctl);

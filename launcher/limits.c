@@ -53,31 +53,7 @@ own_cgroup (const char *ctl, char *buf, size_t size)
 static bool
 hierarchy_mount (const char *ctl, char *buf, size_t size)
 {
-  autofclose FILE *f = fopen ("/proc/self/mountinfo", "re");
-  if (!f)
-    return false;
-  char line[4096];
-  while (fgets (line, sizeof line, f))
-    {
-      /* ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTS... - FSTYPE SOURCE SUPEROPTS */
-      char root[1024], mnt[1024], fstype[64], superopts[1024];
-      const char *dash = strstr (line, " - ");
-      if (!dash || sscanf (line, "%*s %*s %*s %1023s %1023s", root, mnt) != 2
-          || sscanf (dash + 3, "%63s %*s %1023s", fstype, superopts) != 2)
-        continue;
-      if (strcmp (root, "/") != 0 || strchr (mnt, '\\'))
-        continue; /* a bind of a subtree, or an escaped name */
-      bool match = false;
-      if (!*ctl)
-        match = strcmp (fstype, "cgroup2") == 0;
-      else if (strcmp (fstype, "cgroup") == 0)
-        for (const char *p = superopts; *p && !match; p += strcspn (p, ","), p += *p == ',')
-          match = strncmp (p, ctl, strlen (ctl)) == 0
-                  && (p[strlen (ctl)] == ',' || p[strlen (ctl)] == '\0');
-      if (match && (size_t) snprintf (buf, size, "%s", mnt) < size)
-        return true;
-    }
-  return false;
+  return cgroup_mount_of ("/proc/self/mountinfo", ctl, buf, size);
 }
 
 /* The directory of our cgroup for CTL ("" for v2), if we may create

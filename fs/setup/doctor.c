@@ -510,30 +510,8 @@ own_cgroup (const struct doctor_env *env, const char *ctl, char *buf, size_t siz
 static bool
 hierarchy_mount (const struct doctor_env *env, const char *ctl, char *buf, size_t size)
 {
-  char p[4096], line[4096];
-  autofclose FILE *f = fopen (at (env, "/proc/self/mountinfo", p, sizeof p), "re");
-  if (!f)
-    return false;
-  while (fgets (line, sizeof line, f))
-    {
-      char root[1024], mnt[1024], fstype[64], superopts[1024];
-      const char *dash = strstr (line, " - ");
-      if (!dash || sscanf (line, "%*s %*s %*s %1023s %1023s", root, mnt) != 2
-          || sscanf (dash + 3, "%63s %*s %1023s", fstype, superopts) != 2)
-        continue;
-      if (strcmp (root, "/") != 0 || strchr (mnt, '\\'))
-        continue;
-      bool match = false;
-      if (!*ctl)
-        match = strcmp (fstype, "cgroup2") == 0;
-      else if (strcmp (fstype, "cgroup") == 0)
-        for (const char *q = superopts; *q && !match; q += strcspn (q, ","), q += *q == ',')
-          match = strncmp (q, ctl, strlen (ctl)) == 0
-                  && (q[strlen (ctl)] == ',' || q[strlen (ctl)] == '\0');
-      if (match && (size_t) snprintf (buf, size, "%s", mnt) < size)
-        return true;
-    }
-  return false;
+  char p[4096];
+  return cgroup_mount_of (at (env, "/proc/self/mountinfo", p, sizeof p), ctl, buf, size);
 }
 
 /* The folder (under ROOT) of our cgroup for CTL; *WRITABLE: may we make
