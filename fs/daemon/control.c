@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "cow.h"
 #include "git_guard.h"
+#include "kernel_cache.h"
 #include "log.h"
 #include "term_escape.h"
 
@@ -280,7 +281,7 @@ invalidate (struct pending *p)
                         : merged_key (parent, &st) == 0 ? node_find (c_view, st.st_dev, st.st_ino)
                                                         : NULL;
       for (size_t i = 0; pn && i < c_n; i++)
-        fuse_lowlevel_notify_inval_entry (c_ses[i], id_in (i, (uintptr_t) pn), name, strlen (name));
+        kernel_expire_entry (c_ses[i], id_in (i, (uintptr_t) pn), name);
       if (pn)
         for (size_t i = 0; i < c_n; i++)
           fuse_lowlevel_notify_inval_inode (c_ses[i], id_in (i, (uintptr_t) pn), 0, 0);

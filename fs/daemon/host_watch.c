@@ -28,6 +28,7 @@
 #include <fnmatch.h>
 
 #include "hidden_inodes.h"
+#include "kernel_cache.h"
 #include "log.h"
 
 #define MAP_BITS 12
@@ -203,11 +204,9 @@ static void
 inval_entry (fuse_ino_t dir, const char *name)
 {
   for (size_t i = 0; i < n_sessions; i++)
-    fuse_lowlevel_notify_inval_entry (sessions[i],
-                                      dir == (fuse_ino_t) (uintptr_t) session_roots[i]
-                                        ? FUSE_ROOT_ID
-                                        : dir,
-                                      name, strlen (name));
+    kernel_expire_entry (sessions[i],
+                         dir == (fuse_ino_t) (uintptr_t) session_roots[i] ? FUSE_ROOT_ID : dir,
+                         name);
 }
 
 static void

@@ -268,6 +268,28 @@ agent_host_uid () { if [ "$(id -u)" = 0 ]; then echo 65534; else id -u; fi; }
   [ "$polls" -le 15 ] || fail "seen after $polls polls of 0.1 s"
 }
 
+# A host edit of a folder re-checks its name in the kernel's cache; it must
+# not unhash the folder an agent's shell stands in (getcwd would then fail
+# with ENOENT in every later command: git's "unable to get current working
+# directory").  The agent's own mkdir makes the same inotify event.
+@test "host edits of the folder the agent is in leave its working directory whole" {
+  put d/f.txt "in d"
+  mount_tools
+  cage_sh 'mkdir made && cd made && cd ../d && touch /workspace/ready
+    until [ -e /workspace/go ]; do sleep 0.05; done
+    cat f.txt; pwd -P; cd ../made && pwd -P' >"$BATS_TEST_TMPDIR/out" 2>&1 &
+  local bg=$! i
+  for ((i = 0; i < 250; i++)); do [ -e "$PROJECT/ready" ] && break; sleep 0.02; done
+  [ -e "$PROJECT/ready" ] || fail "the agent never got ready: $(cat "$BATS_TEST_TMPDIR/out")"
+  touch "$PROJECT/d" "$PROJECT/made"
+  chmod 700 "$PROJECT/d"
+  put go "go"
+  wait "$bg" || fail "the agent failed: $(cat "$BATS_TEST_TMPDIR/out")"
+  assert_equal "$(cat "$BATS_TEST_TMPDIR/out")" "in d
+/workspace/d
+/workspace/made"
+}
+
 # The workspace is cached long (60 s) where inotify reports host edits
 # (fs/daemon/host_watch.c): each kind of edit that long caching could hide, seen by
 # an agent that has cached everything first.
