@@ -41,6 +41,7 @@
 #include <stddef.h>
 
 #include "error.h"
+#include "net_policy.h"
 
 enum store_mode
 {
@@ -62,6 +63,8 @@ enum network_mode
 {
   NETWORK_OFF = 0, /* default: new net namespace with only lo */
   NETWORK_HOST,
+  NETWORK_FILTERED, /* new net namespace; the allowlist through the daemon's
+                       egress proxy (net_policy.h, fs/egress/) */
 };
 
 /* Resource limits of a cage; 0 means none. */
@@ -126,6 +129,8 @@ struct cage_config
   size_t n_protected;
   bool protected_no_defaults; /* "protected": {"defaults": false} */
   enum network_mode network;
+  struct net_policy allow; /* NETWORK_FILTERED: "network": {"allow": [...]},
+                              --allow, the preset's names */
   enum workspace_view view; /* "workspace": {"view": ...} */
   bool have_view;
   char **env_pass;      /* NULL-terminated; variable names */
