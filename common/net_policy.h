@@ -72,6 +72,14 @@ void net_entry_free (struct net_entry *e);
 int net_policy_add (struct net_policy *p, const char *text, const char *origin,
                     struct cage_error *err);
 void net_policy_free (struct net_policy *p);
+/* Append copies of SRC's entries (with their origins) to DST, duplicates
+   kept once.  -1 with ERR when out of memory. */
+int net_policy_copy (struct net_policy *dst, const struct net_policy *src,
+                     struct cage_error *err);
+/* Whole-list checks for a filtered network: -1 with ERR (what is wrong
+   and the fix, without position) when P is empty or its entries allow
+   more than NET_MAX_PORTS distinct ports. */
+int net_policy_check (const struct net_policy *p, struct cage_error *err);
 
 /* Does any NAME or SUFFIX entry allow NAME (any case, a final dot
    ignored) at all (any port)?  The DNS stub's question. */
