@@ -103,6 +103,15 @@ state_write (const char *path, const struct cage_state *st, struct cage_error *e
     json_object_set_new (o, "host_home", json_string (st->host_home));
   json_object_set_new (o, "view", json_string (st->view ? st->view : "direct"));
   json_object_set_new (o, "scan", json_boolean (st->scan));
+  if (st->allow.n > 0)
+    {
+      json_t *a = json_array ();
+      for (size_t i = 0; a && i < st->allow.n; i++)
+        json_array_append_new (a, json_pack ("{s:s, s:s?}", "entry", st->allow.v[i].text,
+                                             "origin", st->allow.v[i].origin));
+      if (!a || json_object_set_new (o, "allow", a) < 0)
+        return cage_error_set (err, ENOMEM, "state `%s`", path);
+    }
   return state_json_write (o, path, err);
 }
 
@@ -155,6 +164,21 @@ state_read (const char *path, struct cage_state *st, struct cage_error *err)
   if (json_is_string (json_object_get (o, "host_home")))
     st->host_home = dup_str (o, "host_home");
   st->scan = json_is_true (json_object_get (o, "scan"));
+  size_t i;
+  json_t *e;
+  json_array_foreach (json_object_get (o, "allow"), i, e)
+    {
+      const char *entry = json_string_value (json_object_get (e, "entry"));
+      if (net_policy_add (&st->allow, entry ? entry : "",
+                          json_string_value (json_object_get (e, "origin")), err) < 0)
+        {
+          int errnum = err ? err->errnum : 0;
+          state_free (st);
+          if (errnum)
+            return cage_error_set (err, errnum, "state file `%s`", path);
+          return cage_error_prefix (err, "state file `%s`: allow[%zu]", path, i);
+        }
+    }
   if (!st->project || !st->mountpoint || !st->store_mountpoint || !st->mode || !st->network || !st->view || !st->user
       || !st->home || !st->packages || !st->closure || !st->profile || !st->home_mode)
     {
@@ -181,6 +205,7 @@ state_free (struct cage_state *st)
   free (st->host_home);
   cage_strv_free (st->packages);
   cage_strv_free (st->closure);
+  net_policy_free (&st->allow);
   memset (st, 0, sizeof *st);
 }
 

@@ -8,7 +8,9 @@
      "store_mountpoint": "<state>/store",   the store session's mount
      "pid": 1234,                daemon pid
      "mode": "readonly",
-     "network": "off" | "host",
+     "network": "off" | "host" | "filtered",
+     "allow": [{"entry": "api.anthropic.com", "origin": "preset claude-code"},
+               ...],         filtered: the allowlist (net_policy.h)
      "view": "direct" | "cow" | "tracked",   the workspace view
      "user": "alice",            name inside the cage
      "home": "/home/alice",      home inside the cage
@@ -40,6 +42,7 @@
 #include <jansson.h>
 
 #include "error.h"
+#include "net_policy.h"
 
 #define CAGE_INNER_UID 1000
 #define CAGE_INNER_GID 1000
@@ -55,6 +58,7 @@ struct cage_state
   pid_t pid;
   char *mode;
   char *network;
+  struct net_policy allow; /* network "filtered": the entries, with origins */
   char *view;       /* workspace view: "direct", "cow", "tracked" (NULL: direct) */
   char *user;
   char *home;

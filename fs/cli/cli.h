@@ -5,6 +5,8 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "net_policy.h"
+
 int cmd_mount (int argc, char **argv);
 int cmd_umount (int argc, char **argv);
 int cmd_status (int argc, char **argv);
@@ -26,6 +28,8 @@ int cli_parse_project (int argc, char **argv, const char *cmd, bool *json, const
 
 /* A JSON array of the strings of V (NULL-terminated, may be NULL). */
 json_t *cli_strv_json (char **v);
+/* [{"entry": TEXT, "origin": ORIGIN}, ...] (origin null when unknown). */
+json_t *cli_allow_json (const struct net_policy *p);
 size_t cli_strv_len (char **v);
 
 /* Print J (stolen) as one compact line on stdout. */

@@ -141,6 +141,26 @@ put_list (struct origins *o, const char *key, char *const *v, size_t n, char *co
   put (o, key, values, from);
 }
 
+/* network.allow: each entry with its origin ("preset NAME", "registries
+   (preset NAME)", "--allow", or the file's "cage.json:LINE"). */
+static void
+put_allow (struct origins *o, const struct net_policy *allow)
+{
+  json_t *values = json_array (), *from = json_array ();
+  for (size_t i = 0; i < allow->n; i++)
+    {
+      const struct net_entry *e = &allow->v[i];
+      char buf[64];
+      const char *f = e->origin ? e->origin : "default";
+      long idx = strcmp (f, "cage.json") == 0 ? file_index (o, "network", "allow", e->text) : -1;
+      if (idx >= 0)
+        f = file_origin (o, buf, sizeof buf, "network", "allow", idx);
+      json_array_append_new (values, json_string (e->text));
+      json_array_append_new (from, json_string (f ? f : "cage.json"));
+    }
+  put (o, "network.allow", values, from);
+}
+
 static void
 print_text (json_t *out)
 {
@@ -203,12 +223,13 @@ cmd_config (int argc, char **argv)
         case 'j': break;
         case 'h':
           printf ("usage: cagefs config PROJECT [--json] [--profile P] [--with NAMES] [--package "
-                  "STOREPATH]... [--mode M] [--network N] [--blacklist GLOB]... [--scan]\n"
-                  "       [--cache URL] [--nix-daemon | --nix-daemon-unsandboxed]\n"
+                  "STOREPATH]... [--mode M] [--network N] [--allow ENTRY]... [--blacklist GLOB]...\n"
+                  "       [--scan] [--cache URL] [--nix-daemon | --nix-daemon-unsandboxed]\n"
                   "       [--workspace-view direct|cow|tracked]\n"
                   "prints the configuration `cagefs mount` would use with these options, each\n"
                   "value with where it came from: default, profile NAME, preset NAME,\n"
-                  "cage.json:LINE or flag\n");
+                  "cage.json:LINE or flag (network.allow: preset NAME, registries (preset\n"
+                  "NAME), cage.json:LINE or --allow)\n");
           mount_flags_free (&mf);
           return 0;
         default:
@@ -274,8 +295,12 @@ cmd_config (int argc, char **argv)
               "store", "cache", "default");
   put_scalar (&o, "store.nix_daemon", cfg.nix_daemon_unsandboxed ? json_string ("unsandboxed")
               : json_boolean (cfg.nix_daemon), flag_nix_daemon, "store", "nix_daemon", "default");
+  char preset_from[64];
+  snprintf (preset_from, sizeof preset_from, "preset %s", cfg.preset ? cfg.preset : "");
   put_scalar (&o, "network", json_string (config_network_name (cfg.network)), flag_network,
-              "network", NULL, profile_from);
+              "network", NULL,
+              cfg.preset && cfg.network == NETWORK_FILTERED ? preset_from : profile_from);
+  put_allow (&o, &cfg.allow);
   put_scalar (&o, "workspace", json_string (cfg.workspace_readonly ? "read-only" : "read-write"),
               false, "workspace", NULL, profile_from);
   put_scalar (&o, "workspace.view", json_string (config_view_name (cfg.view)), flag_view,

@@ -50,6 +50,7 @@ print_mounted (const struct cage_state *st, bool already, bool json)
       json_object_set_new (o, "scan", json_boolean (st->scan));
       json_object_set_new (o, "nix_daemon", json_boolean (st->nix_daemon));
       json_object_set_new (o, "nix_daemon_unsandboxed", json_boolean (st->nix_daemon_unsandboxed));
+      json_object_set_new (o, "allow", cli_allow_json (&st->allow));
     }
   cli_print_json (o);
 }
@@ -61,6 +62,18 @@ same_strv (char **a, char **b)
     if (strcmp (*a, *b) != 0)
       return false;
   return !(a && *a) && !(b && *b);
+}
+
+/* The same entries in the same order (origins aside). */
+static bool
+same_policy (const struct net_policy *a, const struct net_policy *b)
+{
+  if (a->n != b->n)
+    return false;
+  for (size_t i = 0; i < a->n; i++)
+    if (strcmp (a->v[i].text, b->v[i].text) != 0)
+      return false;
+  return true;
 }
 
 /* Shared mode's nix-daemon socket: the daemon runs whatever the agent asks
@@ -204,6 +217,7 @@ cmd_mount (int argc, char **argv)
           && cur.nix_daemon_unsandboxed
                == (cfg.mode == STORE_SHARED && cfg.nix_daemon && cfg.nix_daemon_unsandboxed)
           && !cur.host_home == !host_home
+          && same_policy (&cur.allow, &cfg.allow)
           && same_strv (cur.packages, cfg.packages))
         {
           print_mounted (&cur, true, json);
@@ -247,6 +261,8 @@ cmd_mount (int argc, char **argv)
   st.home_mode = strdup (cfg.home_mode == HOME_EMPTY ? "empty" : "persistent");
   st.workspace_readonly = cfg.workspace_readonly;
   st.scan = cfg.blacklist_scan;
+  if (net_policy_copy (&st.allow, &cfg.allow, &err) < 0)
+    goto out;
   if (host_home)
     {
       st.host_home = steal_ptr (&host_home);

@@ -79,6 +79,7 @@ cmd_status (int argc, char **argv)
             }
           json_object_set_new (o, "mode", json_string (st.mode));
           json_object_set_new (o, "network", json_string (st.network));
+          json_object_set_new (o, "allow", cli_allow_json (&st.allow));
           json_object_set_new (o, "view", json_string (st.view));
           json_object_set_new (o, "scan", json_boolean (st.scan));
           json_object_set_new (o, "nix_daemon", json_boolean (st.nix_daemon));
@@ -114,6 +115,11 @@ cmd_status (int argc, char **argv)
               st.scan ? ", content scan on" : "", cli_strv_len (st.packages),
               cli_strv_len (st.closure),
               (double) st.closure_bytes / 1048576.0);
+      if (st.allow.n > 0)
+        printf ("  the network allows (%zu):\n", st.allow.n);
+      for (size_t i = 0; i < st.allow.n; i++)
+        printf ("    %-40s %s\n", st.allow.v[i].text,
+                st.allow.v[i].origin ? st.allow.v[i].origin : "");
       if (st.nix_daemon)
         printf ("  the host's nix-daemon socket inside%s\n",
                 st.nix_daemon_unsandboxed ? " (unsandboxed: the daemon's builds may run on the "

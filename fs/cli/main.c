@@ -131,6 +131,16 @@ cli_strv_json (char **v)
   return a;
 }
 
+json_t *
+cli_allow_json (const struct net_policy *p)
+{
+  json_t *a = json_array ();
+  for (size_t i = 0; a && i < p->n; i++)
+    json_array_append_new (a, json_pack ("{s:s, s:s?}", "entry", p->v[i].text, "origin",
+                                         p->v[i].origin));
+  return a;
+}
+
 size_t
 cli_strv_len (char **v)
 {
