@@ -33,13 +33,13 @@ _cage ()
     --pass-env) COMPREPLY=($(compgen -v -- "$cur")); return ;;
     --profile) COMPREPLY=($(compgen -W "strict standard relaxed" -- "$cur")); return ;;
     --mode) [ "$sub" = run ] && COMPREPLY=($(compgen -W "readonly shared copy isolated" -- "$cur")); return ;;
-    --network) [ "$sub" = run ] && COMPREPLY=($(compgen -W "off host" -- "$cur")); return ;;
+    --network) [ "$sub" = run ] && COMPREPLY=($(compgen -W "off host filtered" -- "$cur")); return ;;
     --workspace-view) [ "$sub" = run ] && COMPREPLY=($(compgen -W "direct cow tracked" -- "$cur")); return ;;
     --env|--memory|--cpus|--pids|--nofile|--with|--package|--blacklist|--cache) return ;;
   esac
   if [[ $cur == -* ]]; then
     local mount_opts=
-    [ "$sub" = run ] && mount_opts="--package --with --mode --blacklist --scan --network --cache --nix-daemon --nix-daemon-unsandboxed --workspace-view"
+    [ "$sub" = run ] && mount_opts="--package --with --mode --blacklist --scan --network --allow --cache --nix-daemon --nix-daemon-unsandboxed --workspace-view"
     COMPREPLY=($(compgen -W "-- --json --verbose --dry-run --env --pass-env --memory --cpus
       --pids --nofile --allow-ptrace --allow-userns --seccomp=off --seccomp=on --profile --help
       $mount_opts" -- "$cur"))

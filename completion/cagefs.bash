@@ -37,7 +37,7 @@ _cagefs ()
         -P|--profile) COMPREPLY=($(compgen -W "$profiles" -- "$cur")); return ;;
         -W|--with) return ;;
         -m|--mode) COMPREPLY=($(compgen -W "readonly shared copy isolated" -- "$cur")); return ;;
-        -n|--network) COMPREPLY=($(compgen -W "off host" -- "$cur")); return ;;
+        -n|--network) COMPREPLY=($(compgen -W "off host filtered" -- "$cur")); return ;;
         -w|--workspace-view) COMPREPLY=($(compgen -W "direct cow tracked" -- "$cur")); return ;;
         -p|--package)
           local IFS=$'\n'
@@ -48,9 +48,9 @@ _cagefs ()
         -b|--blacklist) return ;;
       esac
       if [ "$cmd" = config ]; then
-        opts="--package --with --profile --mode --blacklist --scan --network --nix-daemon --nix-daemon-unsandboxed --json --help"
+        opts="--package --with --profile --mode --blacklist --scan --network --allow --nix-daemon --nix-daemon-unsandboxed --json --help"
       else
-        opts="--package --with --profile --mode --cache --nix-daemon --nix-daemon-unsandboxed --blacklist --scan --network --workspace-view --foreground --json --verbose --help"
+        opts="--package --with --profile --mode --cache --nix-daemon --nix-daemon-unsandboxed --blacklist --scan --network --allow --workspace-view --foreground --json --verbose --help"
       fi ;;
     diff) opts="--stat --json --verbose --help" ;;
     accept|discard) opts="--json --verbose --help" ;;

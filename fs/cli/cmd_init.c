@@ -24,8 +24,10 @@ static const char template_json[] =
   "  \"network\": \"off\"\n"
   "}\n";
 
-/* An agent talks to its provider: network host.  Its packages, home paths
-   and variables come from the preset (`cagefs config` shows them). */
+/* An agent talks to its provider: network filtered, with the preset's
+   hosts (and the package registries) allowed; "allow" adds more.  Its
+   packages, home paths and variables come from the preset too (`cagefs
+   config` shows them). */
 static char *
 preset_json (const struct preset *p)
 {
@@ -40,7 +42,7 @@ preset_json (const struct preset *p)
                 "    \"packages\": []\n"
                 "  },\n"
                 "  \"blacklist\": [],\n"
-                "  \"network\": \"host\",\n"
+                "  \"network\": {\"mode\": \"filtered\", \"allow\": []},\n"
                 "  \"env\": {\"pass\": []},\n"
                 "  \"home\": {\"writable\": []}\n"
                 "}\n",

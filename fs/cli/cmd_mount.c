@@ -160,7 +160,8 @@ cmd_mount (int argc, char **argv)
                   "       [--profile strict|standard|relaxed]\n"
                   "       [--mode readonly|shared|copy|isolated] [--cache URL]\n"
                   "       [--nix-daemon | --nix-daemon-unsandboxed]\n"
-                  "       [--blacklist GLOB]... [--scan] [--network off|host]\n"
+                  "       [--blacklist GLOB]... [--scan] [--network off|host|filtered]\n"
+                  "       [--allow HOST[:PORT]|ADDR[/PREFIX]]...\n"
                   "       [--workspace-view direct|cow|tracked] [--json] [--foreground]\n");
           mount_flags_free (&mf);
           return 0;
