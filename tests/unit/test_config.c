@@ -386,11 +386,14 @@ static const struct error_case error_cases[] = {
     "such as \"*.secret\"" },
   /* network */
   { "{\"network\": \"on\"}",
-    "cage.json:1:13: \"network\" is \"on\"; valid choices: off, host" },
+    "cage.json:1:13: \"network\" is \"on\"; valid choices: off, host, filtered" },
   { "{\"network\": true}",
-    "cage.json:1:13: \"network\" must be a string, not true; valid choices: off, host" },
-  { "{\n\t\"network\": {}\n}",
-    "cage.json:2:13: \"network\" must be a string, not an object; valid choices: off, host" },
+    "cage.json:1:13: \"network\" must be a string or an object, not true; valid choices: off, "
+    "host, filtered, or {\"mode\": \"filtered\", \"allow\": [\"api.example.com\", "
+    "\"*.example.org:443\"]}" },
+  { "{\n\t\"network\": {\"mode\": {}}\n}",
+    "cage.json:2:22: \"network.mode\" must be a string, not an object; valid choices: off, host, "
+    "filtered" },
   /* Columns count characters; escaped keys are still found. */
   { "{\"blacklist\": [\"\xc3\xa9\", 5]}",
     "cage.json:1:21: \"blacklist[1]\" must be a string (a glob such as \"*.secret\"), "
@@ -399,7 +402,7 @@ static const struct error_case error_cases[] = {
     "cage.json:1:25: \"store.mode\" is \"x\"; valid choices: readonly, shared, copy, isolated" },
   /* The first error in document order wins. */
   { "{\"network\": \"bad\", \"stor\": 1}",
-    "cage.json:1:13: \"network\" is \"bad\"; valid choices: off, host" },
+    "cage.json:1:13: \"network\" is \"bad\"; valid choices: off, host, filtered" },
   /* Top level. */
   { "[1]",
     "cage.json:1:1: the top level must be an object, not an array; e.g. {\"store\": "
@@ -456,7 +459,7 @@ test_long_value (void **state)
   struct cage_error err = { 0 };
   assert_int_equal (config_load_string (&cfg, text, "cage.json", &err), -1);
   assert_non_null (strstr (err.msg, "cage.json:1:13: \"network\" is \"xxxx"));
-  assert_non_null (strstr (err.msg, "xxx...\"; valid choices: off, host"));
+  assert_non_null (strstr (err.msg, "xxx...\"; valid choices: off, host, filtered"));
   assert_true (strlen (err.msg) < 200);
 
   /* Cutting never splits a UTF-8 sequence. */
@@ -504,7 +507,7 @@ test_parse_network (void **state)
   assert_int_equal (config_parse_network ("host", &n, &err), 0);
   assert_int_equal (n, NETWORK_HOST);
   assert_int_equal (config_parse_network ("none", &n, &err), -1);
-  assert_string_equal (err.msg, "unknown network mode \"none\"; valid choices: off, host");
+  assert_string_equal (err.msg, "unknown network mode \"none\"; valid choices: off, host, filtered");
   assert_int_equal (n, NETWORK_HOST);
 }
 
@@ -597,7 +600,7 @@ test_project_file (void **state)
   assert_int_equal (config_load_project (&cfg, tmpdir, &err), -1);
   char want[512];
   snprintf (want, sizeof want,
-            "%s/cage.json:2:14: \"network\" is \"hots\"; valid choices: off, host", tmpdir);
+            "%s/cage.json:2:14: \"network\" is \"hots\"; valid choices: off, host, filtered", tmpdir);
   assert_string_equal (err.msg, want);
   config_free (&cfg);
 }
@@ -640,8 +643,82 @@ test_project_symlink (void **state)
   /* An explicit config_load_file follows it. */
   assert_int_equal (config_load_file (&cfg, link, &err), 0);
   assert_int_equal (cfg.network, NETWORK_HOST);
+  config_free (&cfg);
   assert_int_equal (unlink (link), 0);
   assert_int_equal (unlink (path), 0);
+}
+
+/* "network": "filtered" and {"mode", "allow"}: entries with their origin,
+   errors at the entry, the preset's default. */
+static void
+test_network_filtered (void **state)
+{
+  struct cage_config cfg;
+  struct cage_error err = { 0 };
+  config_init (&cfg);
+  assert_int_equal (config_load_string (&cfg, "{\n  \"network\": {\"allow\": [\"a.example\", "
+                                        "\"10.0.0.0/8:22\"]}\n}", "cage.json", &err), 0);
+  assert_int_equal (cfg.network, NETWORK_FILTERED);
+  assert_int_equal (cfg.allow.n, 2);
+  assert_string_equal (cfg.allow.v[1].text, "10.0.0.0/8:22");
+  assert_string_equal (cfg.allow.v[0].origin, "cage.json");
+  assert_string_equal (cfg.network_at, "cage.json:2:24");
+  assert_int_equal (config_add_allow (&cfg, "b.example", &err), 0);
+  assert_int_equal (config_check_network (&cfg, NULL, &err), 0);
+  assert_string_equal (cfg.allow.v[2].origin, "--allow");
+  assert_int_equal (config_add_allow (&cfg, "*", &err), -1);
+  assert_string_equal (err.msg, "--allow \"*\": a bare * would allow every host; name the "
+                       "hosts, e.g. \"*.example.com\"");
+  config_free (&cfg);
+
+  static const struct
+  {
+    const char *text, *want;
+  } bad[] = {
+    { "{\"network\": {\"mode\": \"filtered\",\n \"allow\": [\"a.b\", \"*\"]}}",
+      "cage.json:2:19: network.allow[1] \"*\": a bare * would allow every host" },
+    { "{\"network\": {\"mode\": \"off\", \"allow\": [\"a.b\"]}}",
+      "cage.json:1:29: \"network.allow\" is only for \"mode\": \"filtered\"" },
+    { "{\"network\": {\"allow\": [1]}}", "cage.json:1:24: network.allow[0] must be a string" },
+    { "{\"network\": {\"mode\": {}}}", "cage.json:1:22: \"network.mode\" must be a string" },
+    { "{\"network\": \"filterd\"}", "cage.json:1:13: \"network\" is \"filterd\"" },
+  };
+  for (size_t i = 0; i < N_ELEMS (bad); i++)
+    {
+      config_init (&cfg);
+      assert_int_equal (config_load_string (&cfg, bad[i].text, "cage.json", &err), -1);
+      if (strncmp (err.msg, bad[i].want, strlen (bad[i].want)) != 0)
+        fail_msg ("%s: got \"%s\"", bad[i].text, err.msg);
+      assert_int_equal (cfg.allow.n, 0);
+      config_free (&cfg);
+    }
+
+  /* Empty: blamed on the file's network. */
+  config_init (&cfg);
+  assert_int_equal (config_load_string (&cfg, "{\n\"network\": \"filtered\"}", "cage.json", &err),
+                    0);
+  assert_int_equal (config_check_network (&cfg, NULL, &err), -1);
+  assert_non_null (strstr (err.msg, "cage.json:2:12: network \"filtered\": the allow list is empty"));
+  config_free (&cfg);
+
+  /* A preset: filtered by default with the standard profile, not relaxed. */
+  config_init (&cfg);
+  assert_int_equal (config_load_string (&cfg, "{\"preset\": \"codex\"}", "cage.json", &err), 0);
+  config_apply_profile (&cfg);
+  assert_int_equal (cfg.network, NETWORK_FILTERED);
+  assert_string_equal (cfg.allow.v[0].text, "api.openai.com");
+  assert_string_equal (cfg.allow.v[0].origin, "preset codex");
+  assert_string_equal (cfg.allow.v[cfg.allow.n - 1].origin, "registries (preset codex)");
+  assert_int_equal (config_check_network (&cfg, NULL, &err), 0);
+  config_free (&cfg);
+  config_init (&cfg);
+  assert_int_equal (config_load_string (&cfg, "{\"preset\": \"codex\", \"profile\": \"relaxed\"}",
+                                        "cage.json", &err), 0);
+  config_apply_profile (&cfg);
+  assert_int_equal (cfg.network, NETWORK_HOST);
+  assert_int_equal (config_check_network (&cfg, NULL, &err), 0);
+  assert_int_equal (cfg.allow.n, 0);
+  config_free (&cfg);
 }
 
 static void
@@ -818,6 +895,7 @@ main (void)
     cmocka_unit_test_setup_teardown (test_project_file, setup_tmpdir, teardown_tmpdir),
     cmocka_unit_test_setup_teardown (test_project_nul_byte, setup_tmpdir, teardown_tmpdir),
     cmocka_unit_test_setup_teardown (test_project_symlink, setup_tmpdir, teardown_tmpdir),
+    cmocka_unit_test (test_network_filtered),
     cmocka_unit_test_setup_teardown (test_project_not_regular, setup_tmpdir, teardown_tmpdir),
     cmocka_unit_test_setup_teardown (test_project_too_big, setup_tmpdir, teardown_tmpdir),
   };
