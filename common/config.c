@@ -25,7 +25,8 @@
 #define CONFIG_MAX_SIZE (1024 * 1024)
 #define VIEW_CHOICES "direct, cow, tracked"
 #define MODE_CHOICES "readonly, shared, copy, isolated"
-#define NETWORK_CHOICES "off, host"
+#define NETWORK_CHOICES "off, host, filtered"
+#define ALLOW_EXAMPLE "{\"mode\": \"filtered\", \"allow\": [\"api.example.com\", \"*.example.org:443\"]}"
 #define PACKAGE_EXAMPLE "\"/nix/store/<hash>-<name>\""
 
 /* ---- names ---------------------------------------------------------- */
@@ -36,7 +37,9 @@ static const char *const mode_names[] = {
   [STORE_READONLY] = "readonly", [STORE_SHARED] = "shared", [STORE_COPY] = "copy",
   [STORE_ISOLATED] = "isolated", NULL,
 };
-static const char *const network_names[] = { [NETWORK_OFF] = "off", [NETWORK_HOST] = "host", NULL };
+static const char *const network_names[] = {
+  [NETWORK_OFF] = "off", [NETWORK_HOST] = "host", [NETWORK_FILTERED] = "filtered", NULL,
+};
 static const char *const view_names[] = {
   [VIEW_DIRECT] = "direct", [VIEW_COW] = "cow", [VIEW_TRACKED] = "tracked", NULL,
 };
@@ -105,8 +108,12 @@ config_profile_name (enum cage_profile p)
 void
 config_apply_profile (struct cage_config *cfg)
 {
+  /* A preset's agent talks to its provider: the standard profile's network
+     is then the filtered one, with the preset's names. */
   if (!cfg->have_network)
-    cfg->network = cfg->profile == PROFILE_RELAXED ? NETWORK_HOST : NETWORK_OFF;
+    cfg->network = cfg->profile == PROFILE_RELAXED                  ? NETWORK_HOST
+                   : cfg->preset && cfg->profile == PROFILE_STANDARD ? NETWORK_FILTERED
+                                                                     : NETWORK_OFF;
   if (!cfg->have_workspace)
     cfg->workspace_readonly = cfg->profile == PROFILE_STRICT;
   if (!cfg->have_home_mode)
@@ -347,6 +354,8 @@ config_free (struct cage_config *cfg)
   free (cfg->preset);
   free (cfg->expr);
   free (cfg->cache);
+  free (cfg->network_at);
+  net_policy_free (&cfg->allow);
   for (int h = 0; h < HOOK_COUNT; h++)
     free (cfg->hooks[h]);
   config_init (cfg);
@@ -400,6 +409,34 @@ config_add_protected (struct cage_config *cfg, const char *glob)
 }
 
 #define WITH_RULE "letters, digits and _ - ' + ., not starting with - or ."
+
+int
+config_add_allow (struct cage_config *cfg, const char *entry, struct cage_error *err)
+{
+  if (net_policy_add (&cfg->allow, entry, "--allow", err) < 0)
+    return cage_error_prefix (err, "--allow %s", QUOTED (entry));
+  return 0;
+}
+
+int
+config_check_network (struct cage_config *cfg, const char *flag, struct cage_error *err)
+{
+  if (cfg->network == NETWORK_FILTERED)
+    {
+      if (net_policy_check (&cfg->allow, err) < 0)
+        return flag ? cage_error_prefix (err, "%s", flag)
+               : cage_error_prefix (err, "%s: network \"filtered\"",
+                                    cfg->network_at ? cfg->network_at : CONFIG_FILE);
+      return 0;
+    }
+  for (size_t i = 0; i < cfg->allow.n; i++)
+    if (cfg->allow.v[i].origin && strcmp (cfg->allow.v[i].origin, "--allow") == 0)
+      return cage_error_set (err, 0, "--allow %s: the network is \"%s\", so nothing is "
+                             "filtered; add --network filtered",
+                             QUOTED (cfg->allow.v[i].text), NAME_OF (network_names, cfg->network));
+  net_policy_free (&cfg->allow);
+  return 0;
+}
 
 int
 config_add_with (struct cage_config *cfg, const char *name, struct cage_error *err)
@@ -633,17 +670,103 @@ load_mode (struct loader *L, json_t *v, struct cage_config *out)
   return 0;
 }
 
+/* Record "NAME:LINE:COLUMN" of the current path's value in
+   out->network_at: where a filtered network's whole list is blamed. */
+static int
+note_network_at (struct loader *L, struct cage_config *out)
+{
+  struct json_pos pos;
+  char *at = NULL;
+  int n = json_locate (L->text, L->len, L->path, L->depth, JSON_LOCATE_VALUE, &pos) == 0
+            ? asprintf (&at, "%s:%d:%d", L->name, pos.line, pos.column)
+            : asprintf (&at, "%s", L->name);
+  if (n < 0)
+    return cage_error_set (L->err, ENOMEM, "%s", L->name);
+  free (out->network_at);
+  out->network_at = at;
+  return 0;
+}
+
+/* network.allow: [entries] (net_policy.h), each with the origin "cage.json". */
+static int
+load_allow (struct loader *L, json_t *v, struct cage_config *out)
+{
+  if (!json_is_array (v))
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be an array of hosts, not %s; e.g. "
+                    ALLOW_EXAMPLE, PATH_NAME (L), type_name (v));
+  size_t i;
+  json_t *e;
+  json_array_foreach (v, i, e)
+    {
+      push_index (L, i);
+      if (!json_is_string (e))
+        return fail_at (L, JSON_LOCATE_VALUE, "%s must be a string (a host such as "
+                        "\"api.example.com\"), not %s", PATH_NAME (L), type_name (e));
+      const char *s = json_string_value (e);
+      struct cage_error why = { 0 };
+      char reason[sizeof why.msg];
+      if (net_policy_add (&out->allow, s, CONFIG_FILE, &why) < 0)
+        {
+          if (why.errnum == ENOMEM)
+            return cage_error_set (L->err, ENOMEM, "%s", L->name);
+          return fail_at (L, JSON_LOCATE_VALUE, "%s %s: %s", PATH_NAME (L), QUOTED (s),
+                          one_line (reason, sizeof reason, why.msg));
+        }
+      pop (L);
+    }
+  struct cage_error why = { 0 };
+  if (json_array_size (v) > 0 && net_policy_check (&out->allow, &why) < 0)
+    return fail_at (L, JSON_LOCATE_VALUE, "%s: %s", PATH_NAME (L), why.msg);
+  return note_network_at (L, out);
+}
+
+/* "network": "off" | "host" | "filtered", or {"mode": ..., "allow": [...]}
+   ("mode" defaults to "filtered"; "allow" only with "filtered"). */
 static int
 load_network (struct loader *L, json_t *v, struct cage_config *out)
 {
+  if (json_is_object (v))
+    {
+      out->network = NETWORK_FILTERED;
+      const char *key;
+      json_t *m;
+      json_object_foreach (v, key, m)
+        {
+          push_key (L, key);
+          int r;
+          if (strcmp (key, "mode") == 0)
+            r = json_is_string (m) ? load_network (L, m, out)
+                : fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string, not %s; valid "
+                           "choices: " NETWORK_CHOICES, PATH_NAME (L), type_name (m));
+          else if (strcmp (key, "allow") == 0)
+            r = load_allow (L, m, out);
+          else
+            r = unknown_key (L, key, "network", KEYS ("mode", "allow"));
+          if (r < 0)
+            return -1;
+          pop (L);
+        }
+      json_t *allow = json_object_get (v, "allow");
+      if (allow && out->network != NETWORK_FILTERED)
+        {
+          push_key (L, "allow");
+          return fail_at (L, JSON_LOCATE_KEY, "\"%s\" is only for \"mode\": \"filtered\" (the "
+                          "mode is \"%s\"); remove it, or set \"mode\": \"filtered\"",
+                          PATH_NAME (L), NAME_OF (network_names, out->network));
+        }
+      if (!allow)
+        return note_network_at (L, out);
+      return 0;
+    }
   if (!json_is_string (v))
-    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string, not %s; valid choices: "
-                    NETWORK_CHOICES, PATH_NAME (L), type_name (v));
+    return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" must be a string or an object, not %s; "
+                    "valid choices: " NETWORK_CHOICES ", or " ALLOW_EXAMPLE, PATH_NAME (L),
+                    type_name (v));
   const char *s = json_string_value (v);
   if (FROM_NAME (network_names, s, &out->network) < 0)
     return fail_at (L, JSON_LOCATE_VALUE, "\"%s\" is %s; valid choices: " NETWORK_CHOICES,
                     PATH_NAME (L), QUOTED (s));
-  return 0;
+  return L->depth == 1 ? note_network_at (L, out) : 0;
 }
 
 static int
@@ -1361,8 +1484,9 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
     }
 
   /* Merge: nothing in CFG changes unless everything fits. */
-  size_t n_packages = cfg->n_packages;
-  if (strv_reserve (&cfg->env_set, cfg->n_env_set, tmp.n_env_set) < 0
+  size_t n_packages = cfg->n_packages, n_allow = cfg->allow.n;
+  if (net_policy_copy (&cfg->allow, &tmp.allow, err) < 0
+      || strv_reserve (&cfg->env_set, cfg->n_env_set, tmp.n_env_set) < 0
       || strv_reserve (&cfg->env_pass, cfg->n_env_pass, tmp.n_env_pass) < 0
       || strv_merge (&cfg->packages, &cfg->n_packages, tmp.packages, tmp.n_packages) < 0
       || strv_merge (&cfg->blacklist, &cfg->n_blacklist, tmp.blacklist, tmp.n_blacklist) < 0
@@ -1377,6 +1501,8 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
       if (cfg->packages)
         cfg->packages[n_packages] = NULL;
       cfg->n_packages = n_packages;
+      while (cfg->allow.n > n_allow)
+        net_entry_free (&cfg->allow.v[--cfg->allow.n]);
       config_free (&tmp);
       return cage_error_set (err, ENOMEM, "%s", name);
     }
@@ -1424,6 +1550,8 @@ config_load_string (struct cage_config *cfg, const char *text, const char *name,
     {
       cfg->network = tmp.network;
       cfg->have_network = true;
+      free (cfg->network_at);
+      cfg->network_at = steal_ptr (&tmp.network_at);
     }
   if (tmp.have_profile)
     {

@@ -15,7 +15,11 @@
                                                 and tokens (secret_scan.h)
        "protected": [ "<glob>", ... ]  or  { "defaults": ..., "patterns": ... }
                                                 readable, never changed
-       "network":   "off" | "host",
+       "network":   "off" | "host" | "filtered", or
+       "network":   { "mode": "filtered", "allow": [ "api.example.com",
+                      "*.example.org:443", "198.51.100.0/24" ] }
+                                                (net_policy.h; "mode"
+                                                defaults to "filtered")
        "workspace": { "view": "direct" | "cow" | "tracked" },
        "env":       { "pass": [ "NAME", ... ],      caller's variables to keep
                       "set":  { "NAME": "value" } }  explicit values
@@ -131,6 +135,9 @@ struct cage_config
   enum network_mode network;
   struct net_policy allow; /* NETWORK_FILTERED: "network": {"allow": [...]},
                               --allow, the preset's names */
+  char *network_at;     /* "cage.json:LINE:COLUMN" of the file's network (its
+                           "allow" when given), or NULL: where an empty or
+                           too wide filtered list is blamed */
   enum workspace_view view; /* "workspace": {"view": ...} */
   bool have_view;
   char **env_pass;      /* NULL-terminated; variable names */
@@ -206,7 +213,8 @@ int config_parse_count (const char *what, const char *s, unsigned long *out,
 
 /* Profiles: "strict", "standard", "relaxed" (an unknown name's error says
    which one was meant).  config_apply_profile sets what neither the file
-   nor a flag gave (have_*): network, workspace, home mode and host home. */
+   nor a flag gave (have_*): network, workspace, home mode and host home.
+   With a preset, the standard profile's network is "filtered". */
 int config_parse_profile (const char *s, enum cage_profile *out, struct cage_error *err);
 const char *config_profile_name (enum cage_profile p);
 void config_apply_profile (struct cage_config *cfg);
@@ -221,6 +229,16 @@ int config_add_with (struct cage_config *cfg, const char *name, struct cage_erro
 int config_add_home_writable (struct cage_config *cfg, const char *path,
                               struct cage_error *err);
 int config_add_protected (struct cage_config *cfg, const char *glob);
+
+/* --allow ENTRY: added to cfg->allow with the origin "--allow"; a
+   malformed entry is one error naming "--allow ENTRY". */
+int config_add_allow (struct cage_config *cfg, const char *entry, struct cage_error *err);
+/* After the file, the flags and the profile: a filtered network's list is
+   not empty and within NET_MAX_PORTS (the error names cfg->network_at or
+   FLAG, e.g. "--network filtered"); --allow (ORIGIN "--allow") entries
+   without a filtered network are an error; another network's list is
+   emptied. */
+int config_check_network (struct cage_config *cfg, const char *flag, struct cage_error *err);
 
 /* The top-level keys, NULL-terminated (for docs and suggestions). */
 extern const char *const config_root_keys[];

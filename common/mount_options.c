@@ -12,7 +12,8 @@ const struct mount_option mount_options[] = {
   { "nix-daemon-unsandboxed", MOUNT_OPT_NIX_DAEMON_UNSANDBOXED, false, NULL },
   { "blacklist", 'b', true, "GLOB" },
   { "scan", 'S', true, NULL },
-  { "network", 'n', true, "off|host" },
+  { "network", 'n', true, "off|host|filtered" },
+  { "allow", MOUNT_OPT_ALLOW, false, "HOST[:PORT]|ADDR[/PREFIX]" },
   { "workspace-view", MOUNT_OPT_WORKSPACE_VIEW, false, "direct|cow|tracked" },
   { NULL, 0, false, NULL },
 };

@@ -22,6 +22,7 @@ enum
   MOUNT_OPT_NIX_DAEMON_UNSANDBOXED = 0x100,
   MOUNT_OPT_CACHE,
   MOUNT_OPT_WORKSPACE_VIEW,
+  MOUNT_OPT_ALLOW,
 };
 
 /* Every mount option, ended by a NULL name. */

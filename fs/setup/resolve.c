@@ -66,6 +66,7 @@ mount_flags_option (struct mount_flags *mf, int c, const char *arg, struct cage_
       r = (mf->lists.cache = strdup (arg)) ? 0 : -1;
       break;
     case MOUNT_OPT_WORKSPACE_VIEW: mf->view = arg; break;
+    case MOUNT_OPT_ALLOW: return config_add_allow (&mf->lists, arg, err) < 0 ? -1 : 1;
     case MOUNT_OPT_NIX_DAEMON_UNSANDBOXED:
       mf->lists.nix_daemon = mf->lists.have_nix_daemon = true;
       mf->lists.nix_daemon_unsandboxed = true;
@@ -152,7 +153,14 @@ resolve_config (const struct project_paths *pp, struct mount_flags *mf, struct c
         return cage_error_prefix (err, "--workspace-view");
       cfg->have_view = true;
     }
+  if (net_policy_copy (&cfg->allow, &fl->allow, err) < 0)
+    return -1;
   config_apply_profile (cfg);
+  char network_flag[64];
+  snprintf (network_flag, sizeof network_flag, "--network %s",
+            mf->network ? mf->network : "");
+  if (config_check_network (cfg, mf->network ? network_flag : NULL, err) < 0)
+    return -1;
 
   /* The Nix file that mount evaluates on the host: the agent may read it,
      never change it. */

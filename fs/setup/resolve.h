@@ -14,7 +14,7 @@ struct mount_flags
 {
   struct cage_config lists; /* packages (replace), blacklist and with (add),
                                cache, nix_daemon (and nix_daemon_unsandboxed),
-                               blacklist_scan (--scan) */
+                               blacklist_scan (--scan), allow (--allow) */
   const char *mode, *network, *profile, *view; /* NULL: not given */
 };
 
