@@ -31,7 +31,6 @@
 
 /* SCM_RIGHTS carries at most SCM_MAX_FD (253) fds a message. */
 #define MAX_FDS 253
-#define CONN_STACK (256 * 1024)
 /* pid lookups for denied DNS queries: at most this many a second */
 #define DNS_OWNER_RATE 20
 
@@ -149,7 +148,6 @@ accept_one (struct cage *cage, int fd, bool proxy)
                               .cage = cage, .proxy = proxy };
       pthread_t t;
       pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-      pthread_attr_setstacksize (&attr, CONN_STACK);
       ok = pthread_create (&t, &attr, conn_thread, j) == 0;
       if (ok)
         {
@@ -433,15 +431,19 @@ accept_thread (void *arg)
       size_t n = 0;
       for (struct cage *x = cages; x; x = x->next)
         n++;
-      bool ok = c->stop >= 0 && !stopping && n < EGRESS_MAX_CAGES;
+      const char *why = c->stop < 0 ? "eventfd failed" : stopping ? "it is stopping"
+                        : n >= EGRESS_MAX_CAGES ? "too many cages" : NULL;
+      bool ok = !why;
       pthread_t t;
       pthread_attr_t attr;
       if (ok && pthread_attr_init (&attr) == 0)
         {
           c->reg = steal_fd (&fd);
           pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-          pthread_attr_setstacksize (&attr, CONN_STACK);
-          ok = pthread_create (&t, &attr, cage_thread, c) == 0;
+          int rc = pthread_create (&t, &attr, cage_thread, c);
+          ok = rc == 0;
+          if (rc != 0)
+            why = strerror (rc);
           pthread_attr_destroy (&attr);
           if (ok)
             {
@@ -457,6 +459,7 @@ accept_thread (void *arg)
       pthread_mutex_unlock (&e_lock);
       if (!ok)
         {
+          cage_warn ("egress: a cage refused: %s", why ? why : "no thread for it");
           send_reply (fd, "the daemon takes no more cages");
           cage_free (c);
         }
