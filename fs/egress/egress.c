@@ -34,6 +34,14 @@
 /* pid lookups for denied DNS queries: at most this many a second */
 #define DNS_OWNER_RATE 20
 
+/* A thread of ours: joined once it ended (a detached thread may still be
+   freeing its resolver state when the daemon exits: a leak to valgrind). */
+struct worker
+{
+  pthread_t t;
+  struct worker *next;
+};
+
 struct cage
 {
   int reg;              /* the registration connection */
@@ -43,6 +51,7 @@ struct cage
   size_t n_fds;
   size_t conns;         /* connection threads still running */
   bool ended;           /* its thread is done with it */
+  struct worker *w;     /* its thread */
   struct cage *next;
 };
 
@@ -50,6 +59,7 @@ struct conn_job
 {
   struct egress_conn c;
   struct cage *cage;
+  struct worker *w;
   bool proxy;
 };
 
@@ -57,6 +67,7 @@ static pthread_mutex_t e_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t e_idle = PTHREAD_COND_INITIALIZER;
 static struct cage *cages;
 static size_t n_threads; /* cage and connection threads running */
+static struct worker *ended; /* threads that ended, to join */
 static bool stopping;
 static const struct net_policy *e_allow;
 static int listen_fd = -1, state_fd = -1, stop_fd = -1;
@@ -78,6 +89,7 @@ cage_free (struct cage *c)
   for (size_t i = 0; i < c->n_fds; i++)
     close (c->fds[i]);
   free (c->fds);
+  free (c->w);
   if (c->reg >= 0)
     close (c->reg);
   if (c->stop >= 0)
@@ -101,11 +113,27 @@ cage_release_locked (struct cage *c)
   cage_free (c);
 }
 
+/* The thread of W ends (its last step under e_lock). */
 static void
-thread_done_locked (void)
+thread_done_locked (struct worker *w)
 {
+  w->next = ended;
+  ended = w;
   n_threads--;
   pthread_cond_broadcast (&e_idle);
+}
+
+/* Join the threads that ended.  Under e_lock (they no longer take it). */
+static void
+reap_locked (void)
+{
+  while (ended)
+    {
+      struct worker *w = ended;
+      ended = w->next;
+      pthread_join (w->t, NULL);
+      free (w);
+    }
 }
 
 /* ---- one connection ------------------------------------------------------ */
@@ -120,11 +148,12 @@ conn_thread (void *arg)
     relay_serve (&j->c);
   close (j->c.fd);
   struct cage *cage = j->cage;
+  struct worker *w = j->w;
   free (j);
   pthread_mutex_lock (&e_lock);
   cage->conns--;
   cage_release_locked (cage);
-  thread_done_locked ();
+  thread_done_locked (w);
   pthread_mutex_unlock (&e_lock);
   return NULL;
 }
@@ -137,30 +166,28 @@ accept_one (struct cage *cage, int fd, bool proxy)
   if (cfd < 0)
     return; /* EAGAIN, or the agent gave up */
   struct conn_job *j = calloc (1, sizeof *j);
-  pthread_attr_t attr;
-  bool have_attr = pthread_attr_init (&attr) == 0;
+  struct worker *w = calloc (1, sizeof *w);
   pthread_mutex_lock (&e_lock);
-  bool ok = j && have_attr && !stopping && cage->conns < EGRESS_MAX_CONNS;
+  reap_locked ();
+  bool ok = j && w && !stopping && cage->conns < EGRESS_MAX_CONNS;
   if (ok)
     {
       *j = (struct conn_job){ .c = { .fd = cfd, .allow = e_allow, .pid1 = cage->pid1,
                                      .stop_fd = cage->stop },
-                              .cage = cage, .proxy = proxy };
-      pthread_t t;
-      pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-      ok = pthread_create (&t, &attr, conn_thread, j) == 0;
+                              .cage = cage, .w = w, .proxy = proxy };
+      ok = pthread_create (&w->t, NULL, conn_thread, j) == 0;
       if (ok)
         {
           cage->conns++;
           n_threads++;
           steal_fd (&cfd);
           j = NULL;
+          w = NULL;
         }
     }
   pthread_mutex_unlock (&e_lock);
-  if (have_attr)
-    pthread_attr_destroy (&attr);
   free (j);
+  free (w);
   if (!ok)
     {
       cage_warn ("egress: a connection refused (%s)", cage->conns >= EGRESS_MAX_CONNS
@@ -378,8 +405,10 @@ cage_thread (void *arg)
     close (c->fds[i]);
   c->n_fds = 0;
   c->ended = true;
+  struct worker *w = c->w;
+  c->w = NULL; /* the ended list's now */
   cage_release_locked (c);
-  thread_done_locked ();
+  thread_done_locked (w);
   pthread_mutex_unlock (&e_lock);
   return NULL;
 }
@@ -434,17 +463,19 @@ accept_thread (void *arg)
       const char *why = c->stop < 0 ? "eventfd failed" : stopping ? "it is stopping"
                         : n >= EGRESS_MAX_CAGES ? "too many cages" : NULL;
       bool ok = !why;
-      pthread_t t;
-      pthread_attr_t attr;
-      if (ok && pthread_attr_init (&attr) == 0)
+      reap_locked ();
+      if (ok && !(c->w = calloc (1, sizeof *c->w)))
+        {
+          ok = false;
+          why = strerror (ENOMEM);
+        }
+      if (ok)
         {
           c->reg = steal_fd (&fd);
-          pthread_attr_setdetachstate (&attr, PTHREAD_CREATE_DETACHED);
-          int rc = pthread_create (&t, &attr, cage_thread, c);
+          int rc = pthread_create (&c->w->t, NULL, cage_thread, c);
           ok = rc == 0;
           if (rc != 0)
             why = strerror (rc);
-          pthread_attr_destroy (&attr);
           if (ok)
             {
               c->next = cages;
@@ -454,8 +485,6 @@ accept_thread (void *arg)
           else
             fd = steal_fd (&c->reg);
         }
-      else
-        ok = false;
       pthread_mutex_unlock (&e_lock);
       if (!ok)
         {
@@ -518,6 +547,7 @@ egress_stop (void)
   pthread_mutex_lock (&e_lock);
   while (n_threads > 0)
     pthread_cond_wait (&e_idle, &e_lock);
+  reap_locked ();
   pthread_mutex_unlock (&e_lock);
   if (state_fd >= 0)
     unlinkat (state_fd, EGRESS_SOCK_NAME, 0);
