@@ -412,6 +412,8 @@ port_allowed (const struct net_entry *e, uint16_t port)
 static bool
 name_matches (const struct net_entry *e, const char *name, size_t len)
 {
+  if (e->kind != NET_ENTRY_NAME && e->kind != NET_ENTRY_SUFFIX)
+    return false; /* an ADDR entry has no name */
   size_t n = strlen (e->name);
   if (e->kind == NET_ENTRY_NAME)
     return len == n && strncasecmp (name, e->name, n) == 0;

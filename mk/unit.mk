@@ -27,6 +27,8 @@ $(BUILD)/tests/unit/test_hidden_inodes: $(call obj,fs/policy/hidden_inodes.c)
 $(BUILD)/tests/unit/test_scan_cache: $(call obj,fs/policy/scan_cache.c)
 $(BUILD)/tests/unit/test_doctor: $(call obj,fs/setup/doctor.c)
 $(BUILD)/tests/unit/test_node: $(call obj,fs/daemon/node.c)
+$(BUILD)/tests/unit/test_dns: $(call obj,fs/egress/dns.c fs/egress/fake_addr.c)
+$(BUILD)/tests/unit/test_http_head: $(call obj,fs/egress/http_proxy.c fs/egress/relay.c fs/egress/dns.c fs/egress/fake_addr.c fs/egress/proc_owner.c)
 
 $(call obj,$(UNIT_SRC)): override CFLAGS += $(CMOCKA_CFLAGS)
 # Keep the test objects (they are only reached through a pattern rule).

@@ -21,7 +21,7 @@ real=$(realpath bin/cagefs)
 cp "$(realpath bin/cage)" "$work/bin/cage"
 cat >"$work/bin/cagefs" <<WRAP
 #!/bin/sh
-exec valgrind -q --tool=memcheck --leak-check=full --errors-for-leak-kinds=definite \\
+exec valgrind -q --tool=memcheck --suppressions=$repo/tests/valgrind.supp --leak-check=full --errors-for-leak-kinds=definite \\
   --show-leak-kinds=definite --track-fds=no --log-file=$logs/vg.%p "$real" "\$@"
 WRAP
 chmod +x "$work/bin/cagefs"

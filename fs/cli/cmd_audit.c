@@ -1,6 +1,9 @@
 /* cmd_audit.c - `cagefs audit PROJECT [--follow] [--json]`: what the agent
    was refused, from the daemon's audit log (fs/daemon/audit.h).  A line a refusal:
-   "12:03:04.123 lookup /workspace/.env hidden (pid 123 cat)", or the raw
+   "12:03:04.123 lookup /workspace/.env hidden (pid 123 cat)", a network
+   one "12:03:05.001 connect evil.example:443 denied (pid 124 curl): not in
+   the network allowlist" (pid left out when unknown; an allowed
+   connection's entry ends "517 bytes up, 4096 down"), or the raw
    NDJSON with --json.  --follow keeps printing new entries (the file is
    polled; a rotation is followed) until interrupted. */
 #include <errno.h>
@@ -51,7 +54,11 @@ print_entry (const char *s, size_t len, bool json)
   const char *result = json_string_value (json_object_get (o, "result"));
   const char *process = json_string_value (json_object_get (o, "process"));
   const char *reason = json_string_value (json_object_get (o, "reason"));
-  json_int_t pid = json_integer_value (json_object_get (o, "pid"));
+  const char *host = json_string_value (json_object_get (o, "host"));
+  json_int_t port = json_integer_value (json_object_get (o, "port"));
+  json_t *jpid = json_object_get (o, "pid");
+  json_t *up = json_object_get (o, "bytes_up"), *down = json_object_get (o, "bytes_down");
+  json_int_t pid = json_integer_value (jpid);
   json_int_t supp = json_integer_value (json_object_get (o, "suppressed"));
   /* "2026-11-24T12:03:04.123+01:00": the clock time is 11..22. */
   char clock[16] = "?";
@@ -63,12 +70,26 @@ print_entry (const char *s, size_t len, bool json)
   putchar (' ');
   term_fputs (op ? op : "?", 0, stdout);
   putchar (' ');
-  term_fputs (path ? path : "?", 0, stdout);
+  if (!path && host)
+    {
+      /* a network entry (the egress proxy's): HOST:PORT */
+      term_fputs (host, 0, stdout);
+      if (port > 0)
+        printf (":%lld", (long long) port);
+    }
+  else
+    term_fputs (path ? path : "?", 0, stdout);
   putchar (' ');
   term_fputs (result ? result : "?", 0, stdout);
-  printf (" (pid %lld ", (long long) pid);
-  term_fputs (process && *process ? process : "?", 0, stdout);
-  putchar (')');
+  if (jpid)
+    {
+      printf (" (pid %lld ", (long long) pid);
+      term_fputs (process && *process ? process : "?", 0, stdout);
+      putchar (')');
+    }
+  if (json_is_integer (up) && json_is_integer (down))
+    printf (" %lld bytes up, %lld down", (long long) json_integer_value (up),
+            (long long) json_integer_value (down));
   if (reason && *reason)
     {
       fputs (": ", stdout);

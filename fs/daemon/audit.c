@@ -287,19 +287,37 @@ rotate_locked (void)
   audit_size = 0;
 }
 
+/* One entry: a path's (PATH) or a connection's (HOST, PORT: 0 none). */
+struct entry
+{
+  pid_t pid;          /* 0: unknown (left out of a network entry) */
+  const char *op, *path, *host, *result, *reason;
+  unsigned port;
+  bool bytes;         /* with bytes_up, bytes_down */
+  unsigned long long up, down;
+  bool dedup;         /* the same (op, what, process) within 1 s is logged once */
+};
+
 static void
-append (pid_t pid, const char *op, const char *path, const char *result, const char *reason)
+append_entry (const struct entry *e)
 {
   char comm[64];
-  read_comm (pid, comm, sizeof comm);
-  uint64_t key = fnv1a (fnv1a (fnv1a (14695981039346656037ULL, op), path), comm);
+  read_comm (e->pid, comm, sizeof comm);
+  char what[300];
+  const char *key_what = e->path;
+  if (!key_what)
+    {
+      snprintf (what, sizeof what, "%s:%u", e->host ? e->host : "", e->port);
+      key_what = what;
+    }
+  uint64_t key = fnv1a (fnv1a (fnv1a (14695981039346656037ULL, e->op), key_what), comm);
 
   pthread_mutex_lock (&audit_lock);
   if (audit_fd < 0)
     goto out;
   long long mono = now_ms (CLOCK_MONOTONIC);
   size_t slot = (size_t) (key % DEDUP_SLOTS);
-  if (recent[slot].key == key && mono - recent[slot].ms < DEDUP_MS)
+  if (e->dedup && recent[slot].key == key && mono - recent[slot].ms < DEDUP_MS)
     goto out; /* the same refusal again within a second */
   tokens += (double) (mono - bucket_ms) * AUDIT_RATE / 1000.0;
   if (tokens > AUDIT_BURST)
@@ -311,8 +329,11 @@ append (pid_t pid, const char *op, const char *path, const char *result, const c
       goto out;
     }
   tokens -= 1.0;
-  recent[slot].key = key;
-  recent[slot].ms = mono;
+  if (e->dedup)
+    {
+      recent[slot].key = key;
+      recent[slot].ms = mono;
+    }
 
   struct timespec ts;
   clock_gettime (CLOCK_REALTIME, &ts);
@@ -325,16 +346,33 @@ append (pid_t pid, const char *op, const char *path, const char *result, const c
             labs (off) % 60);
   size_t pos = (size_t) snprintf (line, sizeof line, "{\"time\":\"%s.%03ld%s\",\"op\":", date,
                                   ts.tv_nsec / 1000000, zone);
-  put_json_string (&pos, op);
-  pos += (size_t) snprintf (line + pos, sizeof line - pos, ",\"path\":");
-  put_json_string (&pos, path);
-  pos += (size_t) snprintf (line + pos, sizeof line - pos, ",\"result\":\"%s\",\"pid\":%d,"
-                            "\"process\":", result, (int) pid);
-  put_json_string (&pos, comm);
-  if (reason && reason[0])
+  put_json_string (&pos, e->op);
+  if (e->path)
+    {
+      pos += (size_t) snprintf (line + pos, sizeof line - pos, ",\"path\":");
+      put_json_string (&pos, e->path);
+    }
+  if (e->host)
+    {
+      pos += (size_t) snprintf (line + pos, sizeof line - pos, ",\"host\":");
+      put_json_string (&pos, e->host);
+      if (e->port)
+        pos += (size_t) snprintf (line + pos, sizeof line - pos, ",\"port\":%u", e->port);
+    }
+  pos += (size_t) snprintf (line + pos, sizeof line - pos, ",\"result\":\"%s\"", e->result);
+  if (e->reason && e->reason[0])
     {
       pos += (size_t) snprintf (line + pos, sizeof line - pos, ",\"reason\":");
-      put_json_string (&pos, reason);
+      put_json_string (&pos, e->reason);
+    }
+  if (e->bytes)
+    pos += (size_t) snprintf (line + pos, sizeof line - pos, ",\"bytes_up\":%llu,"
+                              "\"bytes_down\":%llu", e->up, e->down);
+  if (e->pid > 0 || e->path)
+    {
+      pos += (size_t) snprintf (line + pos, sizeof line - pos, ",\"pid\":%d,\"process\":",
+                                (int) e->pid);
+      put_json_string (&pos, comm);
     }
   if (suppressed)
     pos += (size_t) snprintf (line + pos, sizeof line - pos, ",\"suppressed\":%llu", suppressed);
@@ -354,6 +392,25 @@ append (pid_t pid, const char *op, const char *path, const char *result, const c
     }
 out:
   pthread_mutex_unlock (&audit_lock);
+}
+
+static void
+append (pid_t pid, const char *op, const char *path, const char *result, const char *reason)
+{
+  struct entry e = { .pid = pid, .op = op, .path = path, .result = result, .reason = reason,
+                     .dedup = true };
+  append_entry (&e);
+}
+
+void
+audit_net (const char *op, const char *host, unsigned port, const char *result,
+           const char *reason, long pid, unsigned long long up, unsigned long long down)
+{
+  bool allowed = strcmp (result, "allowed") == 0;
+  struct entry e = { .pid = pid > 0 ? (pid_t) pid : 0, .op = op, .host = host ? host : "",
+                     .port = port, .result = result, .reason = reason, .bytes = allowed,
+                     .up = up, .down = down, .dedup = !allowed };
+  append_entry (&e);
 }
 
 static const char *

@@ -13,6 +13,22 @@
    (fuse_req_ctx), process its /proc/PID/comm.  A line may carry
    "suppressed": N, the entries the rate limit dropped before it.
 
+   The egress proxy's entries (network "filtered", fs/egress/) name a host
+   instead of a path:
+
+     {"time":...,"op":"connect","host":"evil.example","port":443,
+      "result":"denied","reason":"not in the network allowlist",
+      "pid":4242,"process":"curl"}
+     {"time":...,"op":"connect","host":"api.example.com","port":443,
+      "result":"allowed","bytes_up":517,"bytes_down":4096,"pid":...}
+     {"time":...,"op":"dns","host":"evil.example","result":"denied",...}
+
+   op: "connect" (a port listener), "proxy" (HTTP CONNECT or an
+   absolute-form request), "dns"; result "denied", "allowed" (one entry
+   when the connection closes, with its byte counts) or "failed" (the
+   upstream could not be reached: reason says why).  pid and process are
+   left out when the process is not known.
+
    Cheap and bounded: one write(2) of a whole line under a mutex (O_APPEND);
    the same (op, path, process) within 1 s is logged once; at most
    AUDIT_RATE lines a second (burst AUDIT_BURST); past AUDIT_MAX_BYTES
@@ -54,6 +70,11 @@ void audit_node (struct fuse_req *req, const char *op, struct node *n, int r);
 void audit_lookup (struct fuse_req *req, const struct policy_path *pp, int r);
 /* A refused rename of FROM to TO: the path logged is the side that was
    refused (policy_rename_blames_target); REASON as for audit_path. */
+/* A network entry (above): PORT 0 is left out; PID <= 0 leaves pid and
+   process out; UP and DOWN are written for "allowed" only.  "allowed"
+   entries are never merged by the 1 s dedup (each carries its bytes). */
+void audit_net (const char *op, const char *host, unsigned port, const char *result,
+                const char *reason, long pid, unsigned long long up, unsigned long long down);
 void audit_rename (struct fuse_req *req, const struct policy_path *from,
                    const struct policy_path *to, int r, const char *reason);
 

@@ -26,6 +26,7 @@
 #include "daemon.h"
 #include "hidden_inodes.h"
 #include "control.h"
+#include "egress.h"
 #include "host_watch.h"
 #include "quota.h"
 #include "scan_cache.h"
@@ -329,9 +330,20 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
       fuse_session_unmount (root_se);
       return -1;
     }
+  /* network "filtered": the cages' only way out (after the mount: a cage
+     registers once the mount is there) */
+  if (cfg->network == NETWORK_FILTERED && egress_start (pp, &cfg->allow, err) < 0)
+    {
+      egress_stop ();
+      fuse_session_unmount (ws_se);
+      fuse_session_unmount (store_se);
+      fuse_session_unmount (root_se);
+      return -1;
+    }
   st->pid = getpid ();
   if (state_write (pp->state_json, st, err) < 0)
     {
+      egress_stop ();
       fuse_session_unmount (ws_se);
       fuse_session_unmount (store_se);
       fuse_session_unmount (root_se);
@@ -345,6 +357,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
     rc = pthread_create (&ws_tid, NULL, view_thread, ws_se);
   if (rc != 0)
     {
+      egress_stop ();
       fuse_session_unmount (ws_se);
       fuse_session_unmount (store_se);
       fuse_session_unmount (root_se);
@@ -362,6 +375,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   rc = fuse_session_loop_mt (root_se, &lc);
   request_shutdown ();
   control_stop ();
+  egress_stop ();
   host_watch_stop ();
   struct timespec deadline;
   clock_gettime (CLOCK_REALTIME, &deadline);
