@@ -3,11 +3,15 @@
 
    The daemon of a filtered mount listens on <state>/egress.sock
    (AF_UNIX, SOCK_SEQPACKET, mode 0600, in the 0700 state folder).  The
-   cage's pid 1, in its new net namespace and before pivot_root and
-   dropping its capabilities, makes every socket the agent's traffic can
-   reach and sends them in ONE message:
+   cage's pid 1, in its new net namespace and before it drops its
+   capabilities, makes every socket the agent's traffic can reach and
+   hands them to the outer cage (launcher/exec.c: the caller's process,
+   outside every namespace, the daemon's user or root), which sends them
+   in ONE message (so at most SCM_MAX_FD, 253, fds: NET_MAX_PORTS + 2):
 
-     data:  {"v":1,"ports":[P1,P2,...]}          (JSON, < EGRESS_MSG_MAX)
+     data:  {"v":1,"ports":[P1,P2,...],"netns_pid":N}   (JSON, < EGRESS_MSG_MAX)
+            netns_pid: the host pid of the cage's pid 1, a process in the
+            cage's net namespace while the cage lives
      fds:   SCM_RIGHTS, in this order:
             [0] UDP, bound to EGRESS_DNS_ADDR:53          (the DNS stub)
             [1] TCP, listening on EGRESS_PROXY_ADDR:EGRESS_PROXY_PORT
@@ -25,12 +29,12 @@
    port with no listener is refused by the kernel at once.
 
    The daemon answers with one message {"ok":true} or {"error":"..."}.
-   The connection then stays open for the cage's life: pid 1 holds it;
+   The connection then stays open for the cage's life: the outer cage
+   holds it until pid 1 has exited;
    when it closes, the daemon closes that cage's sockets.  The daemon's
    death closes them too, so the cage is left with no network at all
-   (fail closed).  SO_PEERCRED on the connection gives pid 1's host pid:
-   the daemon reads /proc/PID/net/{tcp,udp} to name the process behind a
-   connection in the audit log.  */
+   (fail closed).  The daemon reads /proc/<netns_pid>/net/{tcp,udp} to
+   name the process behind a connection in the audit log.  */
 #ifndef CAGE_EGRESS_PROTO_H
 #define CAGE_EGRESS_PROTO_H
 

@@ -31,9 +31,10 @@
 
 #include "error.h"
 
-/* At most this many distinct ports over all entries (the cage listens on
-   each allowed port: launcher/net.c). */
-#define NET_MAX_PORTS 1024
+/* At most this many distinct ports over all entries: the cage listens on
+   each allowed port, and hands all its sockets to the daemon in one
+   message (egress_proto.h: SCM_MAX_FD is 253). */
+#define NET_MAX_PORTS 250
 
 enum net_entry_kind
 {

@@ -245,6 +245,30 @@ die_with_parent (int lifeline, struct cage_error *err)
   return 0;
 }
 
+/* Network "filtered": make the sockets the egress proxy serves, hand them
+   to the outer cage (which gives them to the daemon) and wait until the
+   daemon has them: the agent never runs with a network nobody serves.  */
+static void
+filtered_network (const struct cage_plan *plan, int sync_fd, int report_fd)
+{
+  struct cage_error err = { 0 };
+  int fds[NET_MAX_PORTS + 2];
+  size_t n = plan->n_net_ports + 2;
+  if (net_filtered_sockets (plan->net_ports, plan->n_net_ports, fds, &err) < 0)
+    report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+  int rc = net_send_fds (sync_fd, "n", 1, fds, n, &err);
+  net_close_fds (fds, n);
+  if (rc < 0)
+    report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+  char ok;
+  ssize_t r;
+  do
+    r = read (sync_fd, &ok, 1);
+  while (r < 0 && errno == EINTR);
+  if (r != 1 || ok != 'n')
+    _exit (CAGE_EXIT_FAILURE); /* the outer cage reports why */
+}
+
 /* Pid 1 of the cage.  Never returns.  */
 _Noreturn void
 cage_init (struct cage_plan *plan, const sigset_t *caller_mask, int sync_fd, int report_fd)
@@ -278,6 +302,8 @@ cage_init (struct cage_plan *plan, const sigset_t *caller_mask, int sync_fd, int
     report_errno_exit (report_fd, "set the hostname");
   if (plan->new_net && net_lo_up (&err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
+  if (plan->net_filtered)
+    filtered_network (plan, sync_fd, report_fd);
   /* (after the last credential change: re-arm the death signal) */
   if (drop_privileges (plan, &err) < 0 || die_with_parent (sync_fd, &err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);

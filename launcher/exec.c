@@ -119,6 +119,30 @@ follow (struct cage_plan *plan, pid_t pid, int sync, struct event_pipes *ep,
   return 0;
 }
 
+/* Take pid 1's sockets (net.c) and register them with the egress proxy;
+   then let pid 1 go on.  0 with *EGRESS -1 when pid 1 failed first (its
+   report says why). */
+static int
+hand_over_network (const struct cage_plan *plan, pid_t pid, int sync, int *egress,
+                   struct cage_error *err)
+{
+  int fds[NET_MAX_PORTS + 2];
+  size_t n = plan->n_net_ports + 2;
+  int r = net_recv_fds (sync, fds, n, err);
+  if (r != 0)
+    return r < 0 ? -1 : 0;
+  *egress = net_egress_register (plan->state_dir, pid, plan->net_ports, plan->n_net_ports, fds,
+                                 err);
+  net_close_fds (fds, n);
+  if (*egress < 0)
+    return -1;
+  ssize_t s;
+  do
+    s = send (sync, "n", 1, MSG_NOSIGNAL);
+  while (s < 0 && errno == EINTR);
+  return 0;
+}
+
 static int
 run (struct cage_plan *plan, int *exit_code, struct cage_error *err)
 {
@@ -199,6 +223,17 @@ run (struct cage_plan *plan, int *exit_code, struct cage_error *err)
   do
     n = send (sync_wr, "g", 1, MSG_NOSIGNAL);
   while (n < 0 && errno == EINTR);
+
+  /* Network "filtered": pid 1's sockets go to the daemon's egress proxy;
+     EGRESS, held until pid 1 is gone, is the cage's network's life.  */
+  autoclose int egress = -1;
+  if (plan->net_filtered && hand_over_network (plan, pid, sync_wr, &egress, err) < 0)
+    {
+      kill (pid, SIGKILL);
+      reaper_wait (pid, &wstatus, NULL);
+      limits_cgroups_remove (&plan->limits);
+      return -1;
+    }
 
   /* End-of-file once the command runs (the pipe is close-on-exec), or a
      report of what failed. */

@@ -102,7 +102,12 @@ struct cage_plan
   char *project;        /* realpath of the project (for messages) */
   char *home;           /* the cage's home in the cage ("/home/agent") */
   char *home_src;       /* the host folder bound there (<state>/home) */
-  bool new_net;         /* network "off": a new net namespace with lo */
+  bool new_net;         /* network "off" or "filtered": a new net namespace with lo */
+  bool net_filtered;    /* "filtered": the egress proxy's sockets (net.c) */
+  uint16_t *net_ports;  /* filtered: the allowed ports, ascending (owned) */
+  size_t n_net_ports;
+  struct net_policy net_allow; /* filtered: the allowlist (for --dry-run) */
+  char *state_dir;      /* the project's state folder (egress.sock) */
   uid_t map_uid;        /* host uid that CAGE_INNER_UID maps to */
   gid_t map_gid;        /* host gid that CAGE_INNER_GID maps to */
   char **argv;          /* borrowed from the options */
@@ -202,6 +207,25 @@ json_t *mounts_plan_json (const struct cage_plan *plan);
 
 /* Bring the loopback interface up (in a new network namespace). */
 int net_lo_up (struct cage_error *err);
+
+/* Network "filtered", in pid 1 (the new net namespace, capabilities still
+   held): route every IPv4 address to lo as local, and make the sockets of
+   common/egress_proto.h: FDS (N_PORTS + 2 long) gets the DNS stub's UDP
+   socket, the proxy's listener and one listener per port of PORTS.  */
+int net_filtered_sockets (const uint16_t *ports, size_t n_ports, int *fds,
+                          struct cage_error *err);
+void net_close_fds (int *fds, size_t n);
+/* Send N fds with DATA (LEN > 0 bytes) over the unix socket SOCK; receive
+   exactly N (with one byte of data): 1 when the peer closed first. */
+int net_send_fds (int sock, const char *data, size_t len, const int *fds, size_t n,
+                  struct cage_error *err);
+int net_recv_fds (int sock, int *fds, size_t n, struct cage_error *err);
+/* In the outer cage: hand FDS (from net_filtered_sockets) to the egress
+   proxy of the mount whose state folder is STATE_DIR.  Returns the
+   registration's connection, to hold while the cage lives (its close
+   closes the cage's network), or -1 with ERR.  */
+int net_egress_register (const char *state_dir, pid_t netns_pid, const uint16_t *ports,
+                         size_t n_ports, const int *fds, struct cage_error *err);
 
 /* ---- caps.c ------------------------------------------------------------ */
 

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "egress_proto.h"
 #include "launcher.h"
 #include "log.h"
 #include "paths.h"
@@ -34,6 +35,9 @@ plan_free (struct cage_plan *plan)
   free (plan->home);
   free (plan->home_src);
   cage_strv_free (plan->envp);
+  free (plan->net_ports);
+  net_policy_free (&plan->net_allow);
+  free (plan->state_dir);
   limits_plan_free (&plan->limits);
   cage_seccomp_free (&plan->seccomp_prog);
   for (size_t i = 0; i < sizeof plan->shells / sizeof *plan->shells; i++)
@@ -115,13 +119,23 @@ env_put (char **envp, size_t *n, char *a)
   envp[(*n)++] = a;
 }
 
+#define PROXY_URL "http://" EGRESS_PROXY_ADDR ":" CAGE_STR (EGRESS_PROXY_PORT)
+#define CAGE_STR(x) CAGE_STR_ (x)
+#define CAGE_STR_(x) #x
+static const char *const proxy_vars[][2] = {
+  { "HTTP_PROXY", PROXY_URL },  { "HTTPS_PROXY", PROXY_URL }, { "ALL_PROXY", PROXY_URL },
+  { "http_proxy", PROXY_URL },  { "https_proxy", PROXY_URL }, { "all_proxy", PROXY_URL },
+  { "NO_PROXY", "localhost,127.0.0.1,::1" }, { "no_proxy", "localhost,127.0.0.1,::1" },
+};
+#define N_PROXY_VARS (sizeof proxy_vars / sizeof *proxy_vars)
+
 /* The agent's whole environment: nothing of the caller's but TERM, LANG
    and the names in CFG->env_pass (those the caller has), then CFG->env_set
    (a later name wins).  */
 static char **
 agent_env (const struct cage_state *st, const struct cage_config *cfg)
 {
-  char **envp = calloc (9 + cfg->n_env_pass + cfg->n_env_set, sizeof *envp);
+  char **envp = calloc (9 + N_PROXY_VARS + cfg->n_env_pass + cfg->n_env_set, sizeof *envp);
   size_t n = 0;
   if (!envp)
     return NULL;
@@ -136,6 +150,16 @@ agent_env (const struct cage_state *st, const struct cage_config *cfg)
       cage_strv_free (envp);
       return NULL;
     }
+  /* Network "filtered": tools that honour the proxy variables go through
+     the egress proxy (the others through the DNS stub and the port
+     listeners: common/egress_proto.h).  The agent's own env.set may
+     override them; the policy holds either way. */
+  for (size_t i = 0; strcmp (st->network, "filtered") == 0 && i < N_PROXY_VARS; i++)
+    if (env_add (envp, &n, proxy_vars[i][0], proxy_vars[i][1]) < 0)
+      {
+        cage_strv_free (envp);
+        return NULL;
+      }
   for (size_t i = 0; i < cfg->n_env_pass; i++)
     {
       const char *v = getenv (cfg->env_pass[i]);
@@ -323,6 +347,21 @@ plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage
   plan->map_uid = st.cage_uid;
   plan->map_gid = st.cage_gid;
   plan->new_net = strcmp (st.network, "host") != 0;
+  plan->net_filtered = strcmp (st.network, "filtered") == 0;
+  if (plan->net_filtered)
+    {
+      plan->net_ports = calloc (NET_MAX_PORTS, sizeof *plan->net_ports);
+      plan->state_dir = strdup (paths.state);
+      if (!plan->net_ports || !plan->state_dir)
+        {
+          cage_error_set (err, ENOMEM, "plan the cage");
+          plan_free (plan);
+          goto out;
+        }
+      plan->n_net_ports = net_policy_ports (&st.allow, plan->net_ports);
+      plan->net_allow = st.allow;
+      memset (&st.allow, 0, sizeof st.allow);
+    }
   plan->argv = opts->argv;
   plan->proc_argv = opts->proc_argv;
   plan->seccomp.off = opts->seccomp_off;
@@ -332,7 +371,7 @@ plan_build (const struct exec_options *opts, struct cage_plan *plan, struct cage
                       | (plan->new_net ? CLONE_NEWNET : 0);
   rc = 0;
   cage_info ("project %s: root %s, network %s, uid %u -> host %u", plan->project, plan->root,
-             plan->new_net ? "off" : "host", (unsigned) CAGE_INNER_UID, (unsigned) plan->map_uid);
+             plan->net_filtered ? "filtered" : plan->new_net ? "off" : "host", (unsigned) CAGE_INNER_UID, (unsigned) plan->map_uid);
   char limits[512];
   limits_describe (&plan->limits, limits, sizeof limits);
   cage_info ("limits: %s", limits);
@@ -369,6 +408,25 @@ namespaces_json (int clone_flags)
   return ns;
 }
 
+/* The network plan: its mode and, when filtered, the allowlist with
+   where each entry came from and what the cage is given. */
+static json_t *
+network_json (const struct cage_plan *plan)
+{
+  const char *mode = plan->net_filtered ? "filtered" : plan->new_net ? "off" : "host";
+  if (!plan->net_filtered)
+    return json_pack ("{s:s}", "mode", mode);
+  json_t *allow = json_array (), *ports = json_array ();
+  for (size_t i = 0; allow && i < plan->net_allow.n; i++)
+    json_array_append_new (allow, json_pack ("{s:s, s:s?}", "entry", plan->net_allow.v[i].text,
+                                             "origin", plan->net_allow.v[i].origin));
+  for (size_t i = 0; ports && i < plan->n_net_ports; i++)
+    json_array_append_new (ports, json_integer (plan->net_ports[i]));
+  return json_pack ("{s:s, s:o, s:o, s:s, s:s, s:s, s:s}", "mode", mode, "allow", allow, "ports",
+                    ports, "dns", EGRESS_DNS_ADDR, "proxy", PROXY_URL, "route",
+                    "local 0.0.0.0/0 dev lo", "relay", EGRESS_SOCK_NAME " (the daemon)");
+}
+
 json_t *
 plan_json (const struct cage_plan *plan)
 {
@@ -384,11 +442,12 @@ plan_json (const struct cage_plan *plan)
         if (plan->shells[i])
           json_array_append_new (shells, json_string (plan->shells[i]));
     }
+  json_t *net = network_json (plan);
   char uid_map[64], gid_map[64];
   snprintf (uid_map, sizeof uid_map, "%u %u 1", (unsigned) CAGE_INNER_UID, (unsigned) plan->map_uid);
   snprintf (gid_map, sizeof gid_map, "%u %u 1", (unsigned) CAGE_INNER_GID, (unsigned) plan->map_gid);
   return json_pack ("{s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:b, s:o, s:i, s:i, s:[], s:o, s:b, s:o, "
-                    "s:o, s:s, s:o, s:o, s:s, s:o}",
+                    "s:o, s:s, s:o, s:o, s:s, s:o, s:o}",
                     "project", plan->project, "root", plan->root, "namespaces", ns,
                     "uid_map", uid_map, "gid_map", gid_map, "setgroups", "deny",
                     "hostname", CAGE_HOSTNAME, "loopback_up", plan->new_net,
@@ -401,6 +460,6 @@ plan_json (const struct cage_plan *plan)
                     "limits", limits_plan_json (&plan->limits),
                     "cwd", CAGE_WORKDIR, "env", strv_json (plan->envp), "argv",
                     strv_json (plan->argv), "stdio", stdio_names[plan->stdio], "shell",
-                    shells ? shells : json_null ());
+                    shells ? shells : json_null (), "network", net);
 }
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "egress_proto.h"
 #include "cow.h"
 #include "daemon.h"
 #include "host_watch.h"
@@ -393,5 +394,10 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
       if (resolv && add_text (etc, "resolv.conf", resolv, err) < 0)
         return -1;
     }
+  /* Network "filtered": the daemon's DNS stub, in the cage's own net
+     namespace (common/egress_proto.h). */
+  if (cfg->network == NETWORK_FILTERED
+      && add_text (etc, "resolv.conf", "nameserver " EGRESS_DNS_ADDR "\noptions edns0\n", err) < 0)
+    return -1;
   return add_certs (etc, fs->store.root_fd, cfg->packages, err);
 }

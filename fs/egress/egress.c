@@ -310,13 +310,18 @@ take_registration (struct cage *c, char *why, size_t size)
   json_error_t jerr;
   json_t *j = json_loadb (data, (size_t) n, 0, &jerr);
   json_t *ports = NULL;
-  json_int_t ver = 0;
-  if (!j || json_unpack (j, "{s:I, s:o !}", "v", &ver, "ports", &ports) < 0
-      || !json_is_array (ports))
+  json_int_t ver = 0, netns_pid = 0;
+  if (!j
+      || json_unpack (j, "{s:I, s:o, s:I !}", "v", &ver, "ports", &ports, "netns_pid", &netns_pid)
+           < 0
+      || !json_is_array (ports) || netns_pid <= 0 || netns_pid > INT32_MAX)
     {
       json_decref (j);
-      return "the registration is not {\"v\":1,\"ports\":[...]}";
+      return "the registration is not {\"v\":1,\"ports\":[...],\"netns_pid\":N}";
     }
+  /* (the outer cage registers; the pid names pid 1, in the cage's net
+     namespace: the audit log's owner lookups read its /proc/PID/net) */
+  c->pid1 = (pid_t) netns_pid;
   if (ver != EGRESS_PROTO_VERSION)
     {
       json_decref (j);

@@ -20,6 +20,7 @@ PACKAGES=(
   apparmor                # apparmor_parser: the AppArmor profile of cage parses
   patchelf                # tests/fixtures/real-tools.sh: the host's git/python/node re-rooted
   git python3             # (nodejs with npm too, where the machine has it)
+  curl openssl            # the network suites: the cage's client, the test CA
 )
 TEST_USER=${CAGEFS_TEST_USER:-cagetest}
 NIX_SOCKET=/nix/var/nix/daemon-socket/socket
