@@ -8,6 +8,11 @@
 # before it runs.  Exits 1 if something did not behave as shown.
 #
 #   CAGEFS_BIN   folder with cagefs and cage (default: <repo>/bin)
+#
+# As root, the demo also shows the filtered network: it makes upstream hosts
+# in a net namespace of their own (tests/fixtures/upstream-net.sh; nothing
+# leaves the machine) and runs in a mount namespace of its own where their
+# hosts file is /etc/hosts.
 set -euo pipefail
 
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -21,6 +26,18 @@ FIXTURE_DIR=${FIXTURE_DIR:-$repo/build/fixtures} "$repo/tests/fixtures/build.sh"
 # shellcheck source=/dev/null
 . "${FIXTURE_DIR:-$repo/build/fixtures}/fixture.env"
 
+# The upstream hosts, then the demo again in its own mount namespace.
+if [ "$(id -u)" = 0 ] && [ -z "${DEMO_UPSTREAM:-}" ] && [ -n "${FIX_CURL:-}" ]; then
+  up=$(mktemp -d "${TMPDIR:-/tmp}/cagefs-demo-up.XXXXXX")
+  trap 'UPSTREAM_NS=cagefs-demo-up "$repo/tests/fixtures/upstream-net.sh" down "$up"; rm -rf "$up"' EXIT
+  UPSTREAM_NS=cagefs-demo-up UPSTREAM_BIG_MB=1 "$repo/tests/fixtures/upstream-net.sh" up "$up" \
+    || { echo "demo: error: tests/fixtures/upstream-net.sh up failed" >&2; exit 1; }
+  rc=0
+  DEMO_UPSTREAM=$up unshare -m --propagation private \
+    sh -c 'mount --bind "$1/hosts" /etc/hosts && exec "$2"' sh "$up" "${BASH_SOURCE[0]}" || rc=$?
+  exit "$rc"
+fi
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/cagefs-demo.XXXXXX")
 cleanup () {
   cagefs umount "$work/demo" >/dev/null 2>&1 || true
@@ -30,10 +47,11 @@ trap cleanup EXIT
 cp -a "$repo/tests/demo/project" "$work/demo"
 # the busybox tools, and the host's own git re-rooted in the store when the
 # machine has git (tests/fixtures/real-tools.sh)
-git_pkg=
+git_pkg= curl_pkg=
 [ -n "${FIX_GIT_MISSING:-}" ] || git_pkg=${FIX_GIT:-}
-jq --arg p "$FIX_TOOLS" --arg g "$git_pkg" \
-  '.store.packages = ([$p, $g] | map(select(. != "")))' "$work/demo/cage.json" > "$work/cage.json"
+[ -z "${DEMO_UPSTREAM:-}" ] || curl_pkg=${FIX_CURL:-}
+jq --arg p "$FIX_TOOLS" --arg g "$git_pkg" --arg c "$curl_pkg" \
+  '.store.packages = ([$p, $g, $c] | map(select(. != "")))' "$work/demo/cage.json" > "$work/cage.json"
 mv "$work/cage.json" "$work/demo/cage.json"
 cd "$work"
 
@@ -104,6 +122,17 @@ step fail 'cat demo/review.txt'
 step ok 'cagefs diff demo --stat'
 step ok 'cagefs accept demo review.txt && cat demo/review.txt'
 step ok 'cage exec demo -- cat /workspace/review.txt'
+
+if [ -n "${DEMO_UPSTREAM:-}" ]; then
+  note "A filtered network: allowed names reachable, nothing else, every attempt in the audit log"
+  note "(allowed.test and denied.test: upstream hosts in a net namespace of the demo's own)"
+  step ok 'cagefs umount demo && cagefs mount demo --network filtered --allow allowed.test'
+  step ok 'cage exec demo -- curl -sS http://allowed.test/hello.txt'
+  step ok "cage exec demo -- curl -sS --noproxy '*' http://allowed.test/hello.txt"
+  step fail 'cage exec demo -- curl -sS -f http://denied.test/hello.txt'
+  step fail "cage exec demo -- curl -sS --noproxy '*' http://denied.test/hello.txt"
+  step ok 'cagefs audit demo | tail -n 3'
+fi
 
 note "Status, then unmount"
 step ok 'cagefs status demo --json | jq .'
