@@ -7,7 +7,7 @@
    capabilities, makes every socket the agent's traffic can reach and
    hands them to the outer cage (launcher/exec.c: the caller's process,
    outside every namespace, the daemon's user or root), which sends them
-   in ONE message (so at most SCM_MAX_FD, 253, fds: NET_MAX_PORTS + 2):
+   in ONE message (so at most SCM_MAX_FD, 253, fds: NET_FDS (NET_MAX_PORTS)):
 
      data:  {"v":1,"ports":[P1,P2,...],"netns_pid":N}   (JSON, < EGRESS_MSG_MAX)
             netns_pid: the host pid of the cage's pid 1, a process in the
@@ -19,6 +19,9 @@
                  requests)
             [2..] TCP, listening on 0.0.0.0:Pi, one per entry of "ports"
                 (net_policy_ports: every port some entry allows)
+            [last] AF_NETLINK, NETLINK_SOCK_DIAG: the daemon asks it which
+                socket of the cage's namespace is the agent's end of a
+                connection (then the /proc fd links say whose it is)
 
    The cage's net namespace has only lo, with every IPv4 address routed
    to it as local (`local 0.0.0.0/0 dev lo`): a connection to any address
@@ -41,6 +44,8 @@
 #define EGRESS_SOCK_NAME "egress.sock"
 #define EGRESS_MSG_MAX 16384
 #define EGRESS_PROTO_VERSION 1
+/* The fds of a registration for N ports. */
+#define NET_FDS(n) ((size_t) (n) + 3)
 
 /* In the cage's net namespace. */
 #define EGRESS_DNS_ADDR "127.0.0.53"

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "egress_proto.h"
 #include "launcher.h"
 #include "log.h"
 #include "paths.h"
@@ -252,8 +253,8 @@ static void
 filtered_network (const struct cage_plan *plan, int sync_fd, int report_fd)
 {
   struct cage_error err = { 0 };
-  int fds[NET_MAX_PORTS + 2];
-  size_t n = plan->n_net_ports + 2;
+  int fds[NET_FDS (NET_MAX_PORTS)];
+  size_t n = NET_FDS (plan->n_net_ports);
   if (net_filtered_sockets (plan->net_ports, plan->n_net_ports, fds, &err) < 0)
     report_exit (report_fd, CAGE_EXIT_FAILURE, &err);
   int rc = net_send_fds (sync_fd, "n", 1, fds, n, &err);

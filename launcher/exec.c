@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "egress_proto.h"
 #include "launcher.h"
 #include "log.h"
 #include "paths.h"
@@ -126,8 +127,8 @@ static int
 hand_over_network (const struct cage_plan *plan, pid_t pid, int sync, int *egress,
                    struct cage_error *err)
 {
-  int fds[NET_MAX_PORTS + 2];
-  size_t n = plan->n_net_ports + 2;
+  int fds[NET_FDS (NET_MAX_PORTS)];
+  size_t n = NET_FDS (plan->n_net_ports);
   int r = net_recv_fds (sync, fds, n, err);
   if (r != 0)
     return r < 0 ? -1 : 0;

@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -119,7 +120,7 @@ bound_socket (int type, const char *addr, uint16_t port, struct cage_error *err)
 int
 net_filtered_sockets (const uint16_t *ports, size_t n_ports, int *fds, struct cage_error *err)
 {
-  for (size_t i = 0; i < n_ports + 2; i++)
+  for (size_t i = 0; i < NET_FDS (n_ports); i++)
     fds[i] = -1;
   if (route_all_local (err) < 0)
     return -1;
@@ -130,10 +131,14 @@ net_filtered_sockets (const uint16_t *ports, size_t n_ports, int *fds, struct ca
   for (size_t i = 0; fds[1] >= 0 && i < n_ports; i++)
     if ((fds[2 + i] = bound_socket (SOCK_STREAM, "0.0.0.0", ports[i], err)) < 0)
       break;
-  for (size_t i = 0; i < n_ports + 2; i++)
+  /* (the daemon's one way to name the process behind a connection) */
+  if (fds[1] >= 0 && fds[n_ports + 1] >= 0
+      && (fds[n_ports + 2] = socket (AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)) < 0)
+    cage_error_set (err, errno, "filtered network: socket(NETLINK_SOCK_DIAG)");
+  for (size_t i = 0; i < NET_FDS (n_ports); i++)
     if (fds[i] < 0)
       {
-        net_close_fds (fds, n_ports + 2);
+        net_close_fds (fds, NET_FDS (n_ports));
         return -1;
       }
   return 0;
@@ -247,7 +252,7 @@ net_egress_register (const char *state_dir, pid_t netns_pid, const uint16_t *por
       close (fd);
       return cage_error_set (err, ENOMEM, "filtered network: describe the sockets");
     }
-  if (net_send_fds (fd, text, strlen (text), fds, n_ports + 2, err) < 0)
+  if (net_send_fds (fd, text, strlen (text), fds, NET_FDS (n_ports), err) < 0)
     {
       close (fd);
       return -1;

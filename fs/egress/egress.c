@@ -4,6 +4,9 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <poll.h>
@@ -47,8 +50,11 @@ struct cage
   int reg;              /* the registration connection */
   int stop;             /* eventfd: readable once the cage ends */
   pid_t pid1;
+  pid_t owner_hint; /* the last process found behind a connection (proc_owner.h) */
   int *fds;             /* [0] DNS, [1] proxy, [2..] ports */
   size_t n_fds;
+  int diag;             /* NETLINK_SOCK_DIAG in the cage's net namespace */
+  pthread_mutex_t diag_lock; /* (one question at a time on it) */
   size_t conns;         /* connection threads still running */
   bool ended;           /* its thread is done with it */
   struct worker *w;     /* its thread */
@@ -88,6 +94,9 @@ cage_free (struct cage *c)
 {
   for (size_t i = 0; i < c->n_fds; i++)
     close (c->fds[i]);
+  if (c->diag >= 0)
+    close (c->diag);
+  pthread_mutex_destroy (&c->diag_lock);
   free (c->fds);
   free (c->w);
   if (c->reg >= 0)
@@ -173,7 +182,8 @@ accept_one (struct cage *cage, int fd, bool proxy)
   if (ok)
     {
       *j = (struct conn_job){ .c = { .fd = cfd, .allow = e_allow, .pid1 = cage->pid1,
-                                     .stop_fd = cage->stop },
+                                     .owner_hint = &cage->owner_hint, .diag = cage->diag,
+                                     .diag_lock = &cage->diag_lock, .stop_fd = cage->stop },
                               .cage = cage, .w = w, .proxy = proxy };
       ok = pthread_create (&w->t, NULL, conn_thread, j) == 0;
       if (ok)
@@ -230,7 +240,9 @@ serve_dns (struct cage *cage, int fd)
           window = ts.tv_sec;
           lookups = 0;
         }
-      pid_t pid = lookups++ < DNS_OWNER_RATE ? proc_owner (cage->pid1, "udp", &from, NULL) : 0;
+      struct proc_owner_q oq = { .pid1 = cage->pid1, .diag = cage->diag,
+                                 .diag_lock = &cage->diag_lock, .hint = &cage->owner_hint };
+      pid_t pid = lookups++ < DNS_OWNER_RATE ? proc_owner (&oq, IPPROTO_UDP, &from, NULL) : 0;
       audit_net ("dns", dq.name, 0, v == DNS_DENIED ? "denied" : "failed",
                  v == DNS_DENIED ? "not in the network allowlist" : "no made-up address left",
                  pid, 0, 0);
@@ -330,12 +342,25 @@ take_registration (struct cage *c, char *why, size_t size)
       return why;
     }
   size_t np = json_array_size (ports);
-  if (c->n_fds != np + 2)
+  if (c->n_fds != np + 3)
     {
       json_decref (j);
-      snprintf (why, size, "%zu sockets for %zu ports (expected %zu)", c->n_fds, np, np + 2);
+      snprintf (why, size, "%zu sockets for %zu ports (expected %zu)", c->n_fds, np, np + 3);
       return why;
     }
+  /* the last: the sock_diag socket, kept apart from the served ones */
+  int v = 0;
+  socklen_t vl = sizeof v;
+  if (getsockopt (c->fds[np + 2], SOL_SOCKET, SO_DOMAIN, &v, &vl) < 0 || v != AF_NETLINK
+      || (vl = sizeof v, getsockopt (c->fds[np + 2], SOL_SOCKET, SO_PROTOCOL, &v, &vl) < 0)
+      || v != NETLINK_SOCK_DIAG)
+    {
+      json_decref (j);
+      snprintf (why, size, "socket %zu: not a NETLINK_SOCK_DIAG socket", np + 2);
+      return why;
+    }
+  c->diag = c->fds[np + 2];
+  c->n_fds--;
   const char *bad = check_fd (c->fds[0], SOCK_DGRAM, false, EGRESS_DNS_ADDR, 53);
   size_t which = 0;
   if (!bad)
@@ -459,6 +484,8 @@ accept_thread (void *arg)
       if (!c)
         continue;
       c->reg = -1;
+      c->diag = -1;
+      pthread_mutex_init (&c->diag_lock, NULL);
       c->stop = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
       c->pid1 = pid;
       pthread_mutex_lock (&e_lock);

@@ -336,10 +336,12 @@ http_proxy_serve (const struct egress_conn *c)
   snprintf (d.host, sizeof d.host, "%s", r.host);
   const char *result;
   char why[256];
+  RELAY_OWNER_JOB owner;
+  relay_owner_start (&owner, c);
   int up = relay_open (c->allow, &d, c->stop_fd, &result, why, sizeof why);
-  pid_t pid = relay_owner (c);
   if (up < 0)
     {
+      pid_t pid = relay_owner_finish (&owner);
       bool denied = strcmp (result, "denied") == 0;
       char body[1024];
       snprintf (body, sizeof body, "cagefs %s %s:%u: %s\n",
@@ -392,5 +394,5 @@ http_proxy_serve (const struct egress_conn *c)
   unsigned long long ub, db;
   relay_pump (c->fd, up, c->stop_fd, fwd, fwd_len, &ub, &db);
   close (up);
-  audit_net ("proxy", r.host, r.port, "allowed", NULL, pid, ub, db);
+  audit_net ("proxy", r.host, r.port, "allowed", NULL, relay_owner_finish (&owner), ub, db);
 }

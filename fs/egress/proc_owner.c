@@ -2,6 +2,11 @@
 #include "proc_owner.h"
 
 #include <dirent.h>
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <sys/socket.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +14,60 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+
+/* The inode of the matching socket through sock_diag: 0 when none, -1
+   when the socket could not answer. */
+static long
+diag_inode (int diag, int proto, const struct sockaddr_in *local,
+            const struct sockaddr_in *remote)
+{
+  struct
+  {
+    struct nlmsghdr nh;
+    struct inet_diag_req_v2 r;
+  } req;
+  memset (&req, 0, sizeof req);
+  req.nh.nlmsg_len = sizeof req;
+  req.nh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  req.nh.nlmsg_flags = NLM_F_REQUEST | (remote ? 0 : NLM_F_DUMP);
+  req.r.sdiag_family = AF_INET;
+  req.r.sdiag_protocol = (unsigned char) proto;
+  req.r.idiag_states = ~0u;
+  req.r.id.idiag_sport = local->sin_port;
+  req.r.id.idiag_src[0] = local->sin_addr.s_addr;
+  if (remote)
+    {
+      req.r.id.idiag_dport = remote->sin_port;
+      req.r.id.idiag_dst[0] = remote->sin_addr.s_addr;
+    }
+  req.r.id.idiag_cookie[0] = req.r.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+  if (send (diag, &req, sizeof req, MSG_NOSIGNAL) < 0)
+    return -1;
+  long found = 0;
+  _Alignas (struct nlmsghdr) char buf[16384];
+  for (;;)
+    {
+      ssize_t n = recv (diag, buf, sizeof buf, 0);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        return found ? found : -1;
+      for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK (h, (unsigned) n);
+           h = NLMSG_NEXT (h, n))
+        {
+          if (h->nlmsg_type == NLMSG_DONE || h->nlmsg_type == NLMSG_ERROR)
+            return found;
+          if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY)
+            continue;
+          const struct inet_diag_msg *m = NLMSG_DATA (h);
+          if (!found && m->id.idiag_sport == local->sin_port
+              && m->id.idiag_src[0] == local->sin_addr.s_addr)
+            found = (long) m->idiag_inode;
+          if (!(req.nh.nlmsg_flags & NLM_F_DUMP))
+            return found;
+        }
+    }
+}
 
 /* The inode of the matching socket in /proc/PID1/net/PROTO, or 0. */
 static unsigned long
@@ -65,17 +124,11 @@ holds (long pid, const char *want)
   return false;
 }
 
-pid_t
-proc_owner (pid_t pid1, const char *proto, const struct sockaddr_in *local,
-            const struct sockaddr_in *remote)
+/* Every process in PID1's net namespace holding WANT (the slow way). */
+static pid_t
+scan_netns (pid_t pid1, const char *want)
 {
-  if (pid1 <= 0)
-    return 0;
-  unsigned long inode = socket_inode (pid1, proto, local, remote);
-  if (inode == 0)
-    return 0;
-  char want[64], path[64], ns[64], their[64];
-  snprintf (want, sizeof want, "socket:[%lu]", inode);
+  char path[64], ns[64], their[64];
   snprintf (path, sizeof path, "/proc/%d/ns/net", (int) pid1);
   ssize_t nl = readlink (path, ns, sizeof ns - 1);
   if (nl < 0)
@@ -99,4 +152,80 @@ proc_owner (pid_t pid1, const char *proto, const struct sockaddr_in *local,
         return (pid_t) pid;
     }
   return 0;
+}
+
+#define TREE_MAX 4096
+
+/* The cage's processes from PID1 down, breadth first (each thread's
+   children file); the first holding WANT.  -1: the kernel has no children
+   files (CONFIG_PROC_CHILDREN). */
+static pid_t
+scan_tree (pid_t pid1, const char *want)
+{
+  autofree pid_t *q = malloc (TREE_MAX * sizeof *q);
+  if (!q)
+    return 0;
+  size_t head = 0, tail = 0;
+  q[tail++] = pid1;
+  while (head < tail)
+    {
+      pid_t p = q[head++];
+      if (p != pid1 && holds (p, want))
+        return p;
+      char path[64];
+      snprintf (path, sizeof path, "/proc/%d/task", (int) p);
+      autoclosedir DIR *d = opendir (path);
+      if (!d)
+        continue;
+      struct dirent *de;
+      while ((de = readdir (d)))
+        {
+          if (de->d_name[0] == '.')
+            continue;
+          char cpath[128];
+          snprintf (cpath, sizeof cpath, "/proc/%d/task/%.20s/children", (int) p, de->d_name);
+          autofclose FILE *f = fopen (cpath, "re");
+          if (!f)
+            {
+              if (errno == ENOENT && p == pid1)
+                return -1;
+              continue;
+            }
+          long c;
+          while (tail < TREE_MAX && fscanf (f, "%ld", &c) == 1)
+            if (c > 0)
+              q[tail++] = (pid_t) c;
+        }
+    }
+  return 0;
+}
+
+pid_t
+proc_owner (const struct proc_owner_q *q, int proto, const struct sockaddr_in *local,
+            const struct sockaddr_in *remote)
+{
+  if (q->pid1 <= 0)
+    return 0;
+  long inode = -1;
+  if (q->diag >= 0)
+    {
+      pthread_mutex_lock (q->diag_lock);
+      inode = diag_inode (q->diag, proto, local, remote);
+      pthread_mutex_unlock (q->diag_lock);
+    }
+  if (inode < 0)
+    inode = (long) socket_inode (q->pid1, proto == IPPROTO_TCP ? "tcp" : "udp", local, remote);
+  if (inode <= 0)
+    return 0;
+  char want[64];
+  snprintf (want, sizeof want, "socket:[%ld]", inode);
+  pid_t h = q->hint ? __atomic_load_n (q->hint, __ATOMIC_RELAXED) : 0;
+  if (h > 0 && holds (h, want))
+    return h;
+  pid_t found = scan_tree (q->pid1, want);
+  if (found < 0)
+    found = scan_netns (q->pid1, want);
+  if (found > 0 && q->hint)
+    __atomic_store_n (q->hint, found, __ATOMIC_RELAXED);
+  return found;
 }

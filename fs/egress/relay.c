@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,14 +150,15 @@ relay_open (const struct net_policy *allow, const struct relay_dest *d, int stop
   return -1;
 }
 
-/* One direction of a relay. */
+/* One direction of a relay: FROM's bytes spliced through a pipe to TO
+   (no copy through this process; the kernel moves the pages). */
 struct half
 {
   int from, to;
-  char *buf;
-  size_t cap, len, off;
-  bool eof;  /* FROM has ended */
-  bool done; /* ... and all of it went to TO, which was shut down for writing */
+  int pipe[2];
+  size_t len;  /* bytes in the pipe */
+  bool eof;    /* FROM has ended */
+  bool done;   /* ... and all of it went to TO, which was shut down for writing */
   unsigned long long bytes;
 };
 
@@ -166,25 +168,23 @@ half_step (struct half *h, short rev_from, short rev_to)
 {
   if (!h->eof && h->len == 0 && (rev_from & (POLLIN | POLLHUP | POLLERR)))
     {
-      ssize_t n = read (h->from, h->buf, h->cap);
+      ssize_t n = splice (h->from, NULL, h->pipe[1], NULL, PUMP_BUF,
+                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (n < 0 && errno != EAGAIN && errno != EINTR)
         return -1;
       if (n == 0)
         h->eof = true;
       if (n > 0)
-        {
-          h->len = (size_t) n;
-          h->off = 0;
-        }
+        h->len = (size_t) n;
     }
   if (h->len > 0 && (rev_to & (POLLOUT | POLLERR | POLLHUP)))
     {
-      ssize_t n = send (h->to, h->buf + h->off, h->len, MSG_NOSIGNAL);
+      ssize_t n = splice (h->pipe[0], NULL, h->to, NULL, h->len,
+                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
       if (n < 0 && errno != EAGAIN && errno != EINTR)
         return -1;
       if (n > 0)
         {
-          h->off += (size_t) n;
           h->len -= (size_t) n;
           h->bytes += (unsigned long long) n;
         }
@@ -197,28 +197,59 @@ half_step (struct half *h, short rev_from, short rev_to)
   return 0;
 }
 
+/* Send all of BUF to the nonblocking FD (waiting for room); -1 on an
+   error or a stop. */
+static int
+send_all (int fd, int stop_fd, const char *buf, size_t len)
+{
+  while (len > 0)
+    {
+      ssize_t n = send (fd, buf, len, MSG_NOSIGNAL);
+      if (n > 0)
+        {
+          buf += n;
+          len -= (size_t) n;
+          continue;
+        }
+      if (n < 0 && errno != EAGAIN && errno != EINTR)
+        return -1;
+      struct pollfd p[2] = { { .fd = fd, .events = POLLOUT }, { .fd = stop_fd, .events = POLLIN } };
+      if ((poll (p, 2, -1) < 0 && errno != EINTR) || p[1].revents)
+        return -1;
+    }
+  return 0;
+}
+
+static void
+close_pipe (int p[2])
+{
+  for (int i = 0; i < 2; i++)
+    if (p[i] >= 0)
+      close (p[i]);
+}
+
 void
 relay_pump (int agent, int up, int stop_fd, const char *pre, size_t pre_len,
             unsigned long long *up_bytes, unsigned long long *down_bytes)
 {
   *up_bytes = *down_bytes = 0;
-  struct half u = { .from = agent, .to = up, .cap = PUMP_BUF > pre_len ? PUMP_BUF : pre_len };
-  struct half dn = { .from = up, .to = agent, .cap = PUMP_BUF };
-  autofree char *ubuf = malloc (u.cap);
-  autofree char *dbuf = malloc (dn.cap);
-  if (!ubuf || !dbuf)
-    return;
-  u.buf = ubuf;
-  dn.buf = dbuf;
+  struct half u = { .from = agent, .to = up, .pipe = { -1, -1 } };
+  struct half dn = { .from = up, .to = agent, .pipe = { -1, -1 } };
+  if (pipe2 (u.pipe, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2 (dn.pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+    goto out;
+  /* (bigger pipes, fewer calls; refused past the user's pipe budget: kept
+     at the default then) */
+  (void) fcntl (u.pipe[1], F_SETPIPE_SZ, PUMP_BUF);
+  (void) fcntl (dn.pipe[1], F_SETPIPE_SZ, PUMP_BUF);
+  if (fcntl (agent, F_SETFL, O_NONBLOCK) < 0 || fcntl (up, F_SETFL, O_NONBLOCK) < 0)
+    goto out;
   if (pre_len)
     {
-      memcpy (u.buf, pre, pre_len);
-      u.len = pre_len;
+      if (send_all (up, stop_fd, pre, pre_len) < 0)
+        goto out;
+      u.bytes = pre_len;
     }
-  if (fcntl (agent, F_SETFL, O_NONBLOCK) < 0 || fcntl (up, F_SETFL, O_NONBLOCK) < 0)
-    return;
-  /* (first a write: the data a step would write needs no poll) */
-  short ua = 0, uu = POLLOUT, da = 0, du = 0;
+  short ua = 0, uu = 0, da = 0, du = 0;
   for (;;)
     {
       if (half_step (&u, ua, uu) < 0 || half_step (&dn, du, da) < 0)
@@ -243,7 +274,7 @@ relay_pump (int agent, int up, int stop_fd, const char *pre, size_t pre_len,
         continue;
       if (n < 0 || p[2].revents)
         break;
-      /* an error or hangup with nothing asked is seen by the next read */
+      /* an error or hangup with nothing asked is seen by the next step */
       ua = p[0].revents & (short) (POLLIN | POLLHUP | POLLERR);
       da = p[0].revents & (short) (POLLOUT | POLLERR | POLLHUP);
       uu = p[1].revents & (short) (POLLOUT | POLLERR | POLLHUP);
@@ -251,8 +282,44 @@ relay_pump (int agent, int up, int stop_fd, const char *pre, size_t pre_len,
       if ((p[0].revents & POLLNVAL) || (p[1].revents & POLLNVAL))
         break;
     }
+out:
+  close_pipe (u.pipe);
+  close_pipe (dn.pipe);
   *up_bytes = u.bytes;
   *down_bytes = dn.bytes;
+}
+
+static void *
+owner_thread (void *arg)
+{
+  struct relay_owner_job *j = arg;
+  j->pid = relay_owner (j->c);
+  return NULL;
+}
+
+void
+relay_owner_start (struct relay_owner_job *j, const struct egress_conn *c)
+{
+  j->c = c;
+  j->pid = 0;
+  j->started = pthread_create (&j->t, NULL, owner_thread, j) == 0;
+  if (!j->started)
+    j->pid = relay_owner (c);
+}
+
+void
+relay_owner_joinp (struct relay_owner_job *j)
+{
+  (void) relay_owner_finish (j);
+}
+
+pid_t
+relay_owner_finish (struct relay_owner_job *j)
+{
+  if (j->started)
+    pthread_join (j->t, NULL);
+  j->started = false;
+  return j->pid;
 }
 
 pid_t
@@ -263,7 +330,9 @@ relay_owner (const struct egress_conn *c)
   if (getpeername (c->fd, (struct sockaddr *) &peer, &pl) < 0
       || getsockname (c->fd, (struct sockaddr *) &me, &ml) < 0 || peer.sin_family != AF_INET)
     return 0;
-  return proc_owner (c->pid1, "tcp", &peer, &me);
+  struct proc_owner_q q = { .pid1 = c->pid1, .diag = c->diag, .diag_lock = c->diag_lock,
+                            .hint = c->owner_hint };
+  return proc_owner (&q, IPPROTO_TCP, &peer, &me);
 }
 
 void
@@ -304,12 +373,15 @@ relay_serve (const struct egress_conn *c)
           memcpy (&d.addr, &dst, sizeof dst);
           inet_ntop (AF_INET, &dst.sin_addr, d.host, sizeof d.host);
         }
-      if (!why[0])
-        up = relay_open (c->allow, &d, c->stop_fd, &result, why, sizeof why);
     }
-  pid_t pid = relay_owner (c);
+  /* (who asked: found beside the connect and the relay, not before) */
+  RELAY_OWNER_JOB owner;
+  relay_owner_start (&owner, c);
+  if (!why[0] && d.host[0] != '?')
+    up = relay_open (c->allow, &d, c->stop_fd, &result, why, sizeof why);
   if (up < 0)
     {
+      pid_t pid = relay_owner_finish (&owner);
       relay_reset (c->fd);
       audit_net ("connect", d.host, d.port, result, why, pid, 0, 0);
       return;
@@ -317,5 +389,5 @@ relay_serve (const struct egress_conn *c)
   unsigned long long ub, db;
   relay_pump (c->fd, up, c->stop_fd, NULL, 0, &ub, &db);
   close (up);
-  audit_net ("connect", d.host, d.port, "allowed", NULL, pid, ub, db);
+  audit_net ("connect", d.host, d.port, "allowed", NULL, relay_owner_finish (&owner), ub, db);
 }

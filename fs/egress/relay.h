@@ -13,6 +13,7 @@
 #define CAGE_RELAY_H
 
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,9 @@ struct egress_conn
   int fd;                         /* the accepted socket (owned by the caller) */
   const struct net_policy *allow;
   pid_t pid1;                     /* the cage's pid 1 (host pid), or 0 */
+  pid_t *owner_hint;              /* the cage's last owner found (atomic), or NULL */
+  int diag;                       /* the cage's NETLINK_SOCK_DIAG socket, or -1 */
+  pthread_mutex_t *diag_lock;
   int stop_fd;                    /* readable once the cage or the daemon stops */
 };
 
@@ -57,6 +61,21 @@ void relay_pump (int agent, int up, int stop_fd, const char *pre, size_t pre_len
 
 /* The process behind C (best effort, 0: unknown): PROTO "tcp". */
 pid_t relay_owner (const struct egress_conn *c);
+
+/* relay_owner in a thread of its own, beside the upstream connect and the
+   relay (its /proc scan adds no latency); finish joins it and gives the
+   pid.  Declare the job with RELAY_OWNER_JOB: every exit joins it. */
+struct relay_owner_job
+{
+  const struct egress_conn *c;
+  pid_t pid;
+  pthread_t t;
+  bool started;
+};
+void relay_owner_start (struct relay_owner_job *j, const struct egress_conn *c);
+pid_t relay_owner_finish (struct relay_owner_job *j);
+void relay_owner_joinp (struct relay_owner_job *j);
+#define RELAY_OWNER_JOB __attribute__ ((cleanup (relay_owner_joinp))) struct relay_owner_job
 
 /* Close FD with a reset (SO_LINGER 0): the agent sees it refused. */
 void relay_reset (int fd);
