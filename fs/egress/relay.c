@@ -150,15 +150,14 @@ relay_open (const struct net_policy *allow, const struct relay_dest *d, int stop
   return -1;
 }
 
-/* One direction of a relay: FROM's bytes spliced through a pipe to TO
-   (no copy through this process; the kernel moves the pages). */
+/* One direction of a relay. */
 struct half
 {
   int from, to;
-  int pipe[2];
-  size_t len;  /* bytes in the pipe */
-  bool eof;    /* FROM has ended */
-  bool done;   /* ... and all of it went to TO, which was shut down for writing */
+  char *buf;
+  size_t cap, len, off;
+  bool eof;  /* FROM has ended */
+  bool done; /* ... and all of it went to TO, which was shut down for writing */
   unsigned long long bytes;
 };
 
@@ -168,23 +167,25 @@ half_step (struct half *h, short rev_from, short rev_to)
 {
   if (!h->eof && h->len == 0 && (rev_from & (POLLIN | POLLHUP | POLLERR)))
     {
-      ssize_t n = splice (h->from, NULL, h->pipe[1], NULL, PUMP_BUF,
-                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      ssize_t n = read (h->from, h->buf, h->cap);
       if (n < 0 && errno != EAGAIN && errno != EINTR)
         return -1;
       if (n == 0)
         h->eof = true;
       if (n > 0)
-        h->len = (size_t) n;
+        {
+          h->len = (size_t) n;
+          h->off = 0;
+        }
     }
   if (h->len > 0 && (rev_to & (POLLOUT | POLLERR | POLLHUP)))
     {
-      ssize_t n = splice (h->pipe[0], NULL, h->to, NULL, h->len,
-                          SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+      ssize_t n = send (h->to, h->buf + h->off, h->len, MSG_NOSIGNAL);
       if (n < 0 && errno != EAGAIN && errno != EINTR)
         return -1;
       if (n > 0)
         {
+          h->off += (size_t) n;
           h->len -= (size_t) n;
           h->bytes += (unsigned long long) n;
         }
@@ -197,59 +198,28 @@ half_step (struct half *h, short rev_from, short rev_to)
   return 0;
 }
 
-/* Send all of BUF to the nonblocking FD (waiting for room); -1 on an
-   error or a stop. */
-static int
-send_all (int fd, int stop_fd, const char *buf, size_t len)
-{
-  while (len > 0)
-    {
-      ssize_t n = send (fd, buf, len, MSG_NOSIGNAL);
-      if (n > 0)
-        {
-          buf += n;
-          len -= (size_t) n;
-          continue;
-        }
-      if (n < 0 && errno != EAGAIN && errno != EINTR)
-        return -1;
-      struct pollfd p[2] = { { .fd = fd, .events = POLLOUT }, { .fd = stop_fd, .events = POLLIN } };
-      if ((poll (p, 2, -1) < 0 && errno != EINTR) || p[1].revents)
-        return -1;
-    }
-  return 0;
-}
-
-static void
-close_pipe (int p[2])
-{
-  for (int i = 0; i < 2; i++)
-    if (p[i] >= 0)
-      close (p[i]);
-}
-
 void
 relay_pump (int agent, int up, int stop_fd, const char *pre, size_t pre_len,
             unsigned long long *up_bytes, unsigned long long *down_bytes)
 {
   *up_bytes = *down_bytes = 0;
-  struct half u = { .from = agent, .to = up, .pipe = { -1, -1 } };
-  struct half dn = { .from = up, .to = agent, .pipe = { -1, -1 } };
-  if (pipe2 (u.pipe, O_CLOEXEC | O_NONBLOCK) < 0 || pipe2 (dn.pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-    goto out;
-  /* (bigger pipes, fewer calls; refused past the user's pipe budget: kept
-     at the default then) */
-  (void) fcntl (u.pipe[1], F_SETPIPE_SZ, PUMP_BUF);
-  (void) fcntl (dn.pipe[1], F_SETPIPE_SZ, PUMP_BUF);
-  if (fcntl (agent, F_SETFL, O_NONBLOCK) < 0 || fcntl (up, F_SETFL, O_NONBLOCK) < 0)
-    goto out;
+  struct half u = { .from = agent, .to = up, .cap = PUMP_BUF > pre_len ? PUMP_BUF : pre_len };
+  struct half dn = { .from = up, .to = agent, .cap = PUMP_BUF };
+  autofree char *ubuf = malloc (u.cap);
+  autofree char *dbuf = malloc (dn.cap);
+  if (!ubuf || !dbuf)
+    return;
+  u.buf = ubuf;
+  dn.buf = dbuf;
   if (pre_len)
     {
-      if (send_all (up, stop_fd, pre, pre_len) < 0)
-        goto out;
-      u.bytes = pre_len;
+      memcpy (u.buf, pre, pre_len);
+      u.len = pre_len;
     }
-  short ua = 0, uu = 0, da = 0, du = 0;
+  if (fcntl (agent, F_SETFL, O_NONBLOCK) < 0 || fcntl (up, F_SETFL, O_NONBLOCK) < 0)
+    return;
+  /* (first a write: the data a step would write needs no poll) */
+  short ua = 0, uu = POLLOUT, da = 0, du = 0;
   for (;;)
     {
       if (half_step (&u, ua, uu) < 0 || half_step (&dn, du, da) < 0)
@@ -274,7 +244,7 @@ relay_pump (int agent, int up, int stop_fd, const char *pre, size_t pre_len,
         continue;
       if (n < 0 || p[2].revents)
         break;
-      /* an error or hangup with nothing asked is seen by the next step */
+      /* an error or hangup with nothing asked is seen by the next read */
       ua = p[0].revents & (short) (POLLIN | POLLHUP | POLLERR);
       da = p[0].revents & (short) (POLLOUT | POLLERR | POLLHUP);
       uu = p[1].revents & (short) (POLLOUT | POLLERR | POLLHUP);
@@ -282,9 +252,6 @@ relay_pump (int agent, int up, int stop_fd, const char *pre, size_t pre_len,
       if ((p[0].revents & POLLNVAL) || (p[1].revents & POLLNVAL))
         break;
     }
-out:
-  close_pipe (u.pipe);
-  close_pipe (dn.pipe);
   *up_bytes = u.bytes;
   *down_bytes = dn.bytes;
 }
