@@ -24,7 +24,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(WARN) \
 	-Icommon -Inix $(FUZZ_SAN)
 
-FUZZ_SRC_config := common/config.c common/json_locate.c common/blacklist.c common/error.c \
+FUZZ_SRC_config := common/config.c common/config_keys.c common/config_load.c common/json_locate.c common/blacklist.c common/error.c \
 	common/presets.c common/suggest.c
 FUZZ_SRC_glob := common/blacklist.c common/error.c
 FUZZ_SRC_storepath := nix/storepath.c
