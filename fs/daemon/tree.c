@@ -15,7 +15,7 @@
 #include "cleanup.h"
 #include "egress_proto.h"
 #include "cow.h"
-#include "daemon.h"
+#include "tree.h"
 #include "host_watch.h"
 #include "paths.h"
 #include "safe_open.h"
