@@ -210,7 +210,7 @@ int net_lo_up (struct cage_error *err);
 
 /* Network "filtered", in pid 1 (the new net namespace, capabilities still
    held): route every IPv4 address to lo as local, and make the sockets of
-   common/egress_proto.h: FDS (N_PORTS + 2 long) gets the DNS stub's UDP
+   common/net/egress_proto.h: FDS (N_PORTS + 2 long) gets the DNS stub's UDP
    socket, the proxy's listener and one listener per port of PORTS.  */
 int net_filtered_sockets (const uint16_t *ports, size_t n_ports, int *fds,
                           struct cage_error *err);
