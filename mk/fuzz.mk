@@ -26,7 +26,7 @@ FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(WARN) \
 
 FUZZ_SRC_config := common/config/config.c common/config/config_keys.c common/config/config_load.c \
 	common/config/json_locate.c common/blacklist.c common/error.c common/config/presets.c \
-	common/config/suggest.c
+	common/config/suggest.c common/net/net_policy.c
 FUZZ_SRC_glob := common/blacklist.c common/error.c
 FUZZ_SRC_storepath := nix/storepath.c
 FUZZ_SRC_nar := nix/nar.c common/error.c
