@@ -12,7 +12,10 @@ BIN := $(BUILD)/bin
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wformat -Wformat-security
 FS_DIRS := $(sort $(dir $(wildcard fs/*/*.c fs/*/*.h)))
-BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O2 $(WARN) -Icommon -Inix $(addprefix -I,$(FS_DIRS)) -Ilauncher
+# common/: shared code, some of it in folders by part (config/, net/, git/).
+COMMON_DIRS := $(sort $(dir $(wildcard common/*/*.c common/*/*.h)))
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O2 $(WARN) -Icommon $(addprefix -I,$(COMMON_DIRS)) -Inix \
+	$(addprefix -I,$(FS_DIRS)) -Ilauncher
 ifeq ($(VARIANT),asan)
 BASE_CFLAGS := $(filter-out -O2,$(BASE_CFLAGS)) -O1 -fno-omit-frame-pointer \
 	-fsanitize=address,undefined -fno-sanitize-recover=undefined
@@ -25,7 +28,7 @@ override CFLAGS := $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS := $(PKG_LIBS) -lpthread
 LDFLAGS += $(SAN_LDFLAGS)
 
-COMMON_SRC := $(wildcard common/*.c)
+COMMON_SRC := $(wildcard common/*.c common/*/*.c)
 NIX_SRC := $(wildcard nix/*.c)
 FS_SRC := $(wildcard fs/*/*.c)
 LAUNCHER_SRC := $(wildcard launcher/*.c)

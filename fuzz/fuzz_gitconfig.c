@@ -1,4 +1,4 @@
-/* fuzz_gitconfig.c - libFuzzer target: common/gitconfig.c against git itself.
+/* fuzz_gitconfig.c - libFuzzer target: common/git/gitconfig.c against git itself.
 
    For any bytes, besides ASan/UBSan: when the real git (git config -f FILE
    --list -z) reads from them a key that gitconfig_key_runs() says makes git

@@ -210,9 +210,9 @@ int net_lo_up (struct cage_error *err);
 
 /* Network "filtered", in pid 1 (the new net namespace, capabilities still
    held): route every IPv4 address to lo as local, and make the sockets of
-   common/egress_proto.h: FDS (NET_FDS (N_PORTS) long) gets the DNS stub's
-   UDP socket, the proxy's listener, one listener per port of PORTS and
-   the sock_diag socket.  */
+   common/net/egress_proto.h: FDS (NET_FDS (N_PORTS) long) gets the DNS
+   stub's UDP socket, the proxy's listener, one listener per port of PORTS
+   and the sock_diag socket.  */
 int net_filtered_sockets (const uint16_t *ports, size_t n_ports, int *fds,
                           struct cage_error *err);
 void net_close_fds (int *fds, size_t n);

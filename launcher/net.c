@@ -1,6 +1,6 @@
 /* net.c - the network of a cage without the host's: only lo, and up; and
    for network "filtered", the sockets the daemon's egress proxy serves
-   (common/egress_proto.h), made by pid 1 and handed to the daemon by the
+   (common/net/egress_proto.h), made by pid 1 and handed to the daemon by the
    outer cage. */
 #include <errno.h>
 #include <fcntl.h>

@@ -152,7 +152,7 @@ agent_env (const struct cage_state *st, const struct cage_config *cfg)
     }
   /* Network "filtered": tools that honour the proxy variables go through
      the egress proxy (the others through the DNS stub and the port
-     listeners: common/egress_proto.h).  The agent's own env.set may
+     listeners: common/net/egress_proto.h).  The agent's own env.set may
      override them; the policy holds either way. */
   for (size_t i = 0; strcmp (st->network, "filtered") == 0 && i < N_PROXY_VARS; i++)
     if (env_add (envp, &n, proxy_vars[i][0], proxy_vars[i][1]) < 0)

@@ -22,15 +22,16 @@ FUZZ_BINS := $(patsubst %,$(FUZZ_BUILD)/fuzz_%,$(FUZZ_TARGETS))
 
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer $(WARN) \
-	-Icommon -Inix $(FUZZ_SAN)
+	-Icommon $(addprefix -I,$(COMMON_DIRS)) -Inix $(FUZZ_SAN)
 
-FUZZ_SRC_config := common/config.c common/json_locate.c common/blacklist.c common/error.c \
-	common/presets.c common/suggest.c
+FUZZ_SRC_config := common/config/config.c common/config/config_keys.c common/config/config_load.c \
+	common/config/json_locate.c common/blacklist.c common/error.c common/config/presets.c \
+	common/config/suggest.c common/net/net_policy.c
 FUZZ_SRC_glob := common/blacklist.c common/error.c
 FUZZ_SRC_storepath := nix/storepath.c
 FUZZ_SRC_nar := nix/nar.c common/error.c
 FUZZ_SRC_scan := common/secret_scan.c
-FUZZ_SRC_gitconfig := common/gitconfig.c
+FUZZ_SRC_gitconfig := common/git/gitconfig.c
 FUZZ_LIBS := -ljansson
 
 fuzz_obj = $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(1))

@@ -229,7 +229,7 @@ cmd_destroy (int argc, char **argv)
         cage_error_set (&err, errno, "open `%s`", parent);
         goto out;
       }
-    if (rmtree_at (pfd, parent, slash + 1, sb.st_dev, 0, &err) < 0)
+    if (rmtree_at (pfd, parent, slash + 1, sb.st_dev, 0, NULL, &err) < 0)
       {
         cage_error_prefix (&err, "destroy %s", pp.project);
         goto out;

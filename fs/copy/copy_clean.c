@@ -19,7 +19,7 @@ copy_remove_tree (int dir_fd, const char *name, struct cage_error *err)
   struct stat st;
   if (fstat (dir_fd, &st) < 0)
     return cage_error_set (err, errno, "stat the destination store");
-  return rmtree_at (dir_fd, ".", name, st.st_dev, 0, err);
+  return rmtree_at (dir_fd, ".", name, st.st_dev, 0, NULL, err);
 }
 
 int

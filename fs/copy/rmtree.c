@@ -1,5 +1,6 @@
 /* rmtree.c - remove a folder and everything in it, without leaving its
-   filesystem or following a symlink (cagefs destroy, the empty home). */
+   filesystem or following a symlink (cagefs destroy, the empty home, the
+   cow layer's entries at accept and discard). */
 #include "rmtree.h"
 
 #include <dirent.h>
@@ -18,10 +19,10 @@
 /* Remove NAME (in DIR_FD, which is DIR_PATH) and all below it. */
 int
 rmtree_at (int dir_fd, const char *dir_path, const char *name, dev_t dev, int depth,
-           struct cage_error *err)
+           const struct rmtree_hook *hook, struct cage_error *err)
 {
   autofree char *path = NULL;
-  if (asprintf (&path, "%s/%s", dir_path, name) < 0)
+  if (asprintf (&path, dir_path[0] ? "%s/%s" : "%s%s", dir_path, name) < 0)
     {
       path = NULL;
       return cage_error_set (err, ENOMEM, "remove `%s/%s`", dir_path, name);
@@ -31,8 +32,10 @@ rmtree_at (int dir_fd, const char *dir_path, const char *name, dev_t dev, int de
     return errno == ENOENT ? 0 : cage_error_set (err, errno, "stat `%s`", path);
   if (!S_ISDIR (st.st_mode))
     {
-      if (unlinkat (dir_fd, name, 0) < 0 && errno != ENOENT)
-        return cage_error_set (err, errno, "remove `%s`", path);
+      if (unlinkat (dir_fd, name, 0) < 0)
+        return errno == ENOENT ? 0 : cage_error_set (err, errno, "remove `%s`", path);
+      if (hook)
+        hook->gone (hook->ctx, path, &st);
       return 0;
     }
   if (st.st_dev != dev)
@@ -64,13 +67,15 @@ rmtree_at (int dir_fd, const char *dir_path, const char *name, dev_t dev, int de
     {
       if (!strcmp (de->d_name, ".") || !strcmp (de->d_name, ".."))
         continue;
-      if (rmtree_at (fd, path, de->d_name, dev, depth + 1, err) < 0)
+      if (rmtree_at (fd, path, de->d_name, dev, depth + 1, hook, err) < 0)
         return -1;
     }
   if (errno)
     return cage_error_set (err, errno, "read the folder `%s`", path);
-  if (unlinkat (dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return cage_error_set (err, errno, "remove the folder `%s`", path);
+  if (unlinkat (dir_fd, name, AT_REMOVEDIR) < 0)
+    return errno == ENOENT ? 0 : cage_error_set (err, errno, "remove the folder `%s`", path);
+  if (hook)
+    hook->gone (hook->ctx, path, &st);
   return 0;
 }
 

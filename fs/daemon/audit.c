@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "cow.h"
-#include "daemon.h"
 #include "visibility.h"
 
 #define DEDUP_SLOTS 1024

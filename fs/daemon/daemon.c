@@ -24,6 +24,8 @@
 #include "cleanup.h"
 #include "cow.h"
 #include "daemon.h"
+#include "ops.h"
+#include "tree.h"
 #include "hidden_inodes.h"
 #include "control.h"
 #include "egress.h"

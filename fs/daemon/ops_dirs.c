@@ -20,7 +20,6 @@
 #include "audit.h"
 #include "copyup.h"
 #include "cow.h"
-#include "daemon.h"
 #include "hidden_inodes.h"
 #include "quota.h"
 #include "host_watch.h"

@@ -19,7 +19,7 @@
 #include "audit.h"
 #include "copyup.h"
 #include "cow.h"
-#include "daemon.h"
+#include "tree.h"
 #include "hidden_inodes.h"
 #include "quota.h"
 #include "host_watch.h"

@@ -15,7 +15,7 @@
 #include "cleanup.h"
 #include "egress_proto.h"
 #include "cow.h"
-#include "daemon.h"
+#include "tree.h"
 #include "host_watch.h"
 #include "paths.h"
 #include "safe_open.h"
@@ -395,7 +395,7 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
         return -1;
     }
   /* Network "filtered": the daemon's DNS stub, in the cage's own net
-     namespace (common/egress_proto.h). */
+     namespace (common/net/egress_proto.h). */
   if (cfg->network == NETWORK_FILTERED
       && add_text (etc, "resolv.conf", "nameserver " EGRESS_DNS_ADDR "\noptions edns0\n", err) < 0)
     return -1;

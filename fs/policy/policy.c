@@ -13,7 +13,7 @@
 
 #include "agent_repos.h"
 #include "cow.h"
-#include "daemon.h"
+#include "tree.h"
 #include "git_guard.h"
 #include "tracked.h"
 #include "visibility.h"

@@ -1,7 +1,7 @@
 #include "visibility.h"
 
 #include "cow.h"
-#include "daemon.h"
+#include "tree.h"
 #include "hidden_inodes.h"
 #include "scan_cache.h"
 #include "tracked.h"

@@ -241,7 +241,7 @@ remove_copy (const char *dir)
   struct cage_error err = { 0 };
   if (pfd < 0 || fstatat (pfd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return;
-  if (rmtree_at (pfd, parent, slash + 1, st.st_dev, 0, &err) < 0)
+  if (rmtree_at (pfd, parent, slash + 1, st.st_dev, 0, NULL, &err) < 0)
     cage_warn ("%s", err.msg);
 }
 

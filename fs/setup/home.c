@@ -197,7 +197,7 @@ home_prepare (const struct cage_config *cfg, struct project_paths *pp, uid_t uid
       if (sfd < 0 || fstat (sfd, &st) < 0)
         return cage_error_set (err, errno, "open the state folder `%s`", pp->state);
       const char *name = strrchr (pp->home_empty, '/') + 1;
-      if (rmtree_at (sfd, pp->state, name, st.st_dev, 0, err) < 0)
+      if (rmtree_at (sfd, pp->state, name, st.st_dev, 0, NULL, err) < 0)
         return -1;
       if (mkdirat (sfd, name, 0700) < 0)
         return cage_error_set (err, errno, "create `%s`", pp->home_empty);

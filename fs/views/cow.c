@@ -1,4 +1,6 @@
-/* cow.c - the cow workspace view in the daemon (see cow.h). */
+/* cow.c - the cow workspace view in the daemon (see cow.h): its layers,
+   lookups, copy-up, markers, removals and renames; the merged listings are
+   cow_dirs.c. */
 #include "cow.h"
 #include "fdcopy.h"
 
@@ -13,24 +15,25 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cow_impl.h"
 #include "cow_layer.h"
 #include "safe_open.h"
 
-static int upper_fd = -1, lower_fd = -1;
+int cow_upper_fd = -1, cow_lower_fd = -1;
 static struct view *cow_view;
 static pthread_mutex_t cow_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int
 cow_init (struct view *view, const char *lower, const char *upper, struct cage_error *err)
 {
-  lower_fd = open (lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (lower_fd < 0)
+  cow_lower_fd = open (lower, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (cow_lower_fd < 0)
     return cage_error_set (err, errno, "open view root `%s`", lower);
   int fd = open (upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0)
     return cage_error_set (err, errno, "open the cow layer `%s`", upper);
   struct stat st;
-  if (fstat (lower_fd, &st) < 0)
+  if (fstat (cow_lower_fd, &st) < 0)
     return cage_error_set (err, errno, "stat `%s`", lower);
   /* The layer's root shows as the project's root. */
   struct timespec ts[2] = { st.st_atim, st.st_mtim };
@@ -41,7 +44,7 @@ cow_init (struct view *view, const char *lower, const char *upper, struct cage_e
   if (view->root_fd < 0)
     return cage_error_set (err, errno, "open the cow layer `%s`", upper);
   view->cow = true;
-  upper_fd = view->root_fd;
+  cow_upper_fd = view->root_fd;
   cow_view = view;
   return 0;
 }
@@ -61,16 +64,16 @@ cow_review_unlock (void)
 void
 cow_fini (void)
 {
-  if (lower_fd >= 0)
-    close (lower_fd);
-  lower_fd = -1;
+  if (cow_lower_fd >= 0)
+    close (cow_lower_fd);
+  cow_lower_fd = -1;
 }
 
 /* ---- paths ----------------------------------------------------------- */
 
 /* Open REL ("" for the root) beneath ROOT. */
-static int
-at (int root, const char *rel, int flags)
+int
+cow_at (int root, const char *rel, int flags)
 {
   if (!rel[0])
     return openat (root, ".", flags | O_CLOEXEC);
@@ -80,7 +83,7 @@ at (int root, const char *rel, int flags)
 static int
 lstat_at (int root, const char *rel, struct stat *st)
 {
-  int fd = at (root, rel, O_PATH);
+  int fd = cow_at (root, rel, O_PATH);
   if (fd < 0)
     return -1;
   int r = fstatat (fd, "", st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW);
@@ -113,8 +116,8 @@ join (char *buf, size_t size, const char *dir, const char *name)
 
 /* Is the project's REL hidden from the merged view by a whiteout or an
    opaque folder in the upper layer on its way? */
-static bool
-lower_hidden (const char *rel)
+bool
+cow_lower_hidden (const char *rel)
 {
   char prefix[4096];
   size_t len = 0;
@@ -129,7 +132,7 @@ lower_hidden (const char *rel)
       memcpy (comp, p, clen);
       comp[clen] = '\0';
       prefix[len] = '\0';
-      autoclose int dfd = at (upper_fd, prefix, O_PATH | O_DIRECTORY);
+      autoclose int dfd = cow_at (cow_upper_fd, prefix, O_PATH | O_DIRECTORY);
       if (dfd < 0)
         return false; /* no upper folder: nothing below it is marked */
       if (cow_has_marker (dfd, COW_OPAQUE, NULL) || cow_has_marker (dfd, COW_WH, comp))
@@ -150,21 +153,21 @@ lower_hidden (const char *rel)
 static bool
 lower_visible (const char *rel, struct stat *st)
 {
-  return lstat_at (lower_fd, rel, st) == 0 && !lower_hidden (rel);
+  return lstat_at (cow_lower_fd, rel, st) == 0 && !cow_lower_hidden (rel);
 }
 
 int
 cow_resolve (const char *rel)
 {
-  int fd = at (upper_fd, rel, O_PATH);
+  int fd = cow_at (cow_upper_fd, rel, O_PATH);
   if (fd >= 0 || (errno != ENOENT && errno != ENOTDIR))
     return fd;
-  if (lower_hidden (rel))
+  if (cow_lower_hidden (rel))
     {
       errno = ENOENT;
       return -1;
     }
-  return at (lower_fd, rel, O_PATH);
+  return cow_at (cow_lower_fd, rel, O_PATH);
 }
 
 bool
@@ -188,208 +191,16 @@ cow_lookup (struct node *parent, const char *name)
       errno = ENAMETOOLONG;
       return -1;
     }
-  int fd = at (upper_fd, rel, O_PATH);
+  int fd = cow_at (cow_upper_fd, rel, O_PATH);
   if (fd >= 0 || (errno != ENOENT && errno != ENOTDIR))
     return fd;
-  autoclose int dfd = at (upper_fd, prel, O_PATH | O_DIRECTORY);
+  autoclose int dfd = cow_at (cow_upper_fd, prel, O_PATH | O_DIRECTORY);
   if (dfd >= 0 && (cow_has_marker (dfd, COW_OPAQUE, NULL) || cow_has_marker (dfd, COW_WH, name)))
     {
       errno = ENOENT;
       return -1;
     }
-  return at (lower_fd, rel, O_PATH);
-}
-
-/* ---- merged listings --------------------------------------------------- */
-
-struct entry
-{
-  char *name;
-  ino_t ino;
-  unsigned char type;
-};
-
-struct entries
-{
-  struct entry *v;
-  size_t n, cap;
-};
-
-static void
-entries_free (struct entries *e)
-{
-  for (size_t i = 0; i < e->n; i++)
-    free (e->v[i].name);
-  free (e->v);
-  memset (e, 0, sizeof *e);
-}
-
-static int
-entries_add (struct entries *e, const char *name, ino_t ino, unsigned char type)
-{
-  if (e->n == e->cap)
-    {
-      size_t cap = e->cap ? e->cap * 2 : 32;
-      struct entry *v = realloc (e->v, cap * sizeof *v);
-      if (!v)
-        return -ENOMEM;
-      e->v = v;
-      e->cap = cap;
-    }
-  if (!(e->v[e->n].name = strdup (name)))
-    return -ENOMEM;
-  e->v[e->n].ino = ino;
-  e->v[e->n].type = type;
-  e->n++;
-  return 0;
-}
-
-static int
-cmp_entry (const void *a, const void *b)
-{
-  return strcmp (((const struct entry *) a)->name, ((const struct entry *) b)->name);
-}
-
-static bool
-entries_has (const struct entries *e, const char *name)
-{
-  struct entry key = { .name = (char *) name };
-  return e->n > 0 && bsearch (&key, e->v, e->n, sizeof *e->v, cmp_entry) != NULL;
-}
-
-static bool
-dot (const char *name)
-{
-  return name[0] == '.' && (!name[1] || (name[1] == '.' && !name[2]));
-}
-
-/* Read the folder DIRFD (O_PATH) into OUT (entries) and WH (whiteouts). */
-static int
-read_dir (int dirfd, struct entries *out, struct entries *wh, bool *opaque)
-{
-  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  autoclosedir DIR *d = fdopendir (fd);
-  if (!d)
-    {
-      close (fd);
-      return -errno;
-    }
-  struct dirent *de;
-  int r = 0;
-  errno = 0;
-  while (r == 0 && (de = readdir (d)))
-    {
-      if (dot (de->d_name))
-        continue;
-      if (!cow_reserved (de->d_name))
-        r = entries_add (out, de->d_name, de->d_ino, de->d_type);
-      else if (wh && strncmp (de->d_name, COW_WH, strlen (COW_WH)) == 0)
-        r = entries_add (wh, de->d_name + strlen (COW_WH), 0, 0);
-      else if (opaque && strcmp (de->d_name, COW_OPAQUE) == 0)
-        *opaque = true;
-      errno = 0;
-    }
-  if (r == 0 && errno)
-    r = -errno;
-  return r;
-}
-
-/* The merged entries of the visible folder REL. */
-static int
-merged_list (const char *rel, struct entries *out)
-{
-  struct entries up = { 0 }, wh = { 0 };
-  bool opaque = false;
-  int r = 0;
-  autoclose int ufd = at (upper_fd, rel, O_PATH | O_DIRECTORY);
-  if (ufd >= 0)
-    r = read_dir (ufd, &up, &wh, &opaque);
-  if (up.n > 0)
-    qsort (up.v, up.n, sizeof *up.v, cmp_entry);
-  if (wh.n > 0)
-    qsort (wh.v, wh.n, sizeof *wh.v, cmp_entry);
-  for (size_t i = 0; r == 0 && i < up.n; i++)
-    r = entries_add (out, up.v[i].name, up.v[i].ino, up.v[i].type);
-  if (r == 0 && !opaque)
-    {
-      struct entries low = { 0 };
-      autoclose int lfd = at (lower_fd, rel, O_PATH | O_DIRECTORY);
-      if (lfd >= 0 && (!rel[0] || !lower_hidden (rel)))
-        r = read_dir (lfd, &low, NULL, NULL);
-      for (size_t i = 0; r == 0 && i < low.n; i++)
-        if (!entries_has (&up, low.v[i].name) && !entries_has (&wh, low.v[i].name))
-          r = entries_add (out, low.v[i].name, low.v[i].ino, low.v[i].type);
-      entries_free (&low);
-    }
-  entries_free (&up);
-  entries_free (&wh);
-  return r;
-}
-
-struct cow_dir
-{
-  struct dirent *v;
-  size_t n, pos;
-};
-
-struct cow_dir *
-cow_opendir (struct node *n)
-{
-  char rel[4096];
-  if (node_relpath (n, rel, sizeof rel) < 0)
-    {
-      errno = ENAMETOOLONG;
-      return NULL;
-    }
-  struct entries e = { 0 };
-  int r = merged_list (rel, &e);
-  struct cow_dir *d = r == 0 ? calloc (1, sizeof *d) : NULL;
-  if (d && !(d->v = calloc (e.n + 2, sizeof *d->v)))
-    {
-      free (d);
-      d = NULL;
-    }
-  if (!d)
-    {
-      entries_free (&e);
-      errno = r < 0 ? -r : ENOMEM;
-      return NULL;
-    }
-  const char *dots[] = { ".", ".." };
-  for (size_t i = 0; i < e.n + 2; i++)
-    {
-      struct dirent *de = &d->v[i];
-      snprintf (de->d_name, sizeof de->d_name, "%s", i < 2 ? dots[i] : e.v[i - 2].name);
-      de->d_ino = i < 2 ? 1 : e.v[i - 2].ino;
-      de->d_type = i < 2 ? DT_DIR : e.v[i - 2].type;
-      de->d_off = (off_t) i + 1;
-    }
-  d->n = e.n + 2;
-  entries_free (&e);
-  return d;
-}
-
-struct dirent *
-cow_readdir (struct cow_dir *d)
-{
-  errno = 0;
-  return d->pos < d->n ? &d->v[d->pos++] : NULL;
-}
-
-void
-cow_seekdir (struct cow_dir *d, off_t off)
-{
-  d->pos = off < 0 ? 0 : (size_t) off;
-}
-
-void
-cow_closedir (struct cow_dir *d)
-{
-  if (d)
-    free (d->v);
-  free (d);
+  return cow_at (cow_lower_fd, rel, O_PATH);
 }
 
 /* ---- copy-up ------------------------------------------------------------ */
@@ -411,7 +222,7 @@ static int
 upper_mkdirs (const char *rel)
 {
   struct stat st;
-  if (!rel[0] || (lstat_at (upper_fd, rel, &st) == 0 && S_ISDIR (st.st_mode)))
+  if (!rel[0] || (lstat_at (cow_upper_fd, rel, &st) == 0 && S_ISDIR (st.st_mode)))
     return 0;
   char parent[4096];
   const char *name = split (rel, parent, sizeof parent);
@@ -419,11 +230,11 @@ upper_mkdirs (const char *rel)
   if (r < 0)
     return r;
   struct stat lst;
-  if (lstat_at (lower_fd, rel, &lst) < 0)
+  if (lstat_at (cow_lower_fd, rel, &lst) < 0)
     return -errno;
   if (!S_ISDIR (lst.st_mode))
     return -ENOTDIR;
-  autoclose int pfd = at (upper_fd, parent, O_PATH | O_DIRECTORY);
+  autoclose int pfd = cow_at (cow_upper_fd, parent, O_PATH | O_DIRECTORY);
   if (pfd < 0)
     return -errno;
   if (mkdirat (pfd, name, lst.st_mode & 07777) < 0 && errno != EEXIST)
@@ -441,10 +252,10 @@ static int
 copy_up (const char *rel)
 {
   struct stat st;
-  if (lstat_at (upper_fd, rel, &st) == 0)
+  if (lstat_at (cow_upper_fd, rel, &st) == 0)
     return 0;
   struct stat lst;
-  if (lstat_at (lower_fd, rel, &lst) < 0)
+  if (lstat_at (cow_lower_fd, rel, &lst) < 0)
     return -errno;
   if (S_ISDIR (lst.st_mode))
     return upper_mkdirs (rel);
@@ -455,13 +266,13 @@ copy_up (const char *rel)
     return r;
   if ((r = cow_marker (origin, sizeof origin, COW_ORIGIN, name)) < 0)
     return r;
-  autoclose int pfd = at (upper_fd, parent, O_PATH | O_DIRECTORY);
+  autoclose int pfd = cow_at (cow_upper_fd, parent, O_PATH | O_DIRECTORY);
   if (pfd < 0)
     return -errno;
   struct timespec ts[2] = { lst.st_atim, lst.st_mtim };
   if (S_ISREG (lst.st_mode))
     {
-      autoclose int in = at (lower_fd, rel, O_RDONLY);
+      autoclose int in = cow_at (cow_lower_fd, rel, O_RDONLY);
       if (in < 0)
         return -errno;
       autoclose int dfd = openat (pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -481,7 +292,7 @@ copy_up (const char *rel)
   else if (S_ISLNK (lst.st_mode))
     {
       char target[PATH_MAX + 1];
-      autoclose int lfd = at (lower_fd, rel, O_PATH);
+      autoclose int lfd = cow_at (cow_lower_fd, rel, O_PATH);
       ssize_t len = lfd < 0 ? -1 : readlinkat (lfd, "", target, sizeof target - 1);
       if (len < 0)
         return -errno;
@@ -515,18 +326,18 @@ copy_up_tree (const char *rel)
   if (r < 0)
     return r;
   struct entries e = { 0 };
-  r = merged_list (rel, &e);
+  r = cow_merged_list (rel, &e);
   for (size_t i = 0; r == 0 && i < e.n; i++)
     {
       char child[4096];
       if ((r = join (child, sizeof child, rel, e.v[i].name)) < 0)
         break;
       struct stat st;
-      if (lstat_at (upper_fd, child, &st) < 0 && lstat_at (lower_fd, child, &st) < 0)
+      if (lstat_at (cow_upper_fd, child, &st) < 0 && lstat_at (cow_lower_fd, child, &st) < 0)
         continue; /* gone meanwhile */
       r = S_ISDIR (st.st_mode) ? copy_up_tree (child) : copy_up (child);
     }
-  entries_free (&e);
+  cow_entries_free (&e);
   return r;
 }
 
@@ -555,7 +366,7 @@ cow_copyup (struct node *n)
   if (r < 0)
     return r;
   struct stat st;
-  if (lstat_at (upper_fd, rel, &st) == 0)
+  if (lstat_at (cow_upper_fd, rel, &st) == 0)
     return 0;
   pthread_mutex_lock (&cow_lock);
   r = copy_up (rel);
@@ -570,7 +381,7 @@ cow_in_lower (struct node *n)
     return false;
   char rel[4096];
   struct stat st;
-  return node_relpath (n, rel, sizeof rel) >= 0 && lstat_at (upper_fd, rel, &st) < 0;
+  return node_relpath (n, rel, sizeof rel) >= 0 && lstat_at (cow_upper_fd, rel, &st) < 0;
 }
 
 /* ---- markers ------------------------------------------------------------- */
@@ -581,7 +392,7 @@ clear_markers (int dirfd)
 {
   struct entries e = { 0 }, wh = { 0 };
   bool opaque = false;
-  int r = read_dir (dirfd, &e, &wh, &opaque);
+  int r = cow_read_dir (dirfd, &e, &wh, &opaque);
   for (size_t i = 0; r == 0 && i < wh.n; i++)
     {
       char m[300];
@@ -591,8 +402,8 @@ clear_markers (int dirfd)
     }
   if (r == 0 && opaque && unlinkat (dirfd, COW_OPAQUE, 0) < 0 && errno != ENOENT)
     r = -errno;
-  entries_free (&e);
-  entries_free (&wh);
+  cow_entries_free (&e);
+  cow_entries_free (&wh);
   return r;
 }
 
@@ -611,7 +422,7 @@ mark_opaque (int dirfd)
 static int
 make_opaque_tree (const char *rel)
 {
-  autoclose int dfd = at (upper_fd, rel, O_PATH | O_DIRECTORY);
+  autoclose int dfd = cow_at (cow_upper_fd, rel, O_PATH | O_DIRECTORY);
   if (dfd < 0)
     return -errno;
   int r = clear_markers (dfd);
@@ -619,7 +430,7 @@ make_opaque_tree (const char *rel)
     r = mark_opaque (dfd);
   struct entries e = { 0 };
   if (r == 0)
-    r = read_dir (dfd, &e, NULL, NULL);
+    r = cow_read_dir (dfd, &e, NULL, NULL);
   for (size_t i = 0; r == 0 && i < e.n; i++)
     if (e.v[i].type == DT_DIR)
       {
@@ -627,7 +438,7 @@ make_opaque_tree (const char *rel)
         if ((r = join (child, sizeof child, rel, e.v[i].name)) == 0)
           r = make_opaque_tree (child);
       }
-  entries_free (&e);
+  cow_entries_free (&e);
   return r;
 }
 
@@ -652,7 +463,7 @@ cow_created (struct node *parent, const char *name)
   if (node_relpath (parent, prel, sizeof prel) < 0 || join (rel, sizeof rel, prel, name) < 0)
     return;
   pthread_mutex_lock (&cow_lock);
-  autoclose int pfd = at (upper_fd, prel, O_PATH | O_DIRECTORY);
+  autoclose int pfd = cow_at (cow_upper_fd, prel, O_PATH | O_DIRECTORY);
   char m[300], om[300];
   struct stat st;
   if (pfd >= 0 && cow_marker (m, sizeof m, COW_WH, name) == 0
@@ -683,7 +494,7 @@ cow_created (struct node *parent, const char *name)
               hs.st_size = wrec.size;
               r = cow_record_write (pfd, om, &hs, rel);
             }
-          else if (!was_deleted && !parent_opaque && lstat_at (lower_fd, rel, &hs) < 0)
+          else if (!was_deleted && !parent_opaque && lstat_at (cow_lower_fd, rel, &hs) < 0)
             {
               memset (&hs, 0, sizeof hs);
               r = cow_record_write (pfd, om, &hs, "");
@@ -707,7 +518,7 @@ static int
 merged_stat (const char *rel, struct merged *m)
 {
   memset (m, 0, sizeof *m);
-  m->upper = lstat_at (upper_fd, rel, &m->ust) == 0;
+  m->upper = lstat_at (cow_upper_fd, rel, &m->ust) == 0;
   m->lower = lower_visible (rel, &m->lst);
   /* An upper entry shadows the project's, but the project's stays visible
      "below" only when no upper entry is there: used for whiteouts. */
@@ -719,10 +530,10 @@ static int
 merged_empty (const char *rel)
 {
   struct entries e = { 0 };
-  int r = merged_list (rel, &e);
+  int r = cow_merged_list (rel, &e);
   if (r == 0 && e.n > 0)
     r = -ENOTEMPTY;
-  entries_free (&e);
+  cow_entries_free (&e);
   return r;
 }
 
@@ -784,7 +595,7 @@ do_remove (const char *prel, const char *name, int flags)
     return r;
   if (m.lower && (r = upper_mkdirs (prel)) < 0)
     return r;
-  autoclose int pfd = at (upper_fd, prel, O_PATH | O_DIRECTORY);
+  autoclose int pfd = cow_at (cow_upper_fd, prel, O_PATH | O_DIRECTORY);
   if (pfd < 0 && (m.upper || m.lower))
     return -errno;
   if (m.lower)
@@ -857,8 +668,8 @@ do_rename (const char *sprel, const char *name, const char *dprel, const char *n
     return r;
   if ((r = upper_mkdirs (dprel)) < 0)
     return r;
-  autoclose int spfd = at (upper_fd, sprel, O_PATH | O_DIRECTORY);
-  autoclose int dpfd = at (upper_fd, dprel, O_PATH | O_DIRECTORY);
+  autoclose int spfd = cow_at (cow_upper_fd, sprel, O_PATH | O_DIRECTORY);
+  autoclose int dpfd = cow_at (cow_upper_fd, dprel, O_PATH | O_DIRECTORY);
   if (spfd < 0 || dpfd < 0)
     return -errno;
   struct stat dst_up;

@@ -33,6 +33,7 @@
 #include "resolve.h"
 #include "review.h"
 #include "review_guard.h"
+#include "rmtree.h"
 #include "safe_open.h"
 #include "state.h"
 #include "term_escape.h"
@@ -88,41 +89,32 @@ drop_marker (int upper, const char *rel, const char *prefix)
     unlinkat (pfd, m, 0);
 }
 
-/* rm -r of the upper entry NAME in PFD (markers included), REL its path
-   in the layer (for the daemon's hooks). */
+/* rmtree_at's hook: REL left the layer; the daemon hears of it unless it
+   was a marker. */
+static void
+tree_gone (void *ctx, const char *rel, const struct stat *st)
+{
+  const char *slash = strrchr (rel, '/');
+  if (!cow_reserved (slash ? slash + 1 : rel))
+    hook_gone (rel, st);
+}
+
+/* rm -r of the upper entry NAME in PFD (markers included), PARENT the
+   path of PFD in the layer ("" for its root; for the daemon's hooks).
+   0 or -errno, errno set. */
 static int
-remove_tree (int pfd, const char *name, const char *rel)
+remove_tree (int pfd, const char *parent, const char *name)
 {
   struct stat st;
-  if (fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : -errno;
-  if (S_ISDIR (st.st_mode))
-    {
-      int dfd = openat (pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (dfd < 0)
-        return -errno;
-      autoclosedir DIR *d = fdopendir (dfd);
-      if (!d)
-        {
-          close (dfd);
-          return -errno;
-        }
-      struct dirent *de;
-      while ((de = readdir (d)))
-        {
-          if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
-            continue;
-          char child[4096];
-          snprintf (child, sizeof child, "%s/%s", rel, de->d_name);
-          int r = remove_tree (dirfd (d), de->d_name, child);
-          if (r < 0)
-            return r;
-        }
-    }
-  if (unlinkat (pfd, name, S_ISDIR (st.st_mode) ? AT_REMOVEDIR : 0) < 0)
+  if (fstat (pfd, &st) < 0)
     return -errno;
-  if (!cow_reserved (name))
-    hook_gone (rel, &st);
+  struct cage_error e = { 0 };
+  if (rmtree_at (pfd, parent, name, st.st_dev, 0, &(struct rmtree_hook){ tree_gone, NULL },
+                 &e) < 0)
+    {
+      errno = e.errnum;
+      return -e.errnum;
+    }
   return 0;
 }
 
@@ -135,7 +127,7 @@ drop_upper (int upper, const char *rel)
   autoclose int pfd = at (upper, parent, O_PATH | O_DIRECTORY);
   if (pfd < 0)
     return errno == ENOENT ? 0 : -errno;
-  int r = remove_tree (pfd, name, rel);
+  int r = remove_tree (pfd, parent, name);
   char m[300];
   if (cow_marker (m, sizeof m, COW_ORIGIN, name) == 0)
     unlinkat (pfd, m, 0);
@@ -686,7 +678,7 @@ review_run (const struct project_paths *pp, enum review what, char **sel, bool j
       while ((de = readdir (d)))
         if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
           {
-            int r = remove_tree (dirfd (d), de->d_name, de->d_name);
+            int r = remove_tree (dirfd (d), "", de->d_name);
             if (r < 0)
               {
                 cage_error_set (&err, -r, "remove `%s/%s`", pp->cow_upper, de->d_name);

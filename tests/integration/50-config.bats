@@ -143,7 +143,7 @@ EOF
 }
 
 # ---------------------------------------------------------------------------
-# The filtered network's allowlist (common/net_policy.h)
+# The filtered network's allowlist (common/net/net_policy.h)
 
 @test "cage.json: a malformed network.allow entry names its position, the entry and the fix" {
   cat > "$PROJECT/cage.json" <<'EOF'
