@@ -138,6 +138,19 @@ static struct fuse_session *root_se, *store_se, *ws_se;
 static const struct project_paths *serve_pp;
 static pthread_mutex_t shutdown_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* What serve started, undone in reverse: the egress proxy (when EGRESS),
+   then the first MOUNTED of the root's, the store's and the workspace's
+   mounts. */
+static void
+undo_start (int mounted, bool egress)
+{
+  if (egress)
+    egress_stop ();
+  struct fuse_session *se[] = { root_se, store_se, ws_se };
+  for (int i = mounted - 1; i >= 0; i--)
+    fuse_session_unmount (se[i]);
+}
+
 /* Stop serving: end the loops, unmount the mounts, drop our state file.
    Runs once, from the signal thread (umount, SIGTERM) or when the root
    session ends (an external unmount).  */
@@ -152,9 +165,7 @@ request_shutdown (void)
       fuse_session_exit (root_se);
       fuse_session_exit (store_se);
       fuse_session_exit (ws_se);
-      fuse_session_unmount (ws_se);
-      fuse_session_unmount (store_se);
-      fuse_session_unmount (root_se);
+      undo_start (3, false);
       struct cage_state cur;
       if (state_read (serve_pp->state_json, &cur, NULL) == 0)
         {
@@ -323,32 +334,25 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
     return -1;
   if (mount_session (store_se, pp->store_mnt, pp->log, err) < 0)
     {
-      fuse_session_unmount (root_se);
+      undo_start (1, false);
       return -1;
     }
   if (mount_session (ws_se, pp->ws_mnt, pp->log, err) < 0)
     {
-      fuse_session_unmount (store_se);
-      fuse_session_unmount (root_se);
+      undo_start (2, false);
       return -1;
     }
   /* network "filtered": the cages' only way out (after the mount: a cage
      registers once the mount is there) */
   if (cfg->network == NETWORK_FILTERED && egress_start (pp, &cfg->allow, err) < 0)
     {
-      egress_stop ();
-      fuse_session_unmount (ws_se);
-      fuse_session_unmount (store_se);
-      fuse_session_unmount (root_se);
+      undo_start (3, true);
       return -1;
     }
   st->pid = getpid ();
   if (state_write (pp->state_json, st, err) < 0)
     {
-      egress_stop ();
-      fuse_session_unmount (ws_se);
-      fuse_session_unmount (store_se);
-      fuse_session_unmount (root_se);
+      undo_start (3, true);
       return -1;
     }
   pthread_t sig_tid, store_tid, ws_tid;
@@ -359,10 +363,7 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
     rc = pthread_create (&ws_tid, NULL, view_thread, ws_se);
   if (rc != 0)
     {
-      egress_stop ();
-      fuse_session_unmount (ws_se);
-      fuse_session_unmount (store_se);
-      fuse_session_unmount (root_se);
+      undo_start (3, true);
       unlink (pp->state_json);
       return cage_error_set (err, rc, "start the daemon's threads");
     }
@@ -395,8 +396,6 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
   audit_close ();
   agent_repos_close ();
   node_table_destroy ();
-  node_free_tree (cagefs.root);
-  hidden_inodes_free (cagefs.workspace.hidden_inodes);
   if (cagefs.workspace.scan)
     {
       struct scan_cache_stats sst;
@@ -404,19 +403,8 @@ serve (const struct cage_config *cfg, const struct project_paths *pp, struct cag
       fprintf (stderr, "cagefs: scan: %llu files read, %llu verdicts from the cache, %llu "
                "secrets found\n", (unsigned long long) sst.scans, (unsigned long long) sst.hits,
                (unsigned long long) sst.hidden);
-      scan_cache_free (cagefs.workspace.scan);
     }
-  blacklist_free (&cagefs.blacklist);
-  blacklist_free (&cagefs.protect);
-  blacklist_free (&cagefs.host_home_blacklist);
-  free (cagefs.store.allowed_top);
-  free (cagefs.store.hidden_top);
-  close (cagefs.workspace.root_fd);
-  cow_fini ();
-  tracked_fini ();
-  close (cagefs.store.root_fd);
-  if (cagefs.host_home.root_fd >= 0)
-    close (cagefs.host_home.root_fd);
+  tree_free (&cagefs);
   return rc < 0 ? cage_error_set (err, -rc, "FUSE session loop") : 0;
 }
 

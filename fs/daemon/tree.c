@@ -16,7 +16,9 @@
 #include "egress_proto.h"
 #include "cow.h"
 #include "tree.h"
+#include "hidden_inodes.h"
 #include "host_watch.h"
+#include "scan_cache.h"
 #include "paths.h"
 #include "safe_open.h"
 #include "tracked.h"
@@ -400,4 +402,24 @@ tree_build (struct cagefs *fs, const struct cage_config *cfg, const struct proje
       && add_text (etc, "resolv.conf", "nameserver " EGRESS_DNS_ADDR "\noptions edns0\n", err) < 0)
     return -1;
   return add_certs (etc, fs->store.root_fd, cfg->packages, err);
+}
+
+void
+tree_free (struct cagefs *fs)
+{
+  node_free_tree (fs->root);
+  hidden_inodes_free (fs->workspace.hidden_inodes);
+  if (fs->workspace.scan)
+    scan_cache_free (fs->workspace.scan);
+  blacklist_free (&fs->blacklist);
+  blacklist_free (&fs->protect);
+  blacklist_free (&fs->host_home_blacklist);
+  free (fs->store.allowed_top);
+  free (fs->store.hidden_top);
+  close (fs->workspace.root_fd);
+  cow_fini ();
+  tracked_fini ();
+  close (fs->store.root_fd);
+  if (fs->host_home.root_fd >= 0)
+    close (fs->host_home.root_fd);
 }

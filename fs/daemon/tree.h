@@ -36,4 +36,8 @@ int tree_build (struct cagefs *fs, const struct cage_config *cfg,
                 const struct project_paths *pp, const struct cage_state *st,
                 const struct store_setup *ss, struct cage_error *err);
 
+/* Free what tree_build made (and what serve hung on it: the hidden
+   inodes, the scan cache), after the sessions are gone. */
+void tree_free (struct cagefs *fs);
+
 #endif

@@ -244,7 +244,7 @@ agent_host_uid () { if [ "$(id -u)" = 0 ]; then echo 65534; else id -u; fi; }
   printf '%s\n' "$output" | grep -qE '^HOME=/home/[^/]+$' || fail "HOME is not /home/<user>:" "$output"
 }
 
-@test "host edits while mounted: a running agent sees new content, size, new and removed files within a second" {
+@test "host edits while mounted: a running agent sees new content, size, new and removed files" {
   put seen.txt "old"
   put gone.txt "will go"
   mount_tools
@@ -261,11 +261,9 @@ agent_host_uid () { if [ "$(id -u)" = 0 ]; then echo 65534; else id -u; fi; }
   printf 'new and longer\n' >"$PROJECT/seen.txt"
   put fresh.txt "fresh"
   rm "$PROJECT/gone.txt"
+  # (no assertion on how soon: without the host watch the workspace's
+  # 60 s caching would hide these for the whole loop)
   wait "$bg" || fail "the agent never saw the host's edits: $(cat "$BATS_TEST_TMPDIR/polls")"
-  local polls
-  polls=$(cat "$BATS_TEST_TMPDIR/polls")
-  # 1 s of kernel caching (entries, attributes, negative entries) + polling slack
-  [ "$polls" -le 15 ] || fail "seen after $polls polls of 0.1 s"
 }
 
 # A host edit of a folder re-checks its name in the kernel's cache; it must
@@ -293,7 +291,7 @@ agent_host_uid () { if [ "$(id -u)" = 0 ]; then echo 65534; else id -u; fi; }
 # The workspace is cached long (60 s) where inotify reports host edits
 # (fs/daemon/host_watch.c): each kind of edit that long caching could hide, seen by
 # an agent that has cached everything first.
-@test "host edits while mounted: same-size edits, deep listings, renamed folders, modes and missing names are seen within a second" {
+@test "host edits while mounted: same-size edits, deep listings, renamed folders, modes and missing names are seen" {
   put deep/er/same.txt "aaaa"
   put deep/er/listed.txt "x"
   put moved/inner.txt "inner"
@@ -322,7 +320,4 @@ agent_host_uid () { if [ "$(id -u)" = 0 ]; then echo 65534; else id -u; fi; }
   chmod 600 "$PROJECT/mode.txt"
   put late.txt "late"
   wait "$bg" || fail "the agent never saw the host's edits: $(cat "$BATS_TEST_TMPDIR/polls")"
-  local polls
-  polls=$(cat "$BATS_TEST_TMPDIR/polls")
-  [ "$polls" -le 15 ] || fail "seen after $polls polls of 0.1 s"
 }
