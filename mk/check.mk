@@ -25,6 +25,7 @@ CHECK_ASAN_USERS ?= root
 # The suites `make check` runs with the daemon under valgrind (all views,
 # the store modes); `make valgrind-check` runs tests/valgrind.sh's default set.
 VALGRIND_SUITES ?= tests/integration/10-store.bats tests/integration/30-workspace.bats \
+	tests/integration/38-network.bats \
 	tests/integration/14-store-modes.bats
 
 deps:
